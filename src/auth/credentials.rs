@@ -1,0 +1,272 @@
+//! Credentials from the files docker and podman users already have:
+//! `$DOCKER_CONFIG/config.json` (or `~/.docker/config.json`) and podman's
+//! `auth.json` (`REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
+//! `~/.config/containers/auth.json`), including `credHelpers` and
+//! `credsStore` through `docker-credential-<name>` programs.
+//!
+//! Secrets never appear in `Debug` output or error messages.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde::Deserialize;
+
+use crate::reference::DOCKER_HUB;
+
+/// A credential for one host.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credential {
+    Basic { username: String, password: String },
+    /// An OAuth2 refresh token, exchanged at the token realm.
+    IdentityToken(String),
+    /// A bearer token to send as is.
+    RegistryToken(String),
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credential::Basic { username, .. } => write!(f, "Basic({username}, <redacted>)"),
+            Credential::IdentityToken(_) => f.write_str("IdentityToken(<redacted>)"),
+            Credential::RegistryToken(_) => f.write_str("RegistryToken(<redacted>)"),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct AuthFile {
+    #[serde(default)]
+    auths: BTreeMap<String, AuthEntry>,
+    #[serde(default, rename = "credHelpers")]
+    cred_helpers: BTreeMap<String, String>,
+    #[serde(default, rename = "credsStore")]
+    creds_store: Option<String>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+struct AuthEntry {
+    auth: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    identitytoken: Option<String>,
+    registrytoken: Option<String>,
+}
+
+/// All the credential files found at start-up, in order of precedence.
+#[derive(Default)]
+pub struct CredentialStore {
+    files: Vec<(PathBuf, AuthFile)>,
+}
+
+impl fmt::Debug for CredentialStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let paths: Vec<_> = self.files.iter().map(|(p, _)| p.display().to_string()).collect();
+        f.debug_struct("CredentialStore").field("files", &paths).finish()
+    }
+}
+
+/// The names a host's entry may be stored under. Docker Hub's historical key
+/// is `https://index.docker.io/v1/`.
+fn aliases(host: &str) -> Vec<String> {
+    let h = host.to_ascii_lowercase();
+    if h == DOCKER_HUB || h == "index.docker.io" || h == "registry-1.docker.io" {
+        vec!["index.docker.io".into(), "docker.io".into(), "registry-1.docker.io".into()]
+    } else {
+        vec![h]
+    }
+}
+
+/// `https://index.docker.io/v1/` -> `index.docker.io`; `host:5000` stays.
+fn key_host(key: &str) -> String {
+    let k = key.split_once("://").map_or(key, |(_, rest)| rest);
+    k.split('/').next().unwrap_or("").to_ascii_lowercase()
+}
+
+impl CredentialStore {
+    /// Reads the credential files named by the environment. Missing files
+    /// are fine; unreadable or malformed ones are skipped with a warning
+    /// (a broken docker config should not stop a public pull).
+    pub fn from_env() -> CredentialStore {
+        let mut paths = Vec::new();
+        if let Some(p) = std::env::var_os("REGISTRY_AUTH_FILE") {
+            paths.push(PathBuf::from(p));
+        }
+        match std::env::var_os("DOCKER_CONFIG") {
+            Some(d) => paths.push(PathBuf::from(d).join("config.json")),
+            None => {
+                if let Some(home) = std::env::var_os("HOME") {
+                    paths.push(PathBuf::from(home).join(".docker/config.json"));
+                }
+            }
+        }
+        if let Some(run) = std::env::var_os("XDG_RUNTIME_DIR") {
+            paths.push(PathBuf::from(run).join("containers/auth.json"));
+        }
+        if let Some(base) = directories::BaseDirs::new() {
+            paths.push(base.config_dir().join("containers/auth.json"));
+        }
+        let mut store = CredentialStore::default();
+        for p in paths {
+            store.add_file(&p);
+        }
+        store
+    }
+
+    pub fn add_file(&mut self, path: &Path) {
+        let Ok(text) = std::fs::read_to_string(path) else { return };
+        match serde_json::from_str::<AuthFile>(&text) {
+            Ok(f) => self.files.push((path.to_path_buf(), f)),
+            Err(e) => tracing::warn!("ignoring credentials file {}: {e}", path.display()),
+        }
+    }
+
+    /// The credential for `host`, if any file or helper has one.
+    pub async fn get(&self, host: &str) -> Option<Credential> {
+        let names = aliases(host);
+        for (path, file) in &self.files {
+            // A helper named for this host wins over the file's own entries.
+            let helper = file
+                .cred_helpers
+                .iter()
+                .find(|(k, _)| names.contains(&key_host(k)))
+                .map(|(k, v)| (k.clone(), v.clone()));
+            if let Some((key, helper)) = helper {
+                return run_helper(&helper, &key).await;
+            }
+            let entry = file.auths.iter().find(|(k, _)| names.contains(&key_host(k)));
+            if let Some((key, entry)) = entry {
+                match decode_entry(entry) {
+                    Some(c) => return Some(c),
+                    None => {
+                        if let Some(store) = &file.creds_store {
+                            return run_helper(store, key).await;
+                        }
+                        tracing::warn!("credential entry {key} in {} is unusable", path.display());
+                    }
+                }
+            } else if let Some(store) = &file.creds_store {
+                // Docker's credsStore holds entries for hosts not listed in
+                // `auths`; ask it for the host's usual key.
+                let key = if names.len() > 1 { "https://index.docker.io/v1/" } else { host };
+                if let Some(c) = run_helper(store, key).await {
+                    return Some(c);
+                }
+            }
+        }
+        None
+    }
+}
+
+fn decode_entry(e: &AuthEntry) -> Option<Credential> {
+    if let Some(t) = e.registrytoken.as_deref().filter(|t| !t.is_empty()) {
+        return Some(Credential::RegistryToken(t.into()));
+    }
+    if let Some(t) = e.identitytoken.as_deref().filter(|t| !t.is_empty()) {
+        return Some(Credential::IdentityToken(t.into()));
+    }
+    if let Some(a) = e.auth.as_deref().filter(|a| !a.is_empty()) {
+        let raw = base64::engine::general_purpose::STANDARD.decode(a.trim()).ok()?;
+        let text = String::from_utf8(raw).ok()?;
+        let (u, p) = text.split_once(':')?;
+        return Some(Credential::Basic { username: u.into(), password: p.into() });
+    }
+    match (&e.username, &e.password) {
+        (Some(u), Some(p)) if !u.is_empty() => {
+            Some(Credential::Basic { username: u.clone(), password: p.clone() })
+        }
+        _ => None,
+    }
+}
+
+#[derive(Deserialize)]
+struct HelperReply {
+    #[serde(rename = "Username")]
+    username: String,
+    #[serde(rename = "Secret")]
+    secret: String,
+}
+
+/// Runs `docker-credential-<name> get` with the server URL on stdin. A
+/// helper that is missing, fails or says "not found" yields no credential.
+async fn run_helper(name: &str, server: &str) -> Option<Credential> {
+    use tokio::io::AsyncWriteExt;
+    let program = format!("docker-credential-{name}");
+    let mut child = tokio::process::Command::new(&program)
+        .arg("get")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| tracing::warn!("cannot run {program}: {e}"))
+        .ok()?;
+    let mut stdin = child.stdin.take()?;
+    stdin.write_all(server.as_bytes()).await.ok()?;
+    drop(stdin);
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .map_err(|_| tracing::warn!("{program} did not answer within 30 s"))
+        .ok()?
+        .ok()?;
+    if !out.status.success() {
+        tracing::debug!("{program} has no credentials for {server}");
+        return None;
+    }
+    let reply: HelperReply = serde_json::from_slice(&out.stdout)
+        .map_err(|_| tracing::warn!("{program} printed something that is not credentials JSON"))
+        .ok()?;
+    if reply.username == "<token>" {
+        Some(Credential::IdentityToken(reply.secret))
+    } else {
+        Some(Credential::Basic { username: reply.username, password: reply.secret })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(json: &str) -> (tempfile::TempDir, CredentialStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.json");
+        std::fs::write(&p, json).unwrap();
+        let mut s = CredentialStore::default();
+        s.add_file(&p);
+        (dir, s)
+    }
+
+    #[tokio::test]
+    async fn reads_auths_by_host_and_docker_hub_key() {
+        let (_d, s) = store(
+            r#"{"auths":{
+                "https://index.docker.io/v1/":{"auth":"aHViOnNlY3JldA=="},
+                "http://127.0.0.1:5000":{"auth":"dTpwOmF0aA=="},
+                "ghcr.io":{"identitytoken":"refresh"}}}"#,
+        );
+        let hub = Credential::Basic { username: "hub".into(), password: "secret".into() };
+        assert_eq!(s.get("docker.io").await, Some(hub.clone()));
+        assert_eq!(s.get("registry-1.docker.io").await, Some(hub));
+        // Passwords may contain ':'.
+        let local = Credential::Basic { username: "u".into(), password: "p:ath".into() };
+        assert_eq!(s.get("127.0.0.1:5000").await, Some(local));
+        assert_eq!(s.get("ghcr.io").await, Some(Credential::IdentityToken("refresh".into())));
+        assert_eq!(s.get("127.0.0.1:5001").await, None);
+        assert_eq!(s.get("quay.io").await, None);
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let c = Credential::Basic { username: "u".into(), password: "hunter2".into() };
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert!(!format!("{:?}", Credential::IdentityToken("tok".into())).contains("tok"));
+    }
+
+    #[tokio::test]
+    async fn missing_helper_is_no_credential() {
+        let (_d, s) = store(r#"{"credHelpers":{"quay.io":"ocimirror-test-no-such-helper"}}"#);
+        assert_eq!(s.get("quay.io").await, None);
+    }
+}

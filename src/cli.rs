@@ -1,0 +1,248 @@
+//! The command line, defined once: `main` parses it, and the same
+//! definition generates the man pages and shell completions in `man/` and
+//! `completions/` (see `tests/integration/generated.rs`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit;
+
+const ABOUT: &str = "Pull container images through registry mirrors into a verified OCI image layout";
+
+const LONG_ABOUT: &str = "\
+Pull container images through registry mirrors into a verified OCI image layout.
+
+For each reference, ocimirror tries the configured mirrors in order, sending the
+`ns` query parameter (distribution-spec \"Registry Proxying\") so a mirror knows
+which registry is meant; an older mirror that rejects it (404 or 400) is asked
+again without it. Then it falls back to the registry named in the reference.
+A tag answered by a mirror that did not confirm the namespace is checked with
+one HEAD request to that registry, so a mirror can never silently substitute
+another registry's image. Every byte is verified against its digest and size.";
+
+const AFTER_HELP: &str = "\
+EXAMPLES:
+    ocimirror pull ubuntu                               # docker.io/library/ubuntu:latest into ./oci-layout
+    ocimirror pull --mirror http://127.0.0.1:5000 alpine:3.20 -o images
+    ocimirror resolve --json ghcr.io/org/app:v1 | jq .servedBy
+    ocimirror mirrors check docker.io/library/alpine";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ocimirror",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP,
+    after_long_help = format!("{AFTER_HELP}\n\n{}", exit::TABLE),
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Configuration file [default: ~/.config/ocimirror/config.toml]
+    #[arg(long, global = true, value_name = "FILE", env = "OCIMIRROR_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Try this mirror first (repeatable, in order); also OCIMIRROR_MIRRORS=url,url
+    #[arg(long = "mirror", global = true, value_name = "URL")]
+    pub mirrors: Vec<String>,
+
+    /// Ignore every configured mirror: go straight to the registry
+    #[arg(long, global = true)]
+    pub no_mirrors: bool,
+
+    /// Never fall back to the registry itself: mirrors only (air-gapped sites)
+    #[arg(long, global = true)]
+    pub no_fallback: bool,
+
+    /// Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d
+    #[arg(long, global = true, value_name = "DIR", env = "OCIMIRROR_HOSTS_DIR")]
+    pub hosts_dir: Option<PathBuf>,
+
+    /// Read mirrors from a containers registries.conf (podman, CRI-O)
+    #[arg(long, global = true, value_name = "FILE", env = "OCIMIRROR_REGISTRIES_CONF")]
+    pub registries_conf: Option<PathBuf>,
+
+    /// Print results as JSON on stdout (one object)
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// No progress bars and no messages except errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// More log output on stderr (-v: each request, -vv: debug)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Seconds to wait for a connection [default: 3]
+    #[arg(long, global = true, value_name = "SECS")]
+    pub connect_timeout: Option<f64>,
+
+    /// Seconds to wait for a response's headers [default: 5]
+    #[arg(long, global = true, value_name = "SECS")]
+    pub response_timeout: Option<f64>,
+
+    /// Seconds a download may go without receiving a byte [default: 30]
+    #[arg(long, global = true, value_name = "SECS")]
+    pub stall_timeout: Option<f64>,
+
+    /// Attempts per source for retryable failures (5xx, 429, resets) [default: 3]
+    #[arg(long, global = true, value_name = "N")]
+    pub retries: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Pull an image into an OCI image layout
+    #[command(after_help = "\
+The layout's index.json names the image by its fully qualified reference, so
+`skopeo inspect oci:DIR:docker.io/library/ubuntu:latest` finds it. Pulling the
+same name again replaces its entry. Many images can share one layout, and
+several pulls may write into it at once.")]
+    Pull(PullArgs),
+
+    /// Find which source serves a reference and its digest, without pulling layers
+    Resolve(ResolveArgs),
+
+    /// List the images in an OCI layout, with their digests and sources
+    Ls(LsArgs),
+
+    /// Show the sources a reference would be pulled from, and where each was configured
+    Mirrors(MirrorsArgs),
+
+    /// Print a shell completion script to stdout
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Image reference, e.g. ubuntu, ghcr.io/org/app:v1, alpine@sha256:...
+    pub reference: String,
+
+    /// The OCI layout directory to write into (created if missing)
+    #[arg(short, long, value_name = "DIR", default_value = "oci-layout", env = "OCIMIRROR_OUTPUT")]
+    pub output: PathBuf,
+
+    /// Platform to pull from a multi-platform image [default: this machine's]
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", conflicts_with = "all_platforms")]
+    pub platform: Option<String>,
+
+    /// Keep the whole multi-platform index, every platform
+    #[arg(long)]
+    pub all_platforms: bool,
+
+    /// Blobs downloaded at once [default: 8]
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Print the plan (sources and URLs, in order) without touching the network
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// Image reference
+    pub reference: String,
+
+    /// Print the plan (sources and URLs, in order) without touching the network
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// The OCI layout directory
+    #[arg(default_value = "oci-layout")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct MirrorsArgs {
+    #[command(subcommand)]
+    pub action: Option<MirrorsAction>,
+
+    /// Show the sources for this reference [default: every configured registry]
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MirrorsAction {
+    /// Probe each source: reachable, latency, TLS, auth, `ns` support, has the reference
+    Check {
+        /// Reference to look up on each source [default: only probe /v2/]
+        reference: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
+}
+
+impl Shell {
+    pub fn all() -> [Shell; 5] {
+        [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Powershell, Shell::Elvish]
+    }
+
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Shell::Bash => "ocimirror.bash",
+            Shell::Zsh => "_ocimirror",
+            Shell::Fish => "ocimirror.fish",
+            Shell::Powershell => "_ocimirror.ps1",
+            Shell::Elvish => "ocimirror.elv",
+        }
+    }
+}
+
+/// The completion script for a shell.
+pub fn completion(shell: Shell) -> String {
+    use clap::CommandFactory;
+    use clap_complete::Shell as S;
+    let s = match shell {
+        Shell::Bash => S::Bash,
+        Shell::Zsh => S::Zsh,
+        Shell::Fish => S::Fish,
+        Shell::Powershell => S::PowerShell,
+        Shell::Elvish => S::Elvish,
+    };
+    let mut out = Vec::new();
+    clap_complete::generate(s, &mut Cli::command(), "ocimirror", &mut out);
+    String::from_utf8(out).expect("completions are UTF-8")
+}
+
+/// Man pages: `ocimirror.1` and one per subcommand (`ocimirror-pull.1`, ...).
+pub fn man_pages() -> Vec<(String, Vec<u8>)> {
+    use clap::CommandFactory;
+    let cmd = Cli::command().after_long_help(format!("{AFTER_HELP}\n\n{}", exit::TABLE));
+    let mut pages = Vec::new();
+    let mut render = |name: String, cmd: clap::Command| {
+        let mut out = Vec::new();
+        clap_mangen::Man::new(cmd).render(&mut out).expect("rendering to memory cannot fail");
+        pages.push((format!("{name}.1"), out));
+    };
+    render("ocimirror".into(), cmd.clone());
+    for sub in cmd.get_subcommands() {
+        let name = format!("ocimirror-{}", sub.get_name());
+        render(name.clone(), sub.clone().name(name).version(env!("CARGO_PKG_VERSION")));
+    }
+    pages
+}

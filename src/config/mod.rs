@@ -1,0 +1,443 @@
+//! User configuration: which mirrors serve which registries, and how to talk
+//! to each host. Sources, in order of precedence: command-line flags, the
+//! environment, `config.toml`, then imported containerd `hosts.toml`
+//! directories and podman `registries.conf` files.
+//!
+//! The file format is documented in the README ("Configuration").
+
+pub mod containerd;
+pub mod registries_conf;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// Whether to send the `ns` query parameter to a mirror.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NsMode {
+    /// Send it; if the mirror answers 404 or 400, ask once more without it.
+    #[default]
+    Auto,
+    /// Always send it, never retry without.
+    On,
+    /// Never send it.
+    Off,
+}
+
+/// Where a host's credentials come from.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialSource {
+    /// The docker/podman credential entry for the host itself.
+    #[default]
+    Own,
+    /// The entry for the reference's authority (only when the user says so:
+    /// upstream credentials must not reach a mirror by default).
+    Authority,
+    /// Never send credentials.
+    None,
+}
+
+/// Per-registry settings (the `[registries."docker.io"]` and `[defaults]`
+/// tables).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// Mirror URLs, tried in order before the registry itself.
+    #[serde(default)]
+    pub mirrors: Vec<String>,
+    /// Whether to go to the registry itself when no mirror served a reference.
+    pub fallback: Option<bool>,
+    /// Talk to this URL instead of the registry's own host (e.g. an internal
+    /// copy of docker.io's content).
+    pub endpoint: Option<String>,
+}
+
+/// Per-host settings (the `[hosts."mirror.example:5000"]` tables).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    /// Use HTTP instead of HTTPS (default: only for loopback hosts).
+    pub plain_http: Option<bool>,
+    /// Verify TLS certificates (default true).
+    pub tls_verify: Option<bool>,
+    /// A PEM file of extra CA certificates to trust for this host.
+    pub ca_file: Option<PathBuf>,
+    /// A PEM client certificate and key for mutual TLS.
+    pub client_cert: Option<PathBuf>,
+    pub ns: Option<NsMode>,
+    /// Trust this mirror's answers for tags without confirming them with
+    /// the authority.
+    pub trusted: Option<bool>,
+    /// Ask this mirror only for content by digest, never for tags.
+    pub digest_only: Option<bool>,
+    pub credentials: Option<CredentialSource>,
+    /// Seconds to wait for a connection.
+    pub connect_timeout: Option<f64>,
+    /// Seconds to wait for the response headers.
+    pub response_timeout: Option<f64>,
+    /// The mirror URL's path replaces `/v2` (containerd's `override_path`).
+    pub override_path: Option<bool>,
+    /// Extra headers sent with every request to this host.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+impl HostConfig {
+    /// Fill the fields this one leaves unset from `other`.
+    pub fn or(mut self, other: &HostConfig) -> HostConfig {
+        macro_rules! fill {
+            ($($f:ident),*) => { $( if self.$f.is_none() { self.$f = other.$f.clone(); } )* };
+        }
+        fill!(
+            plain_http,
+            tls_verify,
+            ca_file,
+            client_cert,
+            ns,
+            trusted,
+            digest_only,
+            credentials,
+            connect_timeout,
+            response_timeout,
+            override_path
+        );
+        for (k, v) in &other.headers {
+            self.headers.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        self
+    }
+}
+
+/// Network-wide settings (the `[network]` table).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    pub connect_timeout: Option<f64>,
+    pub response_timeout: Option<f64>,
+    pub stall_timeout: Option<f64>,
+    pub retries: Option<u32>,
+    pub jobs: Option<usize>,
+}
+
+/// The `config.toml` file as written.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub defaults: RegistryConfig,
+    #[serde(default)]
+    pub registries: BTreeMap<String, RegistryConfig>,
+    #[serde(default)]
+    pub hosts: BTreeMap<String, HostConfig>,
+    #[serde(default)]
+    pub network: NetworkConfig,
+}
+
+impl FileConfig {
+    pub fn parse(text: &str, path: &Path) -> Result<FileConfig> {
+        toml::from_str(text)
+            .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.to_string().trim())))
+    }
+}
+
+/// One mirror, with where it was configured (shown by `ocimirror mirrors`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MirrorEntry {
+    pub url: String,
+    pub origin: String,
+}
+
+/// What applies to one authority: its mirrors, in order, and its settings.
+#[derive(Clone, Debug, Default)]
+pub struct RegistryRule {
+    pub mirrors: Vec<MirrorEntry>,
+    pub fallback: Option<bool>,
+    pub endpoint: Option<String>,
+    pub origin: String,
+}
+
+/// Timeouts, retries and concurrency.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network {
+    pub connect_timeout: Duration,
+    pub response_timeout: Duration,
+    pub stall_timeout: Duration,
+    /// Attempts per source for retryable failures (5xx, 408, 429, resets).
+    pub retries: u32,
+    pub jobs: usize,
+}
+
+impl Default for Network {
+    fn default() -> Network {
+        Network {
+            connect_timeout: Duration::from_secs(3),
+            response_timeout: Duration::from_secs(5),
+            stall_timeout: Duration::from_secs(30),
+            retries: 3,
+            jobs: 8,
+        }
+    }
+}
+
+/// The merged configuration every command works from.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// Mirrors given on the command line or in `OCIMIRROR_MIRRORS`: tried
+    /// first, for every registry.
+    pub cli_mirrors: Vec<MirrorEntry>,
+    /// `[defaults]`: for registries without rules of their own.
+    pub default_rule: RegistryRule,
+    /// Rules per authority (`docker.io`, `quay.io`, `localhost:5000`).
+    pub registries: BTreeMap<String, RegistryRule>,
+    /// Settings per host (`host` or `host:port`).
+    pub hosts: BTreeMap<String, HostConfig>,
+    pub no_mirrors: bool,
+    pub no_fallback: bool,
+    pub network: Network,
+    /// Files that contributed, for `ocimirror mirrors`.
+    pub files: Vec<PathBuf>,
+    /// Settings an importer met but could not honour, shown to the user.
+    pub warnings: Vec<String>,
+}
+
+/// Where the user's config file is by default: `$XDG_CONFIG_HOME/ocimirror/config.toml`
+/// (`~/.config/ocimirror/config.toml`) on Linux.
+pub fn default_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "ocimirror").map(|d| d.config_dir().join("config.toml"))
+}
+
+/// Reads a file, or `None` when it does not exist and `required` is false.
+pub fn read_optional(path: &Path, required: bool) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(None),
+        Err(e) => Err(Error::Config(format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+fn secs(field: &str, v: f64) -> Result<Duration> {
+    if v.is_finite() && v > 0.0 && v < 86_400.0 {
+        Ok(Duration::from_secs_f64(v))
+    } else {
+        Err(Error::Config(format!("{field} must be a number of seconds above 0, got {v}")))
+    }
+}
+
+impl Config {
+    /// Adds a `config.toml` to this configuration. Earlier files win for
+    /// host settings; registry rules from this file replace none already set.
+    pub fn add_file(&mut self, file: FileConfig, path: &Path) -> Result<()> {
+        let origin = |table: &str| format!("{} {}", path.display(), table);
+        let rule = |r: RegistryConfig, origin: String| RegistryRule {
+            mirrors: r
+                .mirrors
+                .into_iter()
+                .map(|url| MirrorEntry { url, origin: origin.clone() })
+                .collect(),
+            fallback: r.fallback,
+            endpoint: r.endpoint,
+            origin,
+        };
+        self.default_rule = merge_rule(
+            std::mem::take(&mut self.default_rule),
+            rule(file.defaults, origin("[defaults]")),
+        );
+        for (name, r) in file.registries {
+            let o = origin(&format!("[registries.\"{name}\"]"));
+            let existing = self.registries.remove(&name).unwrap_or_default();
+            self.registries.insert(name, merge_rule(existing, rule(r, o)));
+        }
+        for (host, h) in file.hosts {
+            self.add_host(&host, h);
+        }
+        let n = file.network;
+        let d = &mut self.network;
+        if let Some(v) = n.connect_timeout {
+            d.connect_timeout = secs("network.connect_timeout", v)?;
+        }
+        if let Some(v) = n.response_timeout {
+            d.response_timeout = secs("network.response_timeout", v)?;
+        }
+        if let Some(v) = n.stall_timeout {
+            d.stall_timeout = secs("network.stall_timeout", v)?;
+        }
+        if let Some(v) = n.retries {
+            d.retries = v.max(1);
+        }
+        if let Some(v) = n.jobs {
+            d.jobs = v.clamp(1, 64);
+        }
+        self.files.push(path.to_path_buf());
+        Ok(())
+    }
+
+    /// Settings for a host; the first source that sets a field wins.
+    pub fn add_host(&mut self, host: &str, h: HostConfig) {
+        let key = host_key(host);
+        let merged = match self.hosts.remove(&key) {
+            Some(existing) => existing.or(&h),
+            None => h,
+        };
+        self.hosts.insert(key, merged);
+    }
+
+    /// Registry rules from an importer (containerd, podman): they only fill
+    /// what `config.toml` did not say.
+    pub fn add_rule(&mut self, registry: Option<&str>, rule: RegistryRule) {
+        match registry {
+            None => {
+                self.default_rule = merge_rule(std::mem::take(&mut self.default_rule), rule);
+            }
+            Some(name) => {
+                let existing = self.registries.remove(name).unwrap_or_default();
+                self.registries.insert(name.to_string(), merge_rule(existing, rule));
+            }
+        }
+    }
+
+    /// The rule for an authority: its own, else the defaults.
+    pub fn rule_for(&self, registry: &str) -> &RegistryRule {
+        match self.registries.get(registry) {
+            Some(r) if !r.mirrors.is_empty() || r.fallback.is_some() || r.endpoint.is_some() => r,
+            _ => &self.default_rule,
+        }
+    }
+
+    /// Host settings for `host[:port]`: an entry for the exact host and
+    /// port wins over one for the bare host.
+    pub fn host(&self, host: &str) -> HostConfig {
+        let key = host_key(host);
+        let exact = self.hosts.get(&key).cloned().unwrap_or_default();
+        match key.rsplit_once(':').filter(|(h, _)| !h.ends_with(']') || key.starts_with('[')) {
+            Some((bare, port)) if port.chars().all(|c| c.is_ascii_digit()) => {
+                exact.or(self.hosts.get(bare).unwrap_or(&HostConfig::default()))
+            }
+            _ => exact,
+        }
+    }
+}
+
+/// An existing rule keeps its mirrors and settings; the new one fills gaps
+/// and appends nothing when the existing one already lists mirrors.
+fn merge_rule(existing: RegistryRule, new: RegistryRule) -> RegistryRule {
+    let has_mirrors = !existing.mirrors.is_empty();
+    RegistryRule {
+        mirrors: if has_mirrors { existing.mirrors } else { new.mirrors },
+        fallback: existing.fallback.or(new.fallback),
+        endpoint: existing.endpoint.or(new.endpoint),
+        origin: if existing.origin.is_empty() { new.origin } else { existing.origin },
+    }
+}
+
+/// Hosts are matched case-insensitively; `docker.io` settings also apply to
+/// the host that serves it.
+pub fn host_key(host: &str) -> String {
+    host.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// Is this host (with or without port) on the loopback interface? Loopback
+/// registries get plain HTTP unless configured otherwise, as in docker.
+pub fn is_loopback(host: &str) -> bool {
+    let h = strip_port(host);
+    if h == "localhost" || h.ends_with(".localhost") {
+        return true;
+    }
+    let h = h.trim_start_matches('[').trim_end_matches(']');
+    h.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+}
+
+/// `host:port` -> `host`, `[::1]:5000` -> `[::1]`.
+pub fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return match host.find(']') {
+            Some(i) => &host[..=i],
+            None => host,
+        };
+    }
+    match host.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+        [defaults]
+        mirrors = ["https://mirror.example.com"]
+
+        [registries."docker.io"]
+        mirrors = ["https://hub-a.example.com", "http://127.0.0.1:5000"]
+        fallback = false
+
+        [hosts."hub-a.example.com"]
+        ns = "off"
+        trusted = true
+        ca_file = "/etc/ca.pem"
+
+        [hosts."hub-a.example.com:8443"]
+        tls_verify = false
+
+        [network]
+        response_timeout = 2.5
+        jobs = 4
+    "#;
+
+    fn example() -> Config {
+        let mut c = Config::default();
+        let f = FileConfig::parse(EXAMPLE, Path::new("c.toml")).unwrap();
+        c.add_file(f, Path::new("c.toml")).unwrap();
+        c
+    }
+
+    #[test]
+    fn registry_rules_replace_defaults() {
+        let c = example();
+        let hub = c.rule_for("docker.io");
+        assert_eq!(hub.mirrors.len(), 2);
+        assert_eq!(hub.fallback, Some(false));
+        assert!(hub.mirrors[0].origin.contains("[registries.\"docker.io\"]"));
+        let quay = c.rule_for("quay.io");
+        assert_eq!(quay.mirrors[0].url, "https://mirror.example.com");
+        assert_eq!(c.network.jobs, 4);
+        assert_eq!(c.network.response_timeout, Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn host_settings_fall_back_to_the_bare_host() {
+        let c = example();
+        let h = c.host("HUB-A.example.com:8443");
+        assert_eq!(h.tls_verify, Some(false));
+        assert_eq!(h.ns, Some(NsMode::Off));
+        assert_eq!(h.trusted, Some(true));
+        assert_eq!(c.host("other").ns, None);
+    }
+
+    #[test]
+    fn typos_are_errors_that_name_the_file() {
+        let err = FileConfig::parse("[hosts.x]\nns_mode = \"on\"\n", Path::new("/x/c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/x/c.toml") && err.contains("ns_mode"), "{err}");
+        let bad = FileConfig::parse("[network]\nresponse_timeout = -1\n", Path::new("c")).unwrap();
+        assert!(Config::default().add_file(bad, Path::new("c")).is_err());
+    }
+
+    #[test]
+    fn loopback_detection() {
+        for h in ["localhost", "localhost:5000", "127.0.0.1", "127.1.2.3:80", "[::1]:5000", "[::1]"] {
+            assert!(is_loopback(h), "{h}");
+        }
+        for h in ["example.com", "10.0.0.1:5000", "[2001:db8::1]:5000", "localhost.example.com"] {
+            assert!(!is_loopback(h), "{h}");
+        }
+    }
+}

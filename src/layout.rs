@@ -1,0 +1,442 @@
+//! The OCI image layout on disk (image-spec `image-layout.md`): `oci-layout`,
+//! `index.json` and `blobs/<alg>/<hex>`.
+//!
+//! Invariants, whatever happens to the process:
+//! - a file under `blobs/` always hashes to its name: blobs are written to
+//!   `.ocimirror/partial/` and renamed into place only after their size and
+//!   digest are verified and the data is on disk;
+//! - `index.json` always parses and names only complete images: it is
+//!   replaced atomically, after every blob of the image is in place, under
+//!   a lock that serialises concurrent writers (no lost updates).
+//!
+//! Partial downloads keep their name (the digest) so a later run resumes
+//! them; an exclusive lock on the partial file keeps two processes from
+//! writing the same blob at once.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use oci_spec::image::{Descriptor as OciDescriptor, ImageIndex, MediaType};
+
+use crate::digest::{Digest, Hasher};
+use crate::error::{Error, Result};
+
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+pub const CONTAINERD_NAME: &str = "io.containerd.image.name";
+/// Where the image came from, for `ocimirror ls`.
+pub const SOURCE: &str = "io.ocimirror.source";
+pub const TRUST: &str = "io.ocimirror.trust";
+
+/// Data is written to disk in chunks of this size (fewer syscalls).
+const WRITE_CHUNK: usize = 1 << 20;
+
+#[derive(Clone, Debug)]
+pub struct Layout {
+    root: PathBuf,
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+    let context = context.into();
+    move |e| Error::io(context, e)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, synced,
+/// then renamed over it.
+fn write_atomic(path: &Path, tmp_dir: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = tmp_dir.join(format!("{name}.{}.tmp", std::process::id()));
+    let mut f = File::create(&tmp).map_err(io(format!("cannot create {}", tmp.display())))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(io(format!("cannot write {}", tmp.display())))?;
+    fs::rename(&tmp, path).map_err(io(format!("cannot replace {}", path.display())))?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")));
+    Ok(())
+}
+
+/// Makes a rename durable. Best effort: not every filesystem supports it.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+impl Layout {
+    /// Opens the layout at `root`, creating it (and `oci-layout`) if needed.
+    pub fn open(root: &Path) -> Result<Layout> {
+        let layout = Layout { root: root.to_path_buf() };
+        for dir in [layout.blob_dir(), layout.partial_dir()] {
+            fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", dir.display())))?;
+        }
+        let marker = root.join("oci-layout");
+        match fs::read(&marker) {
+            Ok(bytes) => {
+                let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+                if v.get("imageLayoutVersion").and_then(|v| v.as_str()).is_none() {
+                    return Err(Error::Usage(format!(
+                        "{} exists but is not an OCI layout marker; choose another output directory",
+                        marker.display()
+                    )));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                write_atomic(&marker, &layout.partial_dir(), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+            }
+            Err(e) => return Err(Error::io(format!("cannot read {}", marker.display()), e)),
+        }
+        Ok(layout)
+    }
+
+    /// An existing layout, for reading only (nothing is created).
+    pub fn existing(root: &Path) -> Result<Layout> {
+        if !root.join("oci-layout").is_file() {
+            return Err(Error::Usage(format!("{} is not an OCI layout (no oci-layout file)", root.display())));
+        }
+        Ok(Layout { root: root.to_path_buf() })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn blob_dir(&self) -> PathBuf {
+        self.root.join("blobs/sha256")
+    }
+
+    /// Our own working files: partial downloads, locks, temporary files.
+    fn partial_dir(&self) -> PathBuf {
+        self.root.join(".ocimirror/partial")
+    }
+
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root.join("blobs").join(digest.algorithm().name()).join(digest.hex())
+    }
+
+    /// Is the blob already here, with the right size? Blobs only get their
+    /// final name after verification, so name and size are enough.
+    pub fn has_blob(&self, digest: &Digest, size: u64) -> bool {
+        fs::metadata(self.blob_path(digest)).is_ok_and(|m| m.is_file() && m.len() == size)
+    }
+
+    pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
+        let p = self.blob_path(digest);
+        fs::read(&p).map_err(io(format!("cannot read {}", p.display())))
+    }
+
+    /// Stores small, already verified content (manifests) under its digest.
+    pub fn put_verified(&self, digest: &Digest, bytes: &[u8]) -> Result<()> {
+        if self.has_blob(digest, bytes.len() as u64) {
+            return Ok(());
+        }
+        let dir = self.root.join("blobs").join(digest.algorithm().name());
+        fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", dir.display())))?;
+        write_atomic(&self.blob_path(digest), &self.partial_dir(), bytes)
+    }
+
+    /// Starts (or resumes) writing a blob, unless another process is
+    /// writing it right now (`wait_for` then waits for it) or it arrived
+    /// meanwhile.
+    pub fn begin(&self, digest: &Digest, size: u64) -> Result<Begin> {
+        let partial = self.partial_dir().join(format!("{}-{}", digest.algorithm().name(), digest.hex()));
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&partial)
+            .map_err(io(format!("cannot open {}", partial.display())))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Ok(Begin::Busy),
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(Error::io(format!("cannot lock {}", partial.display()), e));
+            }
+        }
+        if self.has_blob(digest, size) {
+            // Another process finished it between our check and our lock.
+            let _ = fs::remove_file(&partial);
+            return Ok(Begin::Present);
+        }
+        // Resume: hash what an earlier run left, unless it cannot be a prefix.
+        let mut hasher = Hasher::new(digest.algorithm());
+        let mut have = file.metadata().map_err(io("cannot stat a partial download"))?.len();
+        if have > size {
+            file.set_len(0).map_err(io("cannot truncate a partial download"))?;
+            have = 0;
+        } else if have > 0 {
+            let mut buf = vec![0u8; WRITE_CHUNK];
+            let mut left = have;
+            file.seek(SeekFrom::Start(0)).map_err(io("cannot read a partial download"))?;
+            while left > 0 {
+                let n = file.read(&mut buf[..(left.min(WRITE_CHUNK as u64) as usize)]).map_err(io("cannot read a partial download"))?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+                left -= n as u64;
+            }
+        }
+        file.seek(SeekFrom::Start(have)).map_err(io("cannot seek a partial download"))?;
+        Ok(Begin::Writer(BlobWriter {
+            file,
+            partial,
+            target: self.blob_path(digest),
+            digest: digest.clone(),
+            size,
+            written: have,
+            hasher,
+            buf: Vec::with_capacity(WRITE_CHUNK),
+        }))
+    }
+
+    /// Blocks until whoever holds the lock on this blob's partial file lets
+    /// go (another process downloading it).
+    pub fn wait_for(&self, digest: &Digest) -> Result<()> {
+        let partial = self.partial_dir().join(format!("{}-{}", digest.algorithm().name(), digest.hex()));
+        if let Ok(f) = OpenOptions::new().read(true).write(true).open(&partial) {
+            f.lock().map_err(io(format!("cannot lock {}", partial.display())))?;
+        }
+        Ok(())
+    }
+
+    /// Holds the index lock while `f` runs: one writer at a time, across
+    /// processes.
+    fn with_index_lock<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let path = self.root.join(".ocimirror/index.lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io(format!("cannot open {}", path.display())))?;
+        lock.lock().map_err(io(format!("cannot lock {}", path.display())))?;
+        let result = f();
+        drop(lock);
+        result
+    }
+
+    /// The layout's `index.json` (an empty index when there is none yet).
+    pub fn read_index(&self) -> Result<ImageIndex> {
+        let path = self.root.join("index.json");
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                Error::Invalid(format!(
+                    "{} is not a valid image index ({e}); refusing to overwrite it",
+                    path.display()
+                ))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(empty_index()),
+            Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
+        }
+    }
+
+    /// Adds an image to `index.json` under `name`, replacing any entry with
+    /// the same name (never duplicating it). Call only once every blob the
+    /// descriptor reaches is in place.
+    pub fn add_image(&self, name: &str, descriptor: OciDescriptor) -> Result<()> {
+        self.with_index_lock(|| {
+            let mut index = self.read_index()?;
+            let named = |d: &OciDescriptor| {
+                d.annotations().as_ref().and_then(|a| a.get(REF_NAME)).map(String::as_str) == Some(name)
+            };
+            let mut entries: Vec<OciDescriptor> = index.manifests().iter().filter(|d| !named(d)).cloned().collect();
+            entries.push(descriptor);
+            index.set_manifests(entries);
+            let bytes = serde_json::to_vec(&index).map_err(|e| Error::Failed(format!("cannot encode index.json: {e}")))?;
+            write_atomic(&self.root.join("index.json"), &self.partial_dir(), &bytes)
+        })
+    }
+}
+
+impl Layout {
+    /// Removes a partial download (Ctrl-C: leave no temporary files).
+    pub fn discard_partial(&self, digest: &Digest) {
+        let partial = self.partial_dir().join(format!("{}-{}", digest.algorithm().name(), digest.hex()));
+        let _ = fs::remove_file(partial);
+    }
+}
+
+fn empty_index() -> ImageIndex {
+    let mut index = ImageIndex::default();
+    index.set_schema_version(2);
+    index.set_media_type(Some(MediaType::ImageIndex));
+    index.set_manifests(Vec::new());
+    index
+}
+
+pub enum Begin {
+    Writer(BlobWriter),
+    /// Another process holds the lock on this blob's partial file.
+    Busy,
+    /// The blob is already in place.
+    Present,
+}
+
+/// A blob being written: hashed and counted as it goes, renamed into place
+/// only when complete and correct.
+pub struct BlobWriter {
+    file: File,
+    partial: PathBuf,
+    target: PathBuf,
+    digest: Digest,
+    size: u64,
+    written: u64,
+    hasher: Hasher,
+    buf: Vec<u8>,
+}
+
+impl BlobWriter {
+    /// How many bytes are already here (from a previous run or attempt).
+    pub fn offset(&self) -> u64 {
+        self.written
+    }
+
+    /// Drops everything written so far (the server ignored our Range, or
+    /// sent bad bytes).
+    pub fn restart(&mut self) -> Result<()> {
+        self.buf.clear();
+        self.file.set_len(0).map_err(io("cannot truncate a partial download"))?;
+        self.file.seek(SeekFrom::Start(0)).map_err(io("cannot seek a partial download"))?;
+        self.hasher = Hasher::new(self.digest.algorithm());
+        self.written = 0;
+        Ok(())
+    }
+
+    /// Appends bytes. More bytes than the descriptor's size is an error:
+    /// the size is part of the contract.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        if self.written + bytes.len() as u64 > self.size {
+            return Err(Error::Invalid(format!(
+                "blob {} is longer than its descriptor's {} bytes",
+                self.digest, self.size
+            )));
+        }
+        self.hasher.update(bytes);
+        self.written += bytes.len() as u64;
+        if self.buf.is_empty() && bytes.len() >= WRITE_CHUNK {
+            return self.file.write_all(bytes).map_err(io("cannot write a blob"));
+        }
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= WRITE_CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes buffered bytes to the partial file (so a later run can resume).
+    pub fn flush(&mut self) -> Result<()> {
+        if !self.buf.is_empty() {
+            self.file.write_all(&self.buf).map_err(io("cannot write a blob"))?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// Is every byte of the blob here?
+    pub fn complete(&self) -> bool {
+        self.written == self.size
+    }
+
+    /// Verifies size and digest, syncs, and renames the blob into place.
+    /// On a digest mismatch the partial data is discarded.
+    pub fn finish(&mut self) -> Result<()> {
+        self.flush()?;
+        if self.written != self.size {
+            return Err(Error::Invalid(format!(
+                "blob {} ended after {} of {} bytes",
+                self.digest, self.written, self.size
+            )));
+        }
+        let got = std::mem::replace(&mut self.hasher, Hasher::new(self.digest.algorithm())).finish();
+        if got != self.digest {
+            let _ = self.restart();
+            return Err(Error::Invalid(format!("blob {} has the wrong content (it hashes to {got})", self.digest)));
+        }
+        self.file.sync_all().map_err(io("cannot sync a blob"))?;
+        if let Some(dir) = self.target.parent() {
+            fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+        }
+        fs::rename(&self.partial, &self.target).map_err(io(format!("cannot move a blob to {}", self.target.display())))?;
+        if let Some(dir) = self.target.parent() {
+            sync_dir(dir);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desc(name: &str, digest: &Digest) -> OciDescriptor {
+        let mut d = OciDescriptor::new(MediaType::ImageManifest, 2, digest.to_string().parse::<oci_spec::image::Digest>().unwrap());
+        d.set_annotations(Some([(REF_NAME.to_string(), name.to_string())].into()));
+        d
+    }
+
+    fn writer(layout: &Layout, d: &Digest, size: u64) -> BlobWriter {
+        match layout.begin(d, size).unwrap() {
+            Begin::Writer(w) => w,
+            _ => panic!("expected a writer"),
+        }
+    }
+
+    #[test]
+    fn writes_verifies_and_resumes() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::open(dir.path()).unwrap();
+        let data = vec![7u8; 3 * WRITE_CHUNK + 5];
+        let d = Digest::sha256(&data);
+        let mut w = writer(&layout, &d, data.len() as u64);
+        // A second writer of the same blob is told to wait.
+        assert!(matches!(layout.begin(&d, data.len() as u64).unwrap(), Begin::Busy));
+        w.write(&data[..WRITE_CHUNK + 1]).unwrap();
+        w.flush().unwrap();
+        drop(w); // as if the process died
+        assert!(!layout.has_blob(&d, data.len() as u64));
+        let mut w = writer(&layout, &d, data.len() as u64);
+        assert_eq!(w.offset(), WRITE_CHUNK as u64 + 1);
+        w.write(&data[WRITE_CHUNK + 1..]).unwrap();
+        w.finish().unwrap();
+        drop(w);
+        assert!(layout.has_blob(&d, data.len() as u64));
+        assert_eq!(layout.read_blob(&d).unwrap(), data);
+        assert!(matches!(layout.begin(&d, data.len() as u64).unwrap(), Begin::Present));
+    }
+
+    #[test]
+    fn refuses_wrong_bytes_and_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::open(dir.path()).unwrap();
+        let d = Digest::sha256(b"right");
+        let mut w = writer(&layout, &d, 5);
+        w.write(b"wrong").unwrap();
+        assert!(w.finish().is_err());
+        drop(w);
+        assert!(!layout.blob_path(&d).exists());
+        let mut w = writer(&layout, &d, 5);
+        assert_eq!(w.offset(), 0, "bad bytes are not resumed");
+        assert!(w.write(b"right!").is_err(), "longer than the descriptor");
+        drop(w);
+        let mut w = writer(&layout, &d, 5);
+        w.write(b"rig").unwrap();
+        assert!(w.finish().is_err(), "shorter than the descriptor");
+    }
+
+    #[test]
+    fn index_entries_are_replaced_not_duplicated() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::open(dir.path()).unwrap();
+        let (a, b) = (Digest::sha256(b"a"), Digest::sha256(b"b"));
+        layout.add_image("x/y:1", desc("x/y:1", &a)).unwrap();
+        layout.add_image("x/z:1", desc("x/z:1", &a)).unwrap();
+        layout.add_image("x/y:1", desc("x/y:1", &b)).unwrap();
+        let index = layout.read_index().unwrap();
+        assert_eq!(index.manifests().len(), 2);
+        assert_eq!(index.manifests()[1].digest().to_string(), b.to_string());
+        std::fs::write(dir.path().join("index.json"), b"{broken").unwrap();
+        assert!(layout.add_image("x/y:1", desc("x/y:1", &a)).is_err());
+        assert_eq!(std::fs::read(dir.path().join("index.json")).unwrap(), b"{broken");
+    }
+}

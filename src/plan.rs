@@ -1,0 +1,271 @@
+//! The ordered sources for one reference: each mirror that applies, then the
+//! authority (unless fallback is off). Building a plan touches no network,
+//! so `--dry-run` and `ocimirror mirrors` show exactly what a pull would do.
+
+use url::Url;
+
+use crate::config::{self, Config, CredentialSource, NsMode};
+use crate::error::{Error, Result};
+use crate::reference::Reference;
+use crate::registry::api_url;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Mirror,
+    Authority,
+}
+
+/// One place to fetch from, with the rules for talking to it.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Source {
+    pub role: Role,
+    #[serde(serialize_with = "ser_url")]
+    pub base: Url,
+    pub host: String,
+    pub ns: NsMode,
+    /// Trusted to resolve tags without confirmation.
+    pub trusted: bool,
+    /// Never asked for tags.
+    pub digest_only: bool,
+    pub credentials: CredentialSource,
+    /// The base URL's path replaces `/v2` (containerd's `override_path`).
+    pub override_path: bool,
+    /// Where this source was configured.
+    pub origin: String,
+}
+
+fn ser_url<S: serde::Serializer>(u: &Url, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(u.as_str().trim_end_matches('/'))
+}
+
+impl Source {
+    /// The endpoint as shown to users.
+    pub fn display(&self) -> String {
+        self.base.as_str().trim_end_matches('/').to_string()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub reference: Reference,
+    pub sources: Vec<Source>,
+    /// Whether the authority is among the sources.
+    pub fallback: bool,
+}
+
+impl Plan {
+    pub fn new(config: &Config, reference: &Reference) -> Result<Plan> {
+        let rule = config.rule_for(&reference.registry);
+        let fallback = !config.no_fallback && rule.fallback.unwrap_or(true);
+        let authority = authority_source(config, reference, rule.endpoint.as_deref(), &rule.origin)?;
+        let mut sources: Vec<Source> = Vec::new();
+        if !config.no_mirrors {
+            let entries = config.cli_mirrors.iter().chain(rule.mirrors.iter());
+            for entry in entries {
+                let s = mirror_source(config, &entry.url, &entry.origin)?;
+                // Never treat the authority as a mirror: it must not get `ns`.
+                let is_authority = s.host == authority.host || s.host == reference.registry;
+                if !is_authority && !sources.iter().any(|m| m.base == s.base) {
+                    sources.push(s);
+                }
+            }
+        }
+        if fallback {
+            sources.push(authority);
+        }
+        if sources.is_empty() {
+            return Err(Error::Config(format!(
+                "no source for {reference}: no mirror applies and fallback to {} is off",
+                reference.registry
+            )));
+        }
+        Ok(Plan { reference: reference.clone(), sources, fallback })
+    }
+
+    /// The value of `ns`: the reference's registry (`docker.io` for Docker Hub).
+    pub fn ns_value(&self) -> &str {
+        &self.reference.registry
+    }
+
+    pub fn authority(&self) -> Option<&Source> {
+        self.sources.iter().find(|s| s.role == Role::Authority)
+    }
+
+    /// Whether `ns` is sent to this source at all (before anything is learned).
+    pub fn sends_ns(&self, source: &Source) -> bool {
+        source.role == Role::Mirror && source.ns != NsMode::Off
+    }
+
+    /// The manifest URLs the walk would try, in order, for `--dry-run`.
+    pub fn manifest_urls(&self, source: &Source) -> Vec<String> {
+        let target = self.reference.target();
+        let repo = &self.reference.repository;
+        if source.digest_only && self.reference.is_by_tag() {
+            return vec![];
+        }
+        let url = |ns: Option<&str>| {
+            api_url(&source.base, source.override_path, repo, "manifests", &target, ns).to_string()
+        };
+        match (self.sends_ns(source), source.ns) {
+            (true, NsMode::Auto) => vec![url(Some(self.ns_value())), url(None)],
+            (true, _) => vec![url(Some(self.ns_value()))],
+            (false, _) => vec![url(None)],
+        }
+    }
+}
+
+fn authority_source(
+    config: &Config,
+    reference: &Reference,
+    endpoint: Option<&str>,
+    origin: &str,
+) -> Result<Source> {
+    let (raw, origin) = match endpoint {
+        Some(e) => (e.to_string(), origin.to_string()),
+        None => (reference.authority_host().to_string(), "the reference's registry".to_string()),
+    };
+    let (base, host) = parse_base(config, &raw)?;
+    let settings = config.host(&host).or(&config.host(&reference.registry));
+    Ok(Source {
+        role: Role::Authority,
+        base,
+        host,
+        ns: NsMode::Off,
+        trusted: true,
+        digest_only: false,
+        credentials: match settings.credentials {
+            Some(CredentialSource::None) => CredentialSource::None,
+            _ => CredentialSource::Own,
+        },
+        override_path: settings.override_path.unwrap_or(false),
+        origin,
+    })
+}
+
+fn mirror_source(config: &Config, raw: &str, origin: &str) -> Result<Source> {
+    let (base, host) = parse_base(config, raw)?;
+    let settings = config.host(&host);
+    Ok(Source {
+        role: Role::Mirror,
+        base,
+        host,
+        ns: settings.ns.unwrap_or_default(),
+        trusted: settings.trusted.unwrap_or(false),
+        digest_only: settings.digest_only.unwrap_or(false),
+        credentials: settings.credentials.unwrap_or_default(),
+        override_path: settings.override_path.unwrap_or(false),
+        origin: origin.to_string(),
+    })
+}
+
+/// A mirror or endpoint as configured (`https://m.example.com`,
+/// `m.example.com:5000`, `http://127.0.0.1:5000/prefix`) -> base URL and
+/// `host[:port]`. Without a scheme: HTTPS, except for loopback hosts and
+/// hosts configured with `plain_http`.
+pub fn parse_base(config: &Config, raw: &str) -> Result<(Url, String)> {
+    let raw = raw.trim();
+    let bad = |why: &str| Error::Config(format!("mirror {raw:?}: {why}"));
+    let with_scheme = if raw.contains("://") {
+        raw.to_string()
+    } else {
+        let host = raw.split('/').next().unwrap_or("");
+        let plain = config.host(host).plain_http.unwrap_or_else(|| config::is_loopback(host));
+        format!("{}://{raw}", if plain { "http" } else { "https" })
+    };
+    let url = Url::parse(&with_scheme).map_err(|e| bad(&format!("not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("only http:// and https:// are supported"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("credentials do not belong in the URL; put them in the docker config (docker login)"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("a mirror URL has no query or fragment"));
+    }
+    if url.host().is_none() {
+        return Err(bad("no host"));
+    }
+    let host = crate::registry::host_of(&url);
+    Ok((url, host))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{FileConfig, MirrorEntry};
+    use std::path::Path;
+
+    fn config(toml: &str) -> Config {
+        let mut c = Config::default();
+        c.add_file(FileConfig::parse(toml, Path::new("c.toml")).unwrap(), Path::new("c.toml")).unwrap();
+        c
+    }
+
+    fn r(s: &str) -> Reference {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn mirrors_then_authority() {
+        let mut c = config(
+            r#"
+            [registries."docker.io"]
+            mirrors = ["mirror.example.com", "http://127.0.0.1:5000"]
+            [hosts."mirror.example.com"]
+            trusted = true
+            "#,
+        );
+        c.cli_mirrors.push(MirrorEntry { url: "localhost:6000".into(), origin: "--mirror".into() });
+        let p = Plan::new(&c, &r("ubuntu")).unwrap();
+        let shown: Vec<String> = p.sources.iter().map(Source::display).collect();
+        assert_eq!(
+            shown,
+            ["http://localhost:6000", "https://mirror.example.com", "http://127.0.0.1:5000", "https://registry-1.docker.io"]
+        );
+        assert!(p.sources[1].trusted);
+        assert_eq!(p.sources[3].role, Role::Authority);
+        assert_eq!(
+            p.manifest_urls(&p.sources[2]),
+            [
+                "http://127.0.0.1:5000/v2/library/ubuntu/manifests/latest?ns=docker.io",
+                "http://127.0.0.1:5000/v2/library/ubuntu/manifests/latest",
+            ]
+        );
+        assert_eq!(p.manifest_urls(&p.sources[3]), ["https://registry-1.docker.io/v2/library/ubuntu/manifests/latest"]);
+    }
+
+    #[test]
+    fn ns_is_encoded_and_never_sent_to_the_authority() {
+        let mut c = Config::default();
+        c.cli_mirrors.push(MirrorEntry { url: "http://127.0.0.1:7000".into(), origin: "--mirror".into() });
+        c.cli_mirrors.push(MirrorEntry { url: "localhost:5000".into(), origin: "--mirror".into() });
+        let p = Plan::new(&c, &r("localhost:5000/team/app:v1")).unwrap();
+        assert_eq!(p.sources.len(), 2, "the authority listed as a mirror is dropped");
+        assert_eq!(
+            p.manifest_urls(&p.sources[0])[0],
+            "http://127.0.0.1:7000/v2/team/app/manifests/v1?ns=localhost%3A5000"
+        );
+    }
+
+    #[test]
+    fn fallback_off_and_no_sources() {
+        let mut c = config("[registries.\"quay.io\"]\nfallback = false\nmirrors = [\"m.example\"]\n");
+        let p = Plan::new(&c, &r("quay.io/a/b")).unwrap();
+        assert_eq!(p.sources.len(), 1);
+        assert!(p.authority().is_none());
+        c.no_mirrors = true;
+        assert!(Plan::new(&c, &r("quay.io/a/b")).is_err());
+    }
+
+    #[test]
+    fn endpoint_override_and_bad_mirrors() {
+        let c = config("[registries.\"docker.io\"]\nendpoint = \"https://hub-copy.internal:8443\"\n");
+        let p = Plan::new(&c, &r("ubuntu")).unwrap();
+        assert_eq!(p.sources[0].display(), "https://hub-copy.internal:8443");
+        for bad in ["ftp://x", "https://u:p@x", "https://x/?a=b"] {
+            assert!(parse_base(&Config::default(), bad).is_err(), "{bad}");
+        }
+    }
+}

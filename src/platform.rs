@@ -1,0 +1,161 @@
+//! Platforms (`os/arch[/variant]`), normalised like containerd so that
+//! `arm64`, `arm64/v8` and `aarch64` are one platform.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::registry::manifest::Descriptor;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+}
+
+impl Platform {
+    /// A platform with names normalised: `x86_64` -> `amd64`,
+    /// `aarch64`/`arm64/v8` -> `arm64`, `armhf`/`arm` -> `arm/v7`.
+    pub fn new(os: &str, arch: &str, variant: Option<&str>) -> Platform {
+        let os = os.to_ascii_lowercase();
+        let arch = arch.to_ascii_lowercase();
+        let variant = variant.map(str::to_ascii_lowercase).filter(|v| !v.is_empty());
+        let (architecture, variant) = match (arch.as_str(), variant.as_deref()) {
+            ("x86_64" | "x86-64" | "amd64", None | Some("v1")) => ("amd64".to_string(), None),
+            ("x86_64" | "x86-64" | "amd64", Some(v)) => ("amd64".to_string(), Some(v.to_string())),
+            ("aarch64" | "arm64", None | Some("v8" | "8")) => ("arm64".to_string(), None),
+            ("aarch64" | "arm64", Some(v)) => ("arm64".to_string(), Some(v.to_string())),
+            ("armhf", _) => ("arm".to_string(), Some("v7".to_string())),
+            ("armel", _) => ("arm".to_string(), Some("v6".to_string())),
+            ("arm", None) => ("arm".to_string(), Some("v7".to_string())),
+            ("arm", Some(v)) => {
+                let v = if v.starts_with('v') { v.to_string() } else { format!("v{v}") };
+                ("arm".to_string(), Some(v))
+            }
+            ("i386" | "i686" | "x86", _) => ("386".to_string(), None),
+            (a, v) => (a.to_string(), v.map(str::to_string)),
+        };
+        Platform { os, architecture, variant }
+    }
+
+    /// The platform this program runs on.
+    pub fn host() -> Platform {
+        let arch = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            "x86" => "386",
+            "powerpc64" => "ppc64le",
+            other => other,
+        };
+        Platform::new(std::env::consts::OS, arch, None)
+    }
+
+    /// Attestations and other non-runnable entries carry `unknown/unknown`.
+    pub fn is_unknown(&self) -> bool {
+        self.os == "unknown" || self.architecture == "unknown"
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl serde::Serialize for Platform {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid platform {0:?}: expected os/arch or os/arch/variant, e.g. linux/arm64 or linux/arm/v7")]
+pub struct PlatformError(pub String);
+
+impl FromStr for Platform {
+    type Err = PlatformError;
+
+    fn from_str(s: &str) -> Result<Platform, PlatformError> {
+        let parts: Vec<&str> = s.split('/').collect();
+        let ok = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        match parts.as_slice() {
+            [os, arch] if ok(os) && ok(arch) => Ok(Platform::new(os, arch, None)),
+            [os, arch, v] if ok(os) && ok(arch) && ok(v) => Ok(Platform::new(os, arch, Some(v))),
+            _ => Err(PlatformError(s.to_string())),
+        }
+    }
+}
+
+/// Is this index entry an attestation or other non-image entry?
+fn is_attestation(d: &Descriptor) -> bool {
+    d.annotations.contains_key("vnd.docker.reference.type") || d.platform.as_ref().is_some_and(Platform::is_unknown)
+}
+
+/// The first entry of an index that matches `want`. Attestations never match.
+pub fn choose<'a>(manifests: &'a [Descriptor], want: &Platform) -> Option<&'a Descriptor> {
+    manifests
+        .iter()
+        .filter(|d| !is_attestation(d))
+        .find(|d| d.platform.as_ref() == Some(want))
+}
+
+/// The platforms an index offers, for "not available" messages.
+pub fn offered(manifests: &[Descriptor]) -> Vec<String> {
+    manifests
+        .iter()
+        .filter(|d| !is_attestation(d))
+        .filter_map(|d| d.platform.as_ref().map(Platform::to_string))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::Digest;
+
+    fn p(s: &str) -> Platform {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn normalises_like_containerd() {
+        assert_eq!(p("linux/arm64/v8"), p("linux/arm64"));
+        assert_eq!(p("linux/aarch64"), p("linux/arm64"));
+        assert_eq!(p("linux/x86_64"), p("linux/amd64"));
+        assert_eq!(p("linux/arm"), p("linux/arm/v7"));
+        assert_eq!(p("linux/armhf"), p("linux/arm/v7"));
+        assert_ne!(p("linux/arm/v6"), p("linux/arm/v7"));
+        assert_eq!(p("linux/arm64").to_string(), "linux/arm64");
+        assert_eq!(p("linux/arm").to_string(), "linux/arm/v7");
+        assert!("linux".parse::<Platform>().is_err());
+        assert!("linux/amd64/v2/x".parse::<Platform>().is_err());
+        assert!("linux//v7".parse::<Platform>().is_err());
+    }
+
+    #[test]
+    fn never_chooses_attestations() {
+        let d = |plat: Platform, att: bool| Descriptor {
+            media_type: "m".into(),
+            digest: Digest::sha256(plat.to_string().as_bytes()),
+            size: 1,
+            platform: Some(plat),
+            annotations: if att {
+                [("vnd.docker.reference.type".to_string(), "attestation-manifest".to_string())].into()
+            } else {
+                Default::default()
+            },
+        };
+        let list = vec![
+            d(Platform::new("unknown", "unknown", None), true),
+            d(p("linux/amd64"), false),
+            d(p("linux/arm64/v8"), false),
+        ];
+        assert_eq!(choose(&list, &p("linux/arm64")).unwrap().digest, list[2].digest);
+        assert!(choose(&list, &Platform::new("unknown", "unknown", None)).is_none());
+        assert_eq!(offered(&list), vec!["linux/amd64", "linux/arm64"]);
+    }
+}

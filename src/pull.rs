@@ -1,0 +1,435 @@
+//! A pull: resolve the reference through the plan, pick the platform, fetch
+//! manifests and blobs (in parallel, from the best source that has them,
+//! resuming cut downloads), and record the image in the layout.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use serde::Serialize;
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::layout::{self, Begin, BlobWriter, Layout};
+use crate::plan::Plan;
+use crate::platform::{self, Platform};
+use crate::progress::Progress;
+use crate::registry::manifest::{self, Descriptor, Manifest, Parsed};
+use crate::registry::FetchError;
+use crate::resolve::{self, Attempt, Resolution, ServedBy, Trace};
+use crate::session::Session;
+
+/// Which part of a multi-platform image to keep.
+#[derive(Clone, Debug)]
+pub enum PlatformChoice {
+    One(Platform),
+    All,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlobReport {
+    pub digest: Digest,
+    pub size: u64,
+    pub media_type: String,
+    /// The endpoint that served it, or `null` when it was already present.
+    pub endpoint: Option<String>,
+    pub cached: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PullReport {
+    pub reference: String,
+    /// The digest the reference resolved to.
+    pub digest: Digest,
+    pub media_type: String,
+    /// What the layout's entry points at: the platform's manifest, or the
+    /// whole index with `--all-platforms`.
+    pub image: ImageReport,
+    pub output: PathBuf,
+    pub served_by: ServedBy,
+    pub attempts: Vec<Attempt>,
+    pub blobs: Vec<BlobReport>,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageReport {
+    pub digest: Digest,
+    pub media_type: String,
+    pub size: u64,
+    pub platform: Option<Platform>,
+}
+
+/// Digests this process started writing, so Ctrl-C can remove them.
+#[derive(Default, Clone)]
+pub struct Cleanup(Arc<Mutex<Option<(Layout, HashSet<Digest>)>>>);
+
+impl Cleanup {
+    fn note(&self, layout: &Layout, d: &Digest) {
+        let mut g = self.0.lock().unwrap();
+        g.get_or_insert_with(|| (layout.clone(), HashSet::new())).1.insert(d.clone());
+    }
+
+    fn done(&self, d: &Digest) {
+        if let Some((_, set)) = self.0.lock().unwrap().as_mut() {
+            set.remove(d);
+        }
+    }
+
+    /// Removes the partial files of downloads that never finished.
+    pub fn run(&self) {
+        if let Some((layout, set)) = self.0.lock().unwrap().take() {
+            for d in set {
+                layout.discard_partial(&d);
+            }
+        }
+    }
+}
+
+struct Ctx<'a> {
+    session: &'a Session,
+    plan: &'a Plan,
+    trace: &'a Trace,
+    layout: &'a Layout,
+    progress: &'a Progress,
+    cleanup: &'a Cleanup,
+    /// Source indexes in the order blobs are asked for.
+    order: Vec<usize>,
+}
+
+pub async fn pull(
+    session: &Session,
+    plan: &Plan,
+    output: PathBuf,
+    choice: &PlatformChoice,
+    progress: &Progress,
+    cleanup: &Cleanup,
+) -> Result<PullReport> {
+    let started = Instant::now();
+    let layout = Layout::open(&output)?;
+    let trace = Trace::default();
+    let Resolution { manifest: top, source, served_by } = resolve::resolve(session, plan, &trace).await?;
+    // Blobs come from the source that served the manifest, then the others.
+    let mut order = vec![source];
+    order.extend((0..plan.sources.len()).filter(|&i| i != source));
+    let ctx = Ctx { session, plan, trace: &trace, layout: &layout, progress, cleanup, order };
+
+    let mut manifests: Vec<Manifest> = vec![top.clone()];
+    let mut images: Vec<Manifest> = Vec::new();
+    let (entry, entry_platform) = match (top.parse()?, choice) {
+        (Parsed::Image { .. }, _) => {
+            images.push(top.clone());
+            (top.clone(), None)
+        }
+        (Parsed::Index { manifests: children }, PlatformChoice::One(want)) => {
+            let Some(d) = platform::choose(&children, want) else {
+                return Err(Error::NotFound(format!(
+                    "{}: no image for platform {want}; the index offers: {}",
+                    plan.reference,
+                    platform::offered(&children).join(", ")
+                )));
+            };
+            let child = ctx.manifest(d).await?;
+            if manifest::is_index(&child.media_type) {
+                return Err(Error::Invalid(format!("{}: the {want} entry is itself an index, which is not supported", plan.reference)));
+            }
+            manifests = vec![child.clone()];
+            images.push(child.clone());
+            (child, Some(want.clone()))
+        }
+        (Parsed::Index { manifests: children }, PlatformChoice::All) => {
+            // Keep the whole index, nested indexes included.
+            let mut queue = children;
+            while let Some(d) = queue.pop() {
+                let child = ctx.manifest(&d).await?;
+                match child.parse()? {
+                    Parsed::Index { manifests } => queue.extend(manifests),
+                    Parsed::Image { .. } => images.push(child.clone()),
+                }
+                manifests.push(child);
+            }
+            (top.clone(), None)
+        }
+    };
+
+    // Every blob of every image, once.
+    let mut seen = HashSet::new();
+    let mut blobs: Vec<Descriptor> = Vec::new();
+    for m in &images {
+        if let Parsed::Image { config, layers } = m.parse()? {
+            for d in std::iter::once(config).chain(layers) {
+                if seen.insert(d.digest.clone()) {
+                    blobs.push(d);
+                }
+            }
+        }
+    }
+    let jobs = session.config.network.jobs.max(1);
+    let reports: Vec<BlobReport> =
+        stream::iter(blobs.iter().map(|d| ctx.blob(d))).buffered(jobs).try_collect().await?;
+
+    // Manifests after their blobs, the index entry last: a reader of
+    // index.json only ever finds complete images.
+    for m in &manifests {
+        layout.put_verified(&m.digest, &m.bytes)?;
+    }
+    let name = plan.reference.to_string();
+    let mut desc = oci_spec::image::Descriptor::new(
+        entry.media_type.as_str().into(),
+        entry.bytes.len() as u64,
+        oci_digest(&entry.digest),
+    );
+    let mut annotations = std::collections::HashMap::new();
+    annotations.insert(layout::REF_NAME.to_string(), name.clone());
+    annotations.insert(layout::CONTAINERD_NAME.to_string(), name.clone());
+    annotations.insert(layout::SOURCE.to_string(), served_by.endpoint.clone());
+    annotations.insert(layout::TRUST.to_string(), serde_json::to_value(served_by.trust).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default());
+    desc.set_annotations(Some(annotations));
+    if let Some(p) = &entry_platform {
+        let mut op = oci_spec::image::Platform::default();
+        op.set_os(p.os.as_str().into());
+        op.set_architecture(p.architecture.as_str().into());
+        op.set_variant(p.variant.clone());
+        desc.set_platform(Some(op));
+    }
+    layout.add_image(&name, desc)?;
+
+    Ok(PullReport {
+        reference: name,
+        digest: top.digest.clone(),
+        media_type: top.media_type.clone(),
+        image: ImageReport {
+            digest: entry.digest.clone(),
+            media_type: entry.media_type.clone(),
+            size: entry.bytes.len() as u64,
+            platform: entry_platform,
+        },
+        output,
+        served_by,
+        attempts: trace.attempts(),
+        blobs: reports,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+pub fn oci_digest(d: &Digest) -> oci_spec::image::Digest {
+    // Our digests are stricter than oci-spec's, so this cannot fail.
+    d.to_string().parse().expect("a valid digest is a valid OCI digest")
+}
+
+impl Ctx<'_> {
+    fn sources(&self) -> impl Iterator<Item = &crate::plan::Source> {
+        self.order.iter().map(|&i| &self.plan.sources[i])
+    }
+
+    /// A manifest named by digest (an index entry), from the first source
+    /// that has it.
+    async fn manifest(&self, d: &Descriptor) -> Result<Manifest> {
+        if self.layout.has_blob(&d.digest, d.size) {
+            let bytes = self.layout.read_blob(&d.digest)?;
+            let media_type = d.media_type.clone();
+            manifest::parse_body(&bytes, &media_type)?;
+            return Ok(Manifest { bytes: bytes.into(), media_type, digest: d.digest.clone(), namespace: None });
+        }
+        let mut failures = Vec::new();
+        for source in self.sources() {
+            if let Some(why) = resolve::skip_reason(self.session, source, false) {
+                self.trace.skipped(source, "manifest", why);
+                continue;
+            }
+            let endpoint = self.session.endpoint(self.plan, source).await?;
+            let repo = self.plan.reference.repository.clone();
+            let (result, _) = resolve::with_ns(self.session, self.plan, source, self.trace, "manifest", |ns| {
+                let endpoint = endpoint.clone();
+                let repo = repo.clone();
+                let digest = d.digest.clone();
+                async move { endpoint.get_manifest(&repo, &digest.to_string(), ns.as_deref(), Some(&digest)).await }
+            })
+            .await;
+            match result {
+                Ok(m) => return Ok(m),
+                Err(e) => failures.push((source.display(), e)),
+            }
+        }
+        Err(resolve::give_up(&format!("{}@{}", self.plan.reference.name(), d.digest), &failures))
+    }
+
+    /// Gets the blob into the layout, or finds it already there.
+    async fn blob(&self, d: &Descriptor) -> Result<BlobReport> {
+        let report = |endpoint: Option<String>| BlobReport {
+            digest: d.digest.clone(),
+            size: d.size,
+            media_type: d.media_type.clone(),
+            cached: endpoint.is_none(),
+            endpoint,
+        };
+        let mut writer = loop {
+            if self.layout.has_blob(&d.digest, d.size) {
+                return Ok(report(None));
+            }
+            match self.layout.begin(&d.digest, d.size)? {
+                Begin::Writer(w) => break w,
+                Begin::Present => return Ok(report(None)),
+                Begin::Busy => {
+                    // Another pull into this layout is fetching it: wait.
+                    let layout = self.layout.clone();
+                    let digest = d.digest.clone();
+                    tokio::task::spawn_blocking(move || layout.wait_for(&digest))
+                        .await
+                        .map_err(|e| Error::Failed(format!("waiting for another pull: {e}")))??;
+                }
+            }
+        };
+        self.cleanup.note(self.layout, &d.digest);
+        let bar = self.progress.blob(&short(&d.digest), d.size);
+        bar.set_position(writer.offset());
+        let result = self.download(d, &mut writer, &bar).await;
+        bar.finish_and_clear();
+        match result {
+            Ok(endpoint) => {
+                self.cleanup.done(&d.digest);
+                Ok(report(Some(endpoint)))
+            }
+            Err(e) => {
+                // Keep what verified-so-far bytes we have for the next run.
+                let _ = writer.flush();
+                Err(e)
+            }
+        }
+    }
+
+    /// Tries each source in order; on a body cut off mid-way, resumes with
+    /// `Range` on the same source (a bounded number of times), then the next.
+    async fn download(&self, d: &Descriptor, w: &mut BlobWriter, bar: &indicatif::ProgressBar) -> Result<String> {
+        let what = format!("blob {}", d.digest);
+        let retries = self.session.config.network.retries;
+        let mut failures: Vec<(String, FetchError)> = Vec::new();
+        for source in self.sources() {
+            if let Some(why) = resolve::skip_reason(self.session, source, false) {
+                self.trace.skipped(source, &what, why);
+                continue;
+            }
+            let endpoint = self.session.endpoint(self.plan, source).await?;
+            let mut tries = 0;
+            loop {
+                tries += 1;
+                let offset = w.offset();
+                let started = Instant::now();
+                let repo = self.plan.reference.repository.clone();
+                let (result, _) = resolve::with_ns(self.session, self.plan, source, self.trace, &what, |ns| {
+                    let endpoint = endpoint.clone();
+                    let repo = repo.clone();
+                    let digest = d.digest.clone();
+                    async move { endpoint.get_blob(&repo, &digest, ns.as_deref(), offset).await }
+                })
+                .await;
+                let mut body = match result {
+                    Ok(b) => b,
+                    Err(e) => {
+                        failures.push((source.display(), e));
+                        break;
+                    }
+                };
+                let outcome = self.stream_body(d, w, &mut body, bar).await?;
+                let failed = |error: String| Attempt {
+                    endpoint: source.display(),
+                    what: what.clone(),
+                    url: endpoint.url(&repo, "blobs", &d.digest.to_string(), None).to_string(),
+                    status: None,
+                    error: Some(error),
+                    outcome: "failed",
+                    elapsed_ms: started.elapsed().as_millis() as u64,
+                };
+                match outcome {
+                    BodyOutcome::Complete => match w.finish() {
+                        Ok(()) => return Ok(source.display()),
+                        Err(e) => {
+                            // Wrong bytes: this source is not to be trusted for it.
+                            self.trace.push(failed(e.to_string()));
+                            failures.push((source.display(), FetchError::Invalid(e.to_string())));
+                            bar.set_position(0);
+                            break;
+                        }
+                    },
+                    BodyOutcome::Bad(why) => {
+                        w.restart()?;
+                        bar.set_position(0);
+                        self.trace.push(failed(why.clone()));
+                        failures.push((source.display(), FetchError::Invalid(why)));
+                        break;
+                    }
+                    BodyOutcome::Cut(e) => {
+                        w.flush()?;
+                        self.trace.push(failed(e.to_string()));
+                        if tries >= retries {
+                            failures.push((source.display(), e));
+                            break;
+                        }
+                        tracing::debug!("{what}: {e}; resuming at byte {}", w.offset());
+                    }
+                }
+            }
+        }
+        Err(resolve::give_up(&format!("{}@{}", self.plan.reference.name(), d.digest), &failures))
+    }
+
+    async fn stream_body(
+        &self,
+        d: &Descriptor,
+        w: &mut BlobWriter,
+        body: &mut crate::registry::BlobBody,
+        bar: &indicatif::ProgressBar,
+    ) -> Result<BodyOutcome> {
+        if body.start == 0 && w.offset() > 0 {
+            // The server ignored our Range: start over.
+            w.restart()?;
+            bar.set_position(0);
+        }
+        if let Some(len) = body.content_length()
+            && body.start + len != d.size
+        {
+            return Ok(BodyOutcome::Bad(format!(
+                "announced {} bytes from offset {}, but the blob has {}",
+                len, body.start, d.size
+            )));
+        }
+        loop {
+            match body.chunk().await {
+                Ok(Some(chunk)) => {
+                    if let Err(e) = w.write(&chunk) {
+                        return match e {
+                            Error::Invalid(why) => Ok(BodyOutcome::Bad(why)),
+                            other => Err(other),
+                        };
+                    }
+                    bar.inc(chunk.len() as u64);
+                }
+                Ok(None) if w.complete() => return Ok(BodyOutcome::Complete),
+                Ok(None) => {
+                    return Ok(BodyOutcome::Cut(FetchError::Transport {
+                        kind: crate::registry::TransportKind::Other,
+                        message: format!("the body ended after {} of {} bytes", w.offset(), d.size),
+                    }));
+                }
+                Err(e) => return Ok(BodyOutcome::Cut(e)),
+            }
+        }
+    }
+}
+
+enum BodyOutcome {
+    Complete,
+    /// Wrong length or too many bytes: discard and try another source.
+    Bad(String),
+    /// Cut off: resume.
+    Cut(FetchError),
+}
+
+fn short(d: &Digest) -> String {
+    format!("{}", &d.hex()[..12])
+}

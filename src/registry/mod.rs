@@ -1,0 +1,577 @@
+//! One distribution-API endpoint: building URLs, sending requests with
+//! authentication, following redirects safely, retrying what is worth
+//! retrying, and turning registry answers into typed results.
+//!
+//! Which endpoint to ask, and in what order, is `plan`'s business; this
+//! module only speaks to the one it is given.
+
+mod client;
+pub mod manifest;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use url::Url;
+
+use crate::auth::{AuthCache, Credential};
+use crate::config::{HostConfig, Network};
+use crate::digest::Digest;
+pub use client::{build_client, describe_reqwest, read_capped};
+pub use manifest::{Manifest, MAX_MANIFEST_SIZE};
+
+/// The media types a manifest request accepts, most specific first.
+pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+application/vnd.oci.image.manifest.v1+json, \
+application/vnd.docker.distribution.manifest.list.v2+json, \
+application/vnd.docker.distribution.manifest.v2+json";
+
+/// How many redirects one request may follow (distribution's blob redirects
+/// need one; anything near this is a loop).
+const MAX_REDIRECTS: usize = 5;
+/// Longest `Retry-After` worth waiting for before trying the next source.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// Why a request failed, in the terms the mirror walk needs.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FetchError {
+    /// The registry answered with an error status.
+    #[error("{}", status_text(*status, code.as_deref(), message))]
+    Status { status: u16, code: Option<String>, message: String },
+    /// No usable answer at all: refused, reset, timed out.
+    #[error("{message}")]
+    Transport { kind: TransportKind, message: String },
+    /// An answer that breaks the protocol or fails verification.
+    #[error("{0}")]
+    Invalid(String),
+    /// The token service failed.
+    #[error("{0}")]
+    Auth(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    Connect,
+    Timeout,
+    Other,
+}
+
+fn status_text(status: u16, code: Option<&str>, message: &str) -> String {
+    match (code, message.is_empty()) {
+        (Some(c), false) => format!("HTTP {status} {c}: {message}"),
+        (Some(c), true) => format!("HTTP {status} {c}"),
+        (None, false) => format!("HTTP {status}: {message}"),
+        (None, true) => format!("HTTP {status}"),
+    }
+}
+
+impl FetchError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            FetchError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    pub fn is_denied(&self) -> bool {
+        matches!(self.status(), Some(401 | 403)) || matches!(self, FetchError::Auth(_))
+    }
+
+    /// Connection refused or timed out: the host is unusable for this run.
+    pub fn host_is_down(&self) -> bool {
+        matches!(
+            self,
+            FetchError::Transport { kind: TransportKind::Connect | TransportKind::Timeout, .. }
+        )
+    }
+
+    fn retryable(&self) -> bool {
+        match self {
+            FetchError::Status { status, .. } => matches!(status, 408 | 429 | 500..=599),
+            FetchError::Transport { kind, .. } => *kind == TransportKind::Other,
+            _ => false,
+        }
+    }
+}
+
+/// An endpoint: a base URL plus everything needed to talk to it.
+pub struct Endpoint {
+    /// Base URL, e.g. `https://mirror.example.com` or `http://127.0.0.1:5000/prefix`.
+    pub base: Url,
+    /// `host[:port]`, the key for credentials, settings and run memory.
+    pub host: String,
+    override_path: bool,
+    client: reqwest::Client,
+    headers: Vec<(String, String)>,
+    credential: Option<Credential>,
+    network: Network,
+    auth: Arc<AuthCache>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint").field("base", &self.base.as_str()).finish()
+    }
+}
+
+/// What one request did, for the trace.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub url: String,
+    pub status: Option<u16>,
+}
+
+impl Endpoint {
+    pub fn new(
+        base: Url,
+        settings: &HostConfig,
+        network: Network,
+        credential: Option<Credential>,
+        auth: Arc<AuthCache>,
+    ) -> Result<Endpoint, crate::error::Error> {
+        let host = host_of(&base);
+        let network = Network {
+            connect_timeout: settings
+                .connect_timeout
+                .map_or(network.connect_timeout, Duration::from_secs_f64),
+            response_timeout: settings
+                .response_timeout
+                .map_or(network.response_timeout, Duration::from_secs_f64),
+            ..network
+        };
+        let client = build_client(settings, &network, &host)?;
+        Ok(Endpoint {
+            base,
+            host,
+            override_path: settings.override_path.unwrap_or(false),
+            client,
+            headers: settings.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            credential,
+            network,
+            auth,
+        })
+    }
+
+    /// The endpoint as users see it in traces: the base URL without a
+    /// trailing slash.
+    pub fn display(&self) -> String {
+        self.base.as_str().trim_end_matches('/').to_string()
+    }
+
+    pub fn has_credential(&self) -> bool {
+        self.credential.is_some()
+    }
+
+    /// `<base>/v2/<repo>/<kind>/<target>[?ns=<ns>]`.
+    pub fn url(&self, repository: &str, kind: &str, target: &str, ns: Option<&str>) -> Url {
+        api_url(&self.base, self.override_path, repository, kind, target, ns)
+    }
+
+    /// `GET /v2/`: is this a registry, and does it want credentials?
+    pub async fn ping(&self) -> Result<(u16, Option<String>), FetchError> {
+        let mut url = self.base.clone();
+        let path = url.path().trim_end_matches('/').to_string();
+        url.set_path(&format!("{path}{}", if self.override_path { "/" } else { "/v2/" }));
+        let resp = self.raw_send(Method::GET, url, None, &[]).await?;
+        let challenge = resp
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Ok((resp.status().as_u16(), challenge))
+    }
+
+    /// Sends a request with authentication and retries; returns the final
+    /// response (any status) or a transport error.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        repository: &str,
+        extra: &[(&str, String)],
+    ) -> Result<reqwest::Response, FetchError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self.send_authenticated(method.clone(), url.clone(), repository, extra).await;
+            let err = match result {
+                Ok(resp) if is_retryable_status(resp.status()) => {
+                    let wait = retry_after(&resp);
+                    let err = error_from_response(resp).await;
+                    match wait {
+                        Some(w) if w > MAX_RETRY_AFTER => return Err(err),
+                        Some(w) if attempt < self.network.retries => {
+                            tracing::debug!("{}: {err}; retrying in {w:?}", self.host);
+                            tokio::time::sleep(w).await;
+                            continue;
+                        }
+                        _ => err,
+                    }
+                }
+                Ok(resp) => return Ok(resp),
+                Err(e) => e,
+            };
+            if !err.retryable() || attempt >= self.network.retries {
+                return Err(err);
+            }
+            let wait = backoff(attempt);
+            tracing::debug!("{}: {err}; retrying in {wait:?}", self.host);
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn send_authenticated(
+        &self,
+        method: Method,
+        url: Url,
+        repository: &str,
+        extra: &[(&str, String)],
+    ) -> Result<reqwest::Response, FetchError> {
+        let cached = self.auth.get(&self.host, repository);
+        let resp = self.raw_send(method.clone(), url.clone(), cached.as_deref(), extra).await?;
+        if resp.status() != StatusCode::UNAUTHORIZED {
+            return Ok(resp);
+        }
+        let Some(challenge) = resp
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::auth::parse_challenge)
+        else {
+            return Ok(resp);
+        };
+        let header = self
+            .auth
+            .answer(&self.client, &self.host, repository, &challenge, self.credential.as_ref())
+            .await
+            .map_err(|e| FetchError::Auth(e.to_string()))?;
+        match header {
+            Some(h) if Some(&h) != cached.as_ref() => {
+                self.raw_send(method, url, Some(&h), extra).await
+            }
+            _ => Ok(resp),
+        }
+    }
+
+    /// One request, following redirects by hand so that `Authorization`
+    /// and configured headers go only to this endpoint's own origin.
+    async fn raw_send(
+        &self,
+        method: Method,
+        mut url: Url,
+        authorization: Option<&str>,
+        extra: &[(&str, String)],
+    ) -> Result<reqwest::Response, FetchError> {
+        let origin = url.origin();
+        for _ in 0..=MAX_REDIRECTS {
+            let same_origin = url.origin() == origin;
+            let mut req = self.client.request(method.clone(), url.clone());
+            if same_origin {
+                for (k, v) in &self.headers {
+                    req = req.header(k.as_str(), v.as_str());
+                }
+                if let Some(a) = authorization {
+                    req = req.header("authorization", a);
+                }
+            }
+            for (k, v) in extra {
+                req = req.header(*k, v.as_str());
+            }
+            let resp = tokio::time::timeout(self.network.response_timeout, req.send())
+                .await
+                .map_err(|_| FetchError::Transport {
+                    kind: TransportKind::Timeout,
+                    message: format!(
+                        "no response from {} within {:?}",
+                        host_of(&url),
+                        self.network.response_timeout
+                    ),
+                })?
+                .map_err(|e| transport_error(&e))?;
+            if !resp.status().is_redirection() {
+                return Ok(resp);
+            }
+            let next = resp
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| url.join(l).ok())
+                .ok_or_else(|| {
+                    FetchError::Invalid(format!(
+                        "{} answered HTTP {} without a usable Location",
+                        host_of(&url),
+                        resp.status().as_u16()
+                    ))
+                })?;
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(FetchError::Invalid(format!("redirect to unsupported URL scheme {}", next.scheme())));
+            }
+            // Redirects may downgrade nothing: https must stay https.
+            if url.scheme() == "https" && next.scheme() == "http" {
+                return Err(FetchError::Invalid(format!(
+                    "{} redirected from HTTPS to plain HTTP; refusing",
+                    host_of(&url)
+                )));
+            }
+            url = next;
+        }
+        Err(FetchError::Invalid(format!(
+            "more than {MAX_REDIRECTS} redirects (a redirect loop?) starting at {}",
+            self.display()
+        )))
+    }
+
+    /// `GET` a manifest, verified: media type known, size capped, digest
+    /// checked against `expected` and `Docker-Content-Digest`.
+    pub async fn get_manifest(
+        &self,
+        repository: &str,
+        target: &str,
+        ns: Option<&str>,
+        expected: Option<&Digest>,
+    ) -> Result<(Manifest, Exchange), (FetchError, Exchange)> {
+        let url = self.url(repository, "manifests", target, ns);
+        let mut exchange = Exchange { url: url.to_string(), status: None };
+        let accept = [("accept", MANIFEST_ACCEPT.to_string())];
+        let resp = match self.send(Method::GET, url, repository, &accept).await {
+            Ok(r) => r,
+            Err(e) => return Err((e, exchange)),
+        };
+        exchange.status = Some(resp.status().as_u16());
+        if !resp.status().is_success() {
+            return Err((error_from_response(resp).await, exchange));
+        }
+        match manifest::read(resp, expected).await {
+            Ok(m) => Ok((m, exchange)),
+            Err(e) => Err((e, exchange)),
+        }
+    }
+
+    /// `HEAD` a manifest: its digest and media type without the body.
+    /// Registries that omit `Docker-Content-Digest` on HEAD get a GET.
+    pub async fn head_manifest(
+        &self,
+        repository: &str,
+        target: &str,
+    ) -> Result<(Digest, Exchange), (FetchError, Exchange)> {
+        let url = self.url(repository, "manifests", target, None);
+        let mut exchange = Exchange { url: url.to_string(), status: None };
+        let accept = [("accept", MANIFEST_ACCEPT.to_string())];
+        let resp = match self.send(Method::HEAD, url, repository, &accept).await {
+            Ok(r) => r,
+            Err(e) => return Err((e, exchange)),
+        };
+        exchange.status = Some(resp.status().as_u16());
+        if !resp.status().is_success() {
+            return Err((error_from_response(resp).await, exchange));
+        }
+        let header = resp.headers().get("docker-content-digest").and_then(|v| v.to_str().ok());
+        match header.map(str::parse::<Digest>) {
+            Some(Ok(d)) => Ok((d, exchange)),
+            Some(Err(e)) => Err((FetchError::Invalid(format!("bad Docker-Content-Digest: {e}")), exchange)),
+            None => self
+                .get_manifest(repository, target, None, None)
+                .await
+                .map(|(m, ex)| (m.digest, ex)),
+        }
+    }
+
+    /// `GET` a blob from `offset` on. The response is checked for status and
+    /// range; the caller streams and verifies the body.
+    pub async fn get_blob(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        ns: Option<&str>,
+        offset: u64,
+    ) -> Result<(BlobBody, Exchange), (FetchError, Exchange)> {
+        let url = self.url(repository, "blobs", &digest.to_string(), ns);
+        let mut exchange = Exchange { url: url.to_string(), status: None };
+        let range = [("range", format!("bytes={offset}-"))];
+        let extra: &[(&str, String)] = if offset > 0 { &range } else { &[] };
+        let resp = match self.send(Method::GET, url, repository, extra).await {
+            Ok(r) => r,
+            Err(e) => return Err((e, exchange)),
+        };
+        exchange.status = Some(resp.status().as_u16());
+        let start = match resp.status().as_u16() {
+            200 => 0,
+            206 => match content_range_start(&resp) {
+                Some(s) if s == offset => offset,
+                _ => {
+                    return Err((
+                        FetchError::Invalid("answered a Range request with the wrong range".into()),
+                        exchange,
+                    ));
+                }
+            },
+            _ => return Err((error_from_response(resp).await, exchange)),
+        };
+        Ok((BlobBody { resp, start, stall: self.network.stall_timeout }, exchange))
+    }
+}
+
+/// A blob response body being streamed.
+pub struct BlobBody {
+    resp: reqwest::Response,
+    /// The offset the body starts at (0 when the server ignored our Range).
+    pub start: u64,
+    stall: Duration,
+}
+
+impl BlobBody {
+    /// The body's length as announced, if any.
+    pub fn content_length(&self) -> Option<u64> {
+        self.resp.content_length()
+    }
+
+    /// The next chunk, or `None` at the end. A body that stalls longer than
+    /// the stall timeout is an error, as is a connection cut mid-body.
+    pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, FetchError> {
+        match tokio::time::timeout(self.stall, self.resp.chunk()).await {
+            Err(_) => Err(FetchError::Transport {
+                kind: TransportKind::Other,
+                message: format!("the body stalled for {:?}", self.stall),
+            }),
+            Ok(r) => r.map_err(|e| transport_error(&e)),
+        }
+    }
+}
+
+fn content_range_start(resp: &reqwest::Response) -> Option<u64> {
+    let v = resp.headers().get("content-range")?.to_str().ok()?;
+    let range = v.strip_prefix("bytes ")?;
+    range.split('-').next()?.trim().parse().ok()
+}
+
+fn is_retryable_status(s: StatusCode) -> bool {
+    matches!(s.as_u16(), 408 | 429 | 500..=599)
+}
+
+fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    if !matches!(resp.status().as_u16(), 429 | 503) {
+        return None;
+    }
+    let v = resp.headers().get("retry-after")?.to_str().ok()?;
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// Exponential backoff with jitter: ~200 ms, ~400 ms, ~800 ms ... capped at 5 s.
+fn backoff(attempt: u32) -> Duration {
+    let base = 200u64.saturating_mul(1 << attempt.min(5).saturating_sub(1));
+    let jitter = rand::random::<u64>() % (base / 2 + 1);
+    Duration::from_millis((base + jitter).min(5_000))
+}
+
+fn transport_error(e: &reqwest::Error) -> FetchError {
+    let kind = if e.is_connect() {
+        TransportKind::Connect
+    } else if e.is_timeout() {
+        TransportKind::Timeout
+    } else {
+        TransportKind::Other
+    };
+    FetchError::Transport { kind, message: describe_reqwest(e) }
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorBody {
+    errors: Vec<ErrorItem>,
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorItem {
+    code: Option<String>,
+    message: Option<String>,
+}
+
+/// Turns an error response into a `FetchError`, reading the distribution
+/// error body if there is one (capped: error bodies are small).
+pub async fn error_from_response(resp: reqwest::Response) -> FetchError {
+    let status = resp.status().as_u16();
+    let body = read_capped(resp, crate::auth::MAX_TOKEN_BODY).await.unwrap_or_default();
+    let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
+        Ok(b) if !b.errors.is_empty() => {
+            let e = &b.errors[0];
+            (e.code.clone(), printable(e.message.as_deref().unwrap_or("")))
+        }
+        _ => (None, String::new()),
+    };
+    FetchError::Status { status, code, message }
+}
+
+/// Registry text shown to the user: one line, no control characters, short.
+fn printable(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(300).collect()
+}
+
+/// `<base>/v2/<repo>/<kind>/<target>[?ns=<ns>]`; with `override_path` the
+/// base's own path replaces `/v2` (containerd's hosts.toml semantics).
+pub fn api_url(base: &Url, override_path: bool, repository: &str, kind: &str, target: &str, ns: Option<&str>) -> Url {
+    let mut url = base.clone();
+    let mut path = url.path().trim_end_matches('/').to_string();
+    if !override_path {
+        path.push_str("/v2");
+    }
+    path.push_str(&format!("/{repository}/{kind}/{target}"));
+    url.set_path(&path);
+    url.set_query(None);
+    if let Some(ns) = ns {
+        url.query_pairs_mut().append_pair("ns", ns);
+    }
+    url
+}
+
+/// `host[:port]` of a URL, with IPv6 brackets.
+pub fn host_of(url: &Url) -> String {
+    let host = match url.host() {
+        Some(url::Host::Ipv6(a)) => format!("[{a}]"),
+        Some(h) => h.to_string(),
+        None => String::new(),
+    };
+    match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(base: &str, override_path: bool) -> Endpoint {
+        let settings = HostConfig { override_path: Some(override_path), ..Default::default() };
+        Endpoint::new(
+            Url::parse(base).unwrap(),
+            &settings,
+            Network::default(),
+            None,
+            Arc::new(AuthCache::default()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn builds_urls_with_encoded_ns() {
+        let e = endpoint("http://127.0.0.1:5000", false);
+        let u = e.url("library/ubuntu", "manifests", "latest", Some("docker.io"));
+        assert_eq!(u.as_str(), "http://127.0.0.1:5000/v2/library/ubuntu/manifests/latest?ns=docker.io");
+        let u = e.url("a/b", "blobs", "sha256:00", Some("localhost:5000"));
+        assert_eq!(u.as_str(), "http://127.0.0.1:5000/v2/a/b/blobs/sha256:00?ns=localhost%3A5000");
+        let e = endpoint("https://m.example.com/cache/v2/", true);
+        let u = e.url("a/b", "manifests", "t", None);
+        assert_eq!(u.as_str(), "https://m.example.com/cache/v2/a/b/manifests/t");
+        assert_eq!(e.host, "m.example.com");
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) >= Duration::from_millis(200) && backoff(1) <= Duration::from_millis(300));
+        assert!(backoff(3) >= Duration::from_millis(800));
+        assert!(backoff(30) <= Duration::from_secs(5));
+    }
+}

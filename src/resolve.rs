@@ -1,0 +1,389 @@
+//! The mirror walk: ask each source of a plan in turn, with `ns` and the
+//! strip-and-retry rule, keep a trace of every attempt, and decide how far a
+//! tag answered by a mirror can be trusted (namespace collision check).
+
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::config::NsMode;
+use crate::error::Error;
+use crate::plan::{Plan, Role, Source};
+use crate::registry::{Exchange, FetchError, Manifest};
+use crate::session::Session;
+
+/// One request of the walk, as `--json` and `-v` report it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    pub endpoint: String,
+    /// What was asked for: `manifest`, or `blob sha256:...`.
+    pub what: String,
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// served, not-found, retry-without-ns, denied, failed, skipped,
+    /// confirmed, collision, unconfirmed.
+    pub outcome: &'static str,
+    pub elapsed_ms: u64,
+}
+
+/// Every attempt of a run, in order.
+#[derive(Default)]
+pub struct Trace {
+    attempts: Mutex<Vec<Attempt>>,
+}
+
+impl Trace {
+    pub fn push(&self, a: Attempt) {
+        tracing::debug!(
+            "{} {} -> {} {}",
+            a.what,
+            a.url,
+            a.status.map(|s| s.to_string()).or(a.error.clone()).unwrap_or_default(),
+            a.outcome
+        );
+        self.attempts.lock().unwrap().push(a);
+    }
+
+    pub fn skipped(&self, source: &Source, what: &str, why: String) {
+        self.push(Attempt {
+            endpoint: source.display(),
+            what: what.to_string(),
+            url: String::new(),
+            status: None,
+            error: Some(why),
+            outcome: "skipped",
+            elapsed_ms: 0,
+        });
+    }
+
+    pub fn attempts(&self) -> Vec<Attempt> {
+        self.attempts.lock().unwrap().clone()
+    }
+}
+
+/// How far the manifest's identity is established.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trust {
+    /// Asked for by digest and verified.
+    Digest,
+    /// Served by the authority itself.
+    Authority,
+    /// A mirror the configuration trusts to resolve tags.
+    TrustedMirror,
+    /// The mirror echoed `OCI-Namespace` for the authority.
+    NamespaceEcho,
+    /// The authority's HEAD gave the same digest.
+    Confirmed,
+    /// A mirror's answer that nobody could confirm.
+    Unconfirmed,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Collision {
+    /// The mirror whose answer was discarded, and what it said.
+    pub endpoint: String,
+    pub digest: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServedBy {
+    pub endpoint: String,
+    pub role: Role,
+    pub ns_sent: bool,
+    pub ns_honored: bool,
+    /// The authority confirmed the tag's digest.
+    pub confirmed: bool,
+    pub trust: Trust,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collision: Option<Collision>,
+}
+
+pub struct Resolution {
+    pub manifest: Manifest,
+    /// Index into `plan.sources` of the source that served the manifest.
+    pub source: usize,
+    pub served_by: ServedBy,
+}
+
+fn outcome_of(e: &FetchError) -> &'static str {
+    if e.is_not_found() {
+        "not-found"
+    } else if e.is_denied() {
+        "denied"
+    } else {
+        "failed"
+    }
+}
+
+/// Runs `op` against one source with the `ns` rules: send `ns` to mirrors;
+/// if that is answered with 404 or 400 (and the mode is `auto`), ask once
+/// more without it. Learns, for the rest of the run, that a host rejects
+/// `ns` (the retry worked) or is down (refused or timed out).
+/// Returns the result and whether `ns` was sent with the request that
+/// produced it.
+pub async fn with_ns<T, F, Fut>(
+    session: &Session,
+    plan: &Plan,
+    source: &Source,
+    trace: &Trace,
+    what: &str,
+    op: F,
+) -> (Result<T, FetchError>, bool)
+where
+    F: Fn(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(T, Exchange), (FetchError, Exchange)>>,
+{
+    let send_ns = plan.sends_ns(source) && !session.rejects_ns(source);
+    let ns = send_ns.then(|| plan.ns_value().to_string());
+    let started = Instant::now();
+    let first = op(ns).await;
+    let may_strip = send_ns && source.ns == NsMode::Auto;
+    let record = |exchange: &Exchange, error: Option<&FetchError>, outcome, started: Instant| {
+        trace.push(Attempt {
+            endpoint: source.display(),
+            what: what.to_string(),
+            url: exchange.url.clone(),
+            status: exchange.status,
+            error: error.map(|e| e.to_string()),
+            outcome,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        })
+    };
+    let (err, exchange) = match first {
+        Ok((v, ex)) => {
+            if what == "manifest" {
+                record(&ex, None, "served", started);
+            }
+            return (Ok(v), send_ns);
+        }
+        Err(e) => e,
+    };
+    if err.host_is_down() {
+        session.mark_down(source, &err.to_string());
+    }
+    if !(may_strip && matches!(err.status(), Some(404 | 400))) {
+        record(&exchange, Some(&err), outcome_of(&err), started);
+        return (Err(err), send_ns);
+    }
+    record(&exchange, Some(&err), "retry-without-ns", started);
+    let started = Instant::now();
+    match op(None).await {
+        Ok((v, ex)) => {
+            // The same request worked without `ns`: this host rejects it.
+            session.mark_rejects_ns(source);
+            if what == "manifest" {
+                record(&ex, None, "served", started);
+            }
+            (Ok(v), false)
+        }
+        Err((e, ex)) => {
+            if !matches!(e.status(), Some(404 | 400)) {
+                session.mark_rejects_ns(source);
+            }
+            if e.host_is_down() {
+                session.mark_down(source, &e.to_string());
+            }
+            record(&ex, Some(&e), outcome_of(&e), started);
+            (Err(e), false)
+        }
+    }
+}
+
+/// Why a source is not asked at all, if it is not.
+pub fn skip_reason(session: &Session, source: &Source, by_tag: bool) -> Option<String> {
+    if let Some(why) = session.down(source) {
+        return Some(format!("failed earlier in this run: {why}"));
+    }
+    (by_tag && source.digest_only).then(|| "digest-only mirror: never asked for tags".to_string())
+}
+
+/// Finds the reference's manifest: the first source that serves it, with
+/// a tag answered by an untrusted mirror confirmed against the authority.
+pub async fn resolve(session: &Session, plan: &Plan, trace: &Trace) -> Result<Resolution, Error> {
+    let reference = &plan.reference;
+    let target = reference.target();
+    let expected = reference.digest.clone();
+    let mut failures: Vec<(String, FetchError)> = Vec::new();
+    for (i, source) in plan.sources.iter().enumerate() {
+        if let Some(why) = skip_reason(session, source, reference.is_by_tag()) {
+            trace.skipped(source, "manifest", why);
+            continue;
+        }
+        let endpoint = session.endpoint(plan, source).await?;
+        let (result, ns_sent) = with_ns(session, plan, source, trace, "manifest", |ns| {
+            let endpoint = endpoint.clone();
+            let target = target.clone();
+            let expected = expected.clone();
+            let repo = reference.repository.clone();
+            async move { endpoint.get_manifest(&repo, &target, ns.as_deref(), expected.as_ref()).await }
+        })
+        .await;
+        let manifest = match result {
+            Ok(m) => m,
+            Err(e) => {
+                failures.push((source.display(), e));
+                continue;
+            }
+        };
+        let ns_honored = ns_sent && manifest.namespace.as_deref() == Some(plan.ns_value());
+        let mut served_by = ServedBy {
+            endpoint: source.display(),
+            role: source.role,
+            ns_sent,
+            ns_honored,
+            confirmed: false,
+            trust: Trust::Unconfirmed,
+            collision: None,
+        };
+        served_by.trust = if expected.is_some() {
+            Trust::Digest
+        } else if source.role == Role::Authority {
+            Trust::Authority
+        } else if source.trusted {
+            Trust::TrustedMirror
+        } else if ns_honored {
+            Trust::NamespaceEcho
+        } else {
+            return confirm(session, plan, trace, i, manifest, served_by).await;
+        };
+        return Ok(Resolution { manifest, source: i, served_by });
+    }
+    Err(give_up(&reference.to_string(), &failures))
+}
+
+/// A tag from a mirror that did not confirm the namespace: ask the
+/// authority for the tag's digest with one HEAD (Docker Hub does not count
+/// HEADs against pull limits). If the digests differ, the mirror answered
+/// for another registry's image: use the authority's.
+async fn confirm(
+    session: &Session,
+    plan: &Plan,
+    trace: &Trace,
+    mirror: usize,
+    manifest: Manifest,
+    mut served_by: ServedBy,
+) -> Result<Resolution, Error> {
+    let reference = &plan.reference;
+    let unconfirmed = |served_by: ServedBy, why: &str| {
+        tracing::warn!(
+            "{reference}: the tag was answered by mirror {} and could not be confirmed ({why}); \
+             using digest {}",
+            served_by.endpoint,
+            manifest.digest
+        );
+        Ok(Resolution { manifest: manifest.clone(), source: mirror, served_by })
+    };
+    let Some((auth_index, authority)) =
+        plan.sources.iter().enumerate().find(|(_, s)| s.role == Role::Authority)
+    else {
+        return unconfirmed(served_by, "fallback to the authority is off");
+    };
+    if let Some(why) = session.down(authority) {
+        trace.skipped(authority, "confirm", format!("failed earlier in this run: {why}"));
+        return unconfirmed(served_by, "the authority is unreachable");
+    }
+    let endpoint = session.endpoint(plan, authority).await?;
+    let started = Instant::now();
+    let head = endpoint.head_manifest(&reference.repository, &reference.target()).await;
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let attempt = |ex: &Exchange, error: Option<String>, outcome| Attempt {
+        endpoint: authority.display(),
+        what: "confirm".into(),
+        url: ex.url.clone(),
+        status: ex.status,
+        error,
+        outcome,
+        elapsed_ms,
+    };
+    match head {
+        Ok((digest, ex)) if digest == manifest.digest => {
+            trace.push(attempt(&ex, None, "confirmed"));
+            served_by.confirmed = true;
+            served_by.trust = Trust::Confirmed;
+            Ok(Resolution { manifest, source: mirror, served_by })
+        }
+        Ok((digest, ex)) => {
+            trace.push(attempt(
+                &ex,
+                Some(format!("mirror said {}, authority says {digest}", manifest.digest)),
+                "collision",
+            ));
+            tracing::warn!(
+                "{reference}: mirror {} answered with {}, but {} says {digest}: the mirror serves \
+                 another registry's image under this name; using the authority's",
+                served_by.endpoint,
+                manifest.digest,
+                authority.display()
+            );
+            let collision = Collision { endpoint: served_by.endpoint.clone(), digest: manifest.digest.to_string() };
+            let (result, _) = with_ns(session, plan, authority, trace, "manifest", |_| {
+                let endpoint = endpoint.clone();
+                let digest = digest.clone();
+                let repo = reference.repository.clone();
+                async move { endpoint.get_manifest(&repo, &digest.to_string(), None, Some(&digest)).await }
+            })
+            .await;
+            let manifest = result.map_err(|e| give_up(&reference.to_string(), &[(authority.display(), e)]))?;
+            Ok(Resolution {
+                manifest,
+                source: auth_index,
+                served_by: ServedBy {
+                    endpoint: authority.display(),
+                    role: Role::Authority,
+                    ns_sent: false,
+                    ns_honored: false,
+                    confirmed: true,
+                    trust: Trust::Authority,
+                    collision: Some(collision),
+                },
+            })
+        }
+        Err((e, ex)) if e.is_not_found() => {
+            trace.push(attempt(&ex, Some(e.to_string()), "collision"));
+            Err(Error::NotFound(format!(
+                "{reference}: mirror {} has this tag but {} does not; refusing the mirror's \
+                 answer (it may be another registry's image). Pull by digest, or mark the mirror \
+                 trusted in the config, to use it anyway",
+                served_by.endpoint,
+                authority.display()
+            )))
+        }
+        Err((e, ex)) => {
+            if e.host_is_down() {
+                session.mark_down(authority, &e.to_string());
+            }
+            trace.push(attempt(&ex, Some(e.to_string()), "unconfirmed"));
+            unconfirmed(served_by, &e.to_string())
+        }
+    }
+}
+
+/// The error after every source failed: not found only if every source
+/// said so, denied if the rest were denials, else a plain failure. The
+/// message lists each source's answer.
+pub fn give_up(what: &str, failures: &[(String, FetchError)]) -> Error {
+    if failures.is_empty() {
+        return Error::Failed(format!("{what}: every source was skipped (see the attempts above)"));
+    }
+    let detail: Vec<String> = failures.iter().map(|(ep, e)| format!("  {ep}: {e}")).collect();
+    let detail = detail.join("\n");
+    if failures.iter().all(|(_, e)| e.is_not_found()) {
+        Error::NotFound(format!("{what} not found on any source:\n{detail}"))
+    } else if failures.iter().all(|(_, e)| e.is_not_found() || e.is_denied()) {
+        Error::Denied(format!(
+            "{what}: access denied:\n{detail}\nhint: add credentials for the host with `docker login HOST` \
+             (ocimirror reads $DOCKER_CONFIG/config.json and podman's auth.json)"
+        ))
+    } else {
+        Error::Failed(format!("{what}: no source could serve it:\n{detail}"))
+    }
+}

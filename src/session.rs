@@ -1,0 +1,88 @@
+//! What one run shares across requests: configuration, credentials, the
+//! token cache, one HTTP client per endpoint, and what the run has learned
+//! about each host (down, rejects `ns`) so a bad mirror costs one round trip
+//! per run, not one per blob.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OnceCell;
+
+use crate::auth::{AuthCache, CredentialStore};
+use crate::config::{Config, CredentialSource};
+use crate::error::Result;
+use crate::plan::{Plan, Source};
+use crate::registry::Endpoint;
+
+#[derive(Default, Clone)]
+struct HostFacts {
+    down: Option<String>,
+    rejects_ns: bool,
+}
+
+pub struct Session {
+    pub config: Config,
+    credentials: OnceCell<CredentialStore>,
+    auth: Arc<AuthCache>,
+    endpoints: tokio::sync::Mutex<HashMap<String, Arc<Endpoint>>>,
+    facts: Mutex<HashMap<String, HostFacts>>,
+}
+
+impl Session {
+    pub fn new(config: Config) -> Session {
+        Session {
+            config,
+            credentials: OnceCell::new(),
+            auth: Arc::new(AuthCache::default()),
+            endpoints: Default::default(),
+            facts: Default::default(),
+        }
+    }
+
+    /// The endpoint for a source, created on first use. Credentials come
+    /// from the source's own host unless the user configured otherwise.
+    pub async fn endpoint(&self, plan: &Plan, source: &Source) -> Result<Arc<Endpoint>> {
+        let key = format!("{}|{:?}", source.base, source.credentials);
+        let mut endpoints = self.endpoints.lock().await;
+        if let Some(e) = endpoints.get(&key) {
+            return Ok(e.clone());
+        }
+        let store = self.credentials.get_or_init(|| async { CredentialStore::from_env() }).await;
+        let credential = match source.credentials {
+            CredentialSource::Own => store.get(&source.host).await,
+            CredentialSource::Authority => store.get(&plan.reference.registry).await,
+            CredentialSource::None => None,
+        };
+        let settings = self.config.host(&source.host);
+        let endpoint = Arc::new(Endpoint::new(
+            source.base.clone(),
+            &settings,
+            self.config.network.clone(),
+            credential,
+            self.auth.clone(),
+        )?);
+        endpoints.insert(key, endpoint.clone());
+        Ok(endpoint)
+    }
+
+    fn fact(&self, source: &Source) -> HostFacts {
+        self.facts.lock().unwrap().get(&source.display()).cloned().unwrap_or_default()
+    }
+
+    /// Why this source is unusable for the rest of the run, if it is.
+    pub fn down(&self, source: &Source) -> Option<String> {
+        self.fact(source).down
+    }
+
+    pub fn mark_down(&self, source: &Source, why: &str) {
+        self.facts.lock().unwrap().entry(source.display()).or_default().down = Some(why.to_string());
+    }
+
+    pub fn rejects_ns(&self, source: &Source) -> bool {
+        self.fact(source).rejects_ns
+    }
+
+    pub fn mark_rejects_ns(&self, source: &Source) {
+        self.facts.lock().unwrap().entry(source.display()).or_default().rejects_ns = true;
+    }
+}
