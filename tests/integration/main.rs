@@ -1,1 +1,7 @@
+//! The integration tests: one binary (fast to link), one module per area.
+//! Each test starts its own in-process registries on 127.0.0.1 and runs
+//! the real `ocimirror` binary through `support::Test`.
 
+mod support;
+
+mod pull;

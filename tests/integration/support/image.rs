@@ -214,7 +214,7 @@ impl Index {
 pub fn write_layout(dir: &std::path::Path, tag: &str, top: &Blob, images: &[&Image]) {
     let blobs = dir.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).unwrap();
-    let mut put = |b: &Blob| {
+    let put = |b: &Blob| {
         std::fs::write(blobs.join(b.digest.trim_start_matches("sha256:")), &b.bytes).unwrap();
     };
     put(top);

@@ -1,3 +1,5 @@
+#![allow(dead_code)] // Not every test binary module uses every helper.
+
 //! Shared test support: images (`image`), the fake registry (`registry`) and
 //! `Test`, one small builder that runs the `ocimirror` binary in an isolated
 //! temporary home, plus checks on the OCI layouts it writes.
