@@ -23,7 +23,7 @@ another registry's image. Every byte is verified against its digest and size.";
 
 const AFTER_HELP: &str = "\
 EXAMPLES:
-    ocimirror pull ubuntu                               # docker.io/library/ubuntu:latest into ./oci-layout
+    ocimirror pull ubuntu                # docker.io/library/ubuntu:latest into ./oci-layout
     ocimirror pull --mirror http://127.0.0.1:5000 alpine:3.20 -o images
     ocimirror resolve --json ghcr.io/org/app:v1 | jq .servedBy
     ocimirror mirrors check docker.io/library/alpine";
@@ -36,7 +36,8 @@ EXAMPLES:
     long_about = LONG_ABOUT,
     after_help = AFTER_HELP,
     after_long_help = format!("{AFTER_HELP}\n\n{}", exit::TABLE),
-    propagate_version = true
+    propagate_version = true,
+    disable_help_subcommand = true
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -1,0 +1,143 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_ocimirror_global_optspecs
+    string join \n config= mirror= no-mirrors no-fallback hosts-dir= registries-conf= json q/quiet v/verbose connect-timeout= response-timeout= stall-timeout= retries= h/help V/version
+end
+
+function __fish_ocimirror_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_ocimirror_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_ocimirror_using_subcommand
+    set -l cmd (__fish_ocimirror_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -l config -d 'Configuration file [default: ~/.config/ocimirror/config.toml]' -r -F
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -l mirror -d 'Try this mirror first (repeatable, in order); also OCIMIRROR_MIRRORS=url,url' -r
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -l hosts-dir -d 'Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d' -r -F
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -l registries-conf -d 'Read mirrors from a containers registries.conf (podman, CRI-O)' -r -F
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -l retries -d 'Attempts per source for retryable failures (5xx, 429, resets) [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -l no-mirrors -d 'Ignore every configured mirror: go straight to the registry'
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -l json -d 'Print results as JSON on stdout (one object)'
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -s q -l quiet -d 'No progress bars and no messages except errors'
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -s v -l verbose -d 'More log output on stderr (-v: each request, -vv: debug)'
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -s V -l version -d 'Print version'
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -f -a "pull" -d 'Pull an image into an OCI image layout'
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -f -a "resolve" -d 'Find which source serves a reference and its digest, without pulling layers'
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -f -a "ls" -d 'List the images in an OCI layout, with their digests and sources'
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -f -a "mirrors" -d 'Show the sources a reference would be pulled from, and where each was configured'
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s o -l output -d 'The OCI layout directory to write into (created if missing)' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l platform -d 'Platform to pull from a multi-platform image [default: this machine\'s]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s j -l jobs -d 'Blobs downloaded at once [default: 8]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l config -d 'Configuration file [default: ~/.config/ocimirror/config.toml]' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l mirror -d 'Try this mirror first (repeatable, in order); also OCIMIRROR_MIRRORS=url,url' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l hosts-dir -d 'Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l registries-conf -d 'Read mirrors from a containers registries.conf (podman, CRI-O)' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l retries -d 'Attempts per source for retryable failures (5xx, 429, resets) [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l all-platforms -d 'Keep the whole multi-platform index, every platform'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l dry-run -d 'Print the plan (sources and URLs, in order) without touching the network'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l no-mirrors -d 'Ignore every configured mirror: go straight to the registry'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l json -d 'Print results as JSON on stdout (one object)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s q -l quiet -d 'No progress bars and no messages except errors'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s v -l verbose -d 'More log output on stderr (-v: each request, -vv: debug)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s h -l help -d 'Print help'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s V -l version -d 'Print version'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l config -d 'Configuration file [default: ~/.config/ocimirror/config.toml]' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l mirror -d 'Try this mirror first (repeatable, in order); also OCIMIRROR_MIRRORS=url,url' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l hosts-dir -d 'Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l registries-conf -d 'Read mirrors from a containers registries.conf (podman, CRI-O)' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l retries -d 'Attempts per source for retryable failures (5xx, 429, resets) [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l dry-run -d 'Print the plan (sources and URLs, in order) without touching the network'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l no-mirrors -d 'Ignore every configured mirror: go straight to the registry'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l json -d 'Print results as JSON on stdout (one object)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -s q -l quiet -d 'No progress bars and no messages except errors'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -s v -l verbose -d 'More log output on stderr (-v: each request, -vv: debug)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -s h -l help -d 'Print help'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -s V -l version -d 'Print version'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l config -d 'Configuration file [default: ~/.config/ocimirror/config.toml]' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l mirror -d 'Try this mirror first (repeatable, in order); also OCIMIRROR_MIRRORS=url,url' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l hosts-dir -d 'Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l registries-conf -d 'Read mirrors from a containers registries.conf (podman, CRI-O)' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l retries -d 'Attempts per source for retryable failures (5xx, 429, resets) [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l no-mirrors -d 'Ignore every configured mirror: go straight to the registry'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l json -d 'Print results as JSON on stdout (one object)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -s q -l quiet -d 'No progress bars and no messages except errors'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -s v -l verbose -d 'More log output on stderr (-v: each request, -vv: debug)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -s V -l version -d 'Print version'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l config -d 'Configuration file [default: ~/.config/ocimirror/config.toml]' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l mirror -d 'Try this mirror first (repeatable, in order); also OCIMIRROR_MIRRORS=url,url' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l hosts-dir -d 'Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l registries-conf -d 'Read mirrors from a containers registries.conf (podman, CRI-O)' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l retries -d 'Attempts per source for retryable failures (5xx, 429, resets) [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l no-mirrors -d 'Ignore every configured mirror: go straight to the registry'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l json -d 'Print results as JSON on stdout (one object)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -s q -l quiet -d 'No progress bars and no messages except errors'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -s v -l verbose -d 'More log output on stderr (-v: each request, -vv: debug)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -a "check" -d 'Probe each source: reachable, latency, TLS, auth, `ns` support, has the reference'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l config -d 'Configuration file [default: ~/.config/ocimirror/config.toml]' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l mirror -d 'Try this mirror first (repeatable, in order); also OCIMIRROR_MIRRORS=url,url' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l hosts-dir -d 'Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l registries-conf -d 'Read mirrors from a containers registries.conf (podman, CRI-O)' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l retries -d 'Attempts per source for retryable failures (5xx, 429, resets) [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l no-mirrors -d 'Ignore every configured mirror: go straight to the registry'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l json -d 'Print results as JSON on stdout (one object)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -s q -l quiet -d 'No progress bars and no messages except errors'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More log output on stderr (-v: each request, -vv: debug)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l config -d 'Configuration file [default: ~/.config/ocimirror/config.toml]' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l mirror -d 'Try this mirror first (repeatable, in order); also OCIMIRROR_MIRRORS=url,url' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l hosts-dir -d 'Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l registries-conf -d 'Read mirrors from a containers registries.conf (podman, CRI-O)' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l retries -d 'Attempts per source for retryable failures (5xx, 429, resets) [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l no-mirrors -d 'Ignore every configured mirror: go straight to the registry'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l json -d 'Print results as JSON on stdout (one object)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -s q -l quiet -d 'No progress bars and no messages except errors'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (-v: each request, -vv: debug)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -s V -l version -d 'Print version'
