@@ -8,10 +8,11 @@
 //! repository namespace, which we do not do). Everything else is skipped
 //! with a warning naming the entry.
 //!
+//! Locations are imported without a scheme, so ocimirror's usual rule
+//! applies: HTTPS, except plain HTTP for loopback hosts (as docker and podman
+//! treat `localhost`) and hosts with `plain_http = true` in config.toml.
 //! Podman's `insecure` allows both plain HTTP and unverified TLS; we map it
-//! to `tls_verify = false` only, so every URL imported here is `https://`.
-//! A mirror that speaks plain HTTP needs `plain_http = true` for its host in
-//! config.toml. Unlike containerd, podman has no notion of trusting a mirror
+//! to `tls_verify = false` only. Unlike containerd, podman has no notion of trusting a mirror
 //! for tags, so mirrors keep ocimirror's default trust.
 
 use std::collections::BTreeSet;
@@ -138,7 +139,7 @@ fn import_entry(
     }
     let mut rule = RegistryRule { origin: at.clone(), ..RegistryRule::default() };
     if !serves(&registry, &location_host) {
-        rule.endpoint = Some(format!("https://{location_host}"));
+        rule.endpoint = Some(location_host.to_string());
     }
 
     let mirrors = match entry.get("mirror") {
@@ -220,7 +221,7 @@ fn import_mirror(
     if host != HostConfig::default() {
         config.add_host(&location, host);
     }
-    Ok(Some(MirrorEntry { url: format!("https://{location}"), origin: at.to_string() }))
+    Ok(Some(MirrorEntry { url: location.to_string(), origin: at.to_string() }))
 }
 
 fn invalid(at: &str, key: &str, expected: &str) -> Error {
@@ -278,7 +279,7 @@ mod tests {
         let c = load(CONF).unwrap();
         let hub = c.rule_for("docker.io");
         let urls: Vec<_> = hub.mirrors.iter().map(|m| m.url.as_str()).collect();
-        assert_eq!(urls, ["https://zz-mirror.example.com", "https://aa-mirror.example.com:5000"]);
+        assert_eq!(urls, ["zz-mirror.example.com", "aa-mirror.example.com:5000"]);
         assert!(
             hub.mirrors[0].origin.ends_with("registries.conf [[registry]] prefix=\"docker.io\"")
         );
@@ -287,7 +288,7 @@ mod tests {
         assert_eq!((aa.digest_only, aa.tls_verify, aa.trusted), (Some(true), Some(false), None));
         assert_eq!(c.host("zz-mirror.example.com"), HostConfig::default());
         // mirror-by-digest-only applies to every mirror of the entry.
-        assert_eq!(c.rule_for("quay.io").mirrors[0].url, "https://quay-mirror.example.com");
+        assert_eq!(c.rule_for("quay.io").mirrors[0].url, "quay-mirror.example.com");
         assert_eq!(c.host("quay-mirror.example.com").digest_only, Some(true));
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
         assert_eq!(c.files.len(), 1);
@@ -297,7 +298,7 @@ mod tests {
     fn a_different_location_is_an_endpoint() {
         let c = load(CONF).unwrap();
         let gcr = c.rule_for("gcr.io");
-        assert_eq!(gcr.endpoint.as_deref(), Some("https://gcr-copy.example.com"));
+        assert_eq!(gcr.endpoint.as_deref(), Some("gcr-copy.example.com"));
         assert!(gcr.mirrors.is_empty());
         assert_eq!(c.host("gcr-copy.example.com").tls_verify, Some(false));
     }
@@ -342,7 +343,7 @@ mod tests {
         assert!(c.rule_for("docker.io").mirrors.is_empty());
         assert!(!c.registries.contains_key("remapped.example.com"));
         let urls: Vec<_> = c.rule_for("quay.io").mirrors.iter().map(|m| m.url.clone()).collect();
-        assert_eq!(urls, ["https://tags.example.com"]);
+        assert_eq!(urls, ["tags.example.com"]);
     }
 
     #[test]

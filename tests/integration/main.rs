@@ -4,5 +4,7 @@
 
 mod support;
 
+mod ecosystem;
 mod generated;
+mod mirrors;
 mod pull;

@@ -1,0 +1,201 @@
+//! Fitting in: existing containerd and podman mirror configuration,
+//! credential helpers, `mirrors` and `mirrors check`, JSON on every command.
+
+use serde_json::json;
+
+use crate::support::Test;
+use crate::support::image::Image;
+use crate::support::registry::{Auth, NsMode, Registry};
+
+/// An authority and a mirror that holds the same image.
+fn authority_and_mirror() -> (Registry, Registry, Image, String) {
+    let authority = Registry::start();
+    let mirror = Registry::start();
+    let img = Image::oci(50, &[1200, 3400]);
+    authority.push_image("team/app", "v1", &img);
+    mirror.push_image("team/app", "v1", &img);
+    let reference = format!("{}/team/app:v1", authority.host());
+    (authority, mirror, img, reference)
+}
+
+#[test]
+fn containerd_hosts_dir_is_used_without_new_config() {
+    let (authority, mirror, img, reference) = authority_and_mirror();
+    let hosts = format!(
+        "server = \"http://{a}\"\n\n[host.\"http://{m}\"]\n  capabilities = [\"pull\", \"resolve\"]\n",
+        a = authority.host(),
+        m = mirror.host()
+    );
+    let dir = authority.host();
+    let t = Test::new().file(&format!("certs.d/{dir}/hosts.toml"), &hosts);
+    let certs = t.path().join("certs.d");
+    let out = t.run_with([
+        "pull",
+        &reference,
+        "-o",
+        &t.layout_str(),
+        "--json",
+        "--hosts-dir",
+        certs.to_str().unwrap(),
+    ]);
+    out.assert_success();
+    let j = out.json();
+    assert_eq!(j["digest"], img.manifest.digest);
+    assert_eq!(j["servedBy"]["endpoint"], mirror.url());
+    assert_eq!(j["servedBy"]["trust"], "trusted-mirror", "the resolve capability trusts tags");
+    assert_eq!(authority.count("*", "/v2/team/"), 0, "a trusted mirror needs no HEAD to the authority");
+    // `mirrors` says where the mirror came from.
+    let out = t.run_with(["mirrors", &reference, "--hosts-dir", certs.to_str().unwrap()]);
+    out.assert_success();
+    assert!(out.stdout.contains(&mirror.url()) && out.stdout.contains("hosts.toml"), "{}", out.stdout);
+}
+
+#[test]
+fn containerd_pull_only_capability_means_digest_only() {
+    let (authority, mirror, img, reference) = authority_and_mirror();
+    let hosts = format!("[host.\"http://{}\"]\n  capabilities = [\"pull\"]\n", mirror.host());
+    let t = Test::new().file(&format!("certs.d/{}/hosts.toml", authority.host()), &hosts);
+    let certs = t.path().join("certs.d");
+    let out = t.run_with(["pull", &reference, "-o", &t.layout_str(), "--json", "--hosts-dir", certs.to_str().unwrap()]);
+    out.assert_success();
+    let j = out.json();
+    assert_eq!(j["servedBy"]["endpoint"], authority.url(), "the tag is resolved by the authority");
+    assert_eq!(mirror.count("*", "/v2/team/app/manifests/v1"), 0, "the mirror is never asked for a tag");
+    let from_mirror = j["blobs"].as_array().unwrap().iter().filter(|b| b["endpoint"] == mirror.url()).count();
+    assert_eq!(from_mirror, 0, "blobs come from the source that served the manifest first");
+    assert_eq!(j["image"]["digest"], img.manifest.digest);
+}
+
+#[test]
+fn podman_registries_conf_mirrors_are_used() {
+    let (authority, mirror, _img, reference) = authority_and_mirror();
+    mirror.set_ns_mode(NsMode::Honor);
+    let img = Image::oci(50, &[1200, 3400]);
+    mirror.push_image_ns(&authority.host(), "team/app", "v1", &img);
+    let conf = format!(
+        "[[registry]]\nprefix = \"{a}\"\nlocation = \"{a}\"\n\n[[registry.mirror]]\nlocation = \"{m}\"\n",
+        a = authority.host(),
+        m = mirror.host()
+    );
+    let t = Test::new().file("registries.conf", &conf);
+    let conf_path = t.path().join("registries.conf");
+    let out = t.run_with([
+        "pull",
+        &reference,
+        "-o",
+        &t.layout_str(),
+        "--json",
+        "--registries-conf",
+        conf_path.to_str().unwrap(),
+    ]);
+    out.assert_success();
+    let j = out.json();
+    assert_eq!(j["servedBy"]["endpoint"], mirror.url());
+    assert_eq!(j["servedBy"]["nsHonored"], true);
+}
+
+#[test]
+fn credential_helpers_supply_credentials() {
+    let reg = Registry::start();
+    reg.set_auth(Auth::Basic { user: "helper-user".into(), pass: "helper-secret".into() });
+    let img = Image::oci(51, &[100]);
+    reg.push_image("private/app", "v1", &img);
+    let helper = "#!/bin/sh\nread server\n\
+        echo '{\"ServerURL\":\"'\"$server\"'\",\"Username\":\"helper-user\",\"Secret\":\"helper-secret\"}'\n";
+    let t = Test::new()
+        .file("bin/docker-credential-testhelper", helper)
+        .bin_on_path()
+        .docker_config(json!({"credHelpers": {reg.host(): "testhelper"}}));
+    let reference = format!("{}/private/app:v1", reg.host());
+    let out = t.run_with(["pull", &reference, "-o", &t.layout_str()]);
+    out.assert_success();
+    assert!(!out.stderr.contains("helper-secret"));
+}
+
+#[test]
+fn mirrors_check_probes_each_source() {
+    let authority = Registry::start();
+    let honouring = Registry::start();
+    let ignoring = Registry::start();
+    let img = Image::oci(52, &[100]);
+    authority.push_image("team/app", "v1", &img);
+    honouring.set_ns_mode(NsMode::Honor);
+    honouring.push_image_ns(&authority.host(), "team/app", "v1", &img);
+    ignoring.set_auth(Auth::Basic { user: "u".into(), pass: "p".into() });
+    let dead = crate::support::registry::refused_addr();
+    let reference = format!("{}/team/app:v1", authority.host());
+    let t = Test::new();
+    let out = t.run_with([
+        "mirrors",
+        "check",
+        &reference,
+        "--json",
+        "--mirror",
+        &honouring.url(),
+        "--mirror",
+        &ignoring.url(),
+        "--mirror",
+        &format!("http://{dead}"),
+    ]);
+    out.assert_success();
+    let j = out.json();
+    let s = j["sources"].as_array().unwrap();
+    assert_eq!(s.len(), 4);
+    assert_eq!(s[0]["reachable"], true);
+    assert_eq!(s[0]["nsHonored"], true);
+    assert_eq!(s[0]["hasReference"], true);
+    assert_eq!(s[1]["authRequired"], true);
+    assert_eq!(s[1]["hasCredentials"], false);
+    assert_eq!(s[2]["reachable"], false);
+    assert!(s[2]["error"].as_str().unwrap().contains("connect"), "{}", s[2]);
+    assert_eq!(s[3]["role"], "authority");
+    assert_eq!(s[3]["hasReference"], true);
+    assert_eq!(s[3]["nsHonored"], serde_json::Value::Null, "ns is never sent to the authority");
+    // Human output says the same in words.
+    let out = t.run_with(["mirrors", "check", &reference, "--mirror", &honouring.url()]);
+    out.assert_success();
+    assert!(out.stdout.contains("honours ns") && out.stdout.contains("has the reference"), "{}", out.stdout);
+}
+
+#[test]
+fn every_command_speaks_json() {
+    let (authority, mirror, _img, reference) = authority_and_mirror();
+    let t = Test::new().config(&format!(
+        "[registries.\"{}\"]\nmirrors = [\"{}\"]\n",
+        authority.host(),
+        mirror.url()
+    ));
+    let layout = t.layout_str();
+    for args in [
+        vec!["pull", &reference, "-o", &layout, "--json"],
+        vec!["resolve", &reference, "--json"],
+        vec!["resolve", &reference, "--json", "--dry-run"],
+        vec!["ls", &layout, "--json"],
+        vec!["mirrors", "--json"],
+        vec!["mirrors", &reference, "--json"],
+        vec!["mirrors", "check", &reference, "--json"],
+    ] {
+        let out = t.run_with(&args);
+        out.assert_success();
+        let _ = out.json();
+    }
+    // Failures are JSON too, with the exit code.
+    let out = t.run_with(["resolve", "Bad:Ref", "--json"]);
+    out.assert_code(2);
+    assert_eq!(out.json()["error"]["kind"], "usage");
+    let out = t.run_with(["resolve", &format!("{}/team/nothing:v1", authority.host()), "--json"]);
+    out.assert_code(3);
+    assert_eq!(out.json()["error"]["exitCode"], 3);
+}
+
+#[test]
+fn config_errors_are_usage_errors_that_name_the_file() {
+    let t = Test::new().config("[hosts.\"x\"]\nns_mode = \"on\"\n");
+    let out = t.run_with(["resolve", "127.0.0.1:1/a:b"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("config.toml") && out.stderr.contains("ns_mode"), "{}", out.stderr);
+    let t = Test::new();
+    let out = t.run_with(["resolve", "127.0.0.1:1/a:b", "--config", "/nonexistent/ocimirror.toml"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("/nonexistent/ocimirror.toml"), "{}", out.stderr);
+}
