@@ -28,8 +28,9 @@ pub const CONTAINERD_NAME: &str = "io.containerd.image.name";
 pub const SOURCE: &str = "io.ocimirror.source";
 pub const TRUST: &str = "io.ocimirror.trust";
 
-/// Data is written to disk in chunks of this size (fewer syscalls).
-const WRITE_CHUNK: usize = 1 << 20;
+/// Data is written to disk in chunks of this size (fewer syscalls). A blob
+/// being downloaded holds up to two (one filling, one on its way to disk).
+const WRITE_CHUNK: usize = 256 << 10;
 
 #[derive(Clone, Debug)]
 pub struct Layout {
@@ -153,6 +154,13 @@ impl Layout {
                 return Err(Error::io(format!("cannot lock {}", partial.display()), e));
             }
         }
+        // Between our open and our lock, the holder may have renamed the file
+        // into blobs/ or removed it (Ctrl-C): then we hold a lock on a file
+        // that no longer has this name, and writing it would be lost. Look
+        // again (`Busy` makes the caller retry).
+        if !still_named(&file, &partial) {
+            return Ok(Begin::Busy);
+        }
         if self.has_blob(digest, size) {
             // Another process finished it between our check and our lock.
             let _ = fs::remove_file(&partial);
@@ -187,6 +195,7 @@ impl Layout {
             written: have,
             hasher,
             buf: Vec::with_capacity(WRITE_CHUNK),
+            in_flight: None,
         }))
     }
 
@@ -250,10 +259,44 @@ impl Layout {
 }
 
 impl Layout {
-    /// Removes a partial download (Ctrl-C: leave no temporary files).
-    pub fn discard_partial(&self, digest: &Digest) {
+    /// Removes a partial download (Ctrl-C: leave no temporary files), but
+    /// only under its lock: once this process let go of it, another pull
+    /// into the layout may have taken it over, and removing the file it is
+    /// writing would make its final rename fail. Our own writes still in
+    /// flight on blocking threads hold the lock too (same open file), so
+    /// the lock is retried until `deadline` before the file is left alone.
+    pub fn discard_partial(&self, digest: &Digest, deadline: std::time::Instant) {
         let partial = self.partial_dir().join(format!("{}-{}", digest.algorithm().name(), digest.hex()));
-        let _ = fs::remove_file(partial);
+        let Ok(f) = OpenOptions::new().read(true).write(true).open(&partial) else { return };
+        loop {
+            match f.try_lock() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(_) => return,
+            }
+        }
+        if still_named(&f, &partial) {
+            let _ = fs::remove_file(&partial);
+        }
+    }
+}
+
+/// Is `file` (open) still the file at `path`?
+fn still_named(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        match (file.metadata(), fs::metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
     }
 }
 
@@ -265,6 +308,8 @@ fn empty_index() -> ImageIndex {
     index
 }
 
+// Made once per blob and matched at once: boxing the writer would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Begin {
     Writer(BlobWriter),
     /// Another process holds the lock on this blob's partial file.
@@ -284,7 +329,14 @@ pub struct BlobWriter {
     written: u64,
     hasher: Hasher,
     buf: Vec<u8>,
+    /// A full buffer being hashed and written on a blocking thread (see
+    /// `write_async`). It has the hasher meanwhile: `hasher` is only valid
+    /// when nothing is in flight.
+    in_flight: Option<tokio::task::JoinHandle<Flushed>>,
 }
+
+/// What a blocking flush hands back: the emptied buffer, the hasher, the result.
+type Flushed = (Vec<u8>, Hasher, Result<()>);
 
 impl BlobWriter {
     /// How many bytes are already here (from a previous run or attempt).
@@ -295,6 +347,7 @@ impl BlobWriter {
     /// Drops everything written so far (the server ignored our Range, or
     /// sent bad bytes).
     pub fn restart(&mut self) -> Result<()> {
+        self.idle()?;
         self.buf.clear();
         self.file.set_len(0).map_err(io("cannot truncate a partial download"))?;
         self.file.seek(SeekFrom::Start(0)).map_err(io("cannot seek a partial download"))?;
@@ -306,31 +359,104 @@ impl BlobWriter {
     /// Appends bytes. More bytes than the descriptor's size is an error:
     /// the size is part of the contract.
     pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        if self.written + bytes.len() as u64 > self.size {
-            return Err(Error::Invalid(format!(
-                "blob {} is longer than its descriptor's {} bytes",
-                self.digest, self.size
-            )));
-        }
-        self.hasher.update(bytes);
-        self.written += bytes.len() as u64;
-        if self.buf.is_empty() && bytes.len() >= WRITE_CHUNK {
-            return self.file.write_all(bytes).map_err(io("cannot write a blob"));
-        }
-        self.buf.extend_from_slice(bytes);
+        self.push(bytes)?;
         if self.buf.len() >= WRITE_CHUNK {
             self.flush()?;
         }
         Ok(())
     }
 
-    /// Writes buffered bytes to the partial file (so a later run can resume).
+    /// `write` for async callers. A full buffer is hashed and written on a
+    /// blocking thread while the next one fills: a pull's downloads all run
+    /// inside one future, on one thread, and hashing and writing there put
+    /// every blob's SHA-256 on one core and stalled every download during
+    /// each write. Call `settle` before any other method but `write_async`
+    /// and `finish_async` (they refuse to run with a buffer in flight).
+    pub async fn write_async(&mut self, bytes: &[u8]) -> Result<()> {
+        self.push(bytes)?;
+        if self.buf.len() >= WRITE_CHUNK {
+            self.start_flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Checks the size and buffers the bytes; a flush hashes and writes them.
+    fn push(&mut self, bytes: &[u8]) -> Result<()> {
+        if self.written + bytes.len() as u64 > self.size {
+            return Err(Error::Invalid(format!(
+                "blob {} is longer than its descriptor's {} bytes",
+                self.digest, self.size
+            )));
+        }
+        self.written += bytes.len() as u64;
+        self.buf.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Hashes the buffered bytes and writes them to the partial file (so a
+    /// later run can resume). Hashing as the bytes go to disk keeps the hash
+    /// covering exactly what the file holds, in one pass.
     pub fn flush(&mut self) -> Result<()> {
+        self.idle()?;
         if !self.buf.is_empty() {
-            self.file.write_all(&self.buf).map_err(io("cannot write a blob"))?;
+            hash_and_write(&mut self.hasher, &self.file, &self.buf)?;
             self.buf.clear();
         }
         Ok(())
+    }
+
+    /// Waits for the buffer in flight, if any. On an error the buffered
+    /// bytes are dropped too: they must not land after a hole.
+    pub async fn settle(&mut self) -> Result<()> {
+        self.settle_buffer().await.map(drop)
+    }
+
+    /// `settle`, returning the emptied buffer for reuse.
+    async fn settle_buffer(&mut self) -> Result<Option<Vec<u8>>> {
+        let Some(task) = self.in_flight.take() else {
+            return Ok(None);
+        };
+        let (mut buf, hasher, result) = match task.await {
+            Ok(flushed) => flushed,
+            Err(e) => {
+                self.buf.clear();
+                return Err(Error::Failed(format!("writing blob {}: {e}", self.digest)));
+            }
+        };
+        self.hasher = hasher;
+        if let Err(e) = result {
+            self.buf.clear();
+            return Err(e);
+        }
+        buf.clear();
+        Ok(Some(buf))
+    }
+
+    /// Sends the buffer to a blocking thread to be hashed and written, once
+    /// the previous one is done (the hash takes the bytes in order, and a
+    /// blob never holds more than two buffers).
+    async fn start_flush(&mut self) -> Result<()> {
+        let spare = self.settle_buffer().await?;
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        // A second handle on the same open file: same offset, same lock.
+        let file = self.file.try_clone().map_err(io("cannot write a blob"))?;
+        let full = std::mem::replace(&mut self.buf, spare.unwrap_or_else(|| Vec::with_capacity(WRITE_CHUNK)));
+        let mut hasher = std::mem::replace(&mut self.hasher, Hasher::new(self.digest.algorithm()));
+        self.in_flight = Some(tokio::task::spawn_blocking(move || {
+            let result = hash_and_write(&mut hasher, &file, &full);
+            (full, hasher, result)
+        }));
+        Ok(())
+    }
+
+    /// The synchronous methods need the hasher here, not on a thread.
+    fn idle(&self) -> Result<()> {
+        match self.in_flight {
+            None => Ok(()),
+            Some(_) => Err(Error::Failed(format!("blob {}: a write is still in flight", self.digest))),
+        }
     }
 
     /// Is every byte of the blob here?
@@ -342,6 +468,26 @@ impl BlobWriter {
     /// On a digest mismatch the partial data is discarded.
     pub fn finish(&mut self) -> Result<()> {
         self.flush()?;
+        self.verify()?;
+        commit(&self.file, &self.partial, &self.target)
+    }
+
+    /// `finish` for async callers: the last bytes, the fsync and the renames
+    /// happen on blocking threads, so one blob's fsync does not hold up the
+    /// downloads of the others (and concurrent fsyncs share journal commits).
+    pub async fn finish_async(&mut self) -> Result<()> {
+        self.start_flush().await?;
+        self.settle().await?;
+        self.verify()?;
+        let file = self.file.try_clone().map_err(io("cannot sync a blob"))?;
+        let (partial, target) = (self.partial.clone(), self.target.clone());
+        tokio::task::spawn_blocking(move || commit(&file, &partial, &target))
+            .await
+            .map_err(|e| Error::Failed(format!("storing blob {}: {e}", self.digest)))?
+    }
+
+    /// Every byte is here and hashes to the digest; else the data is dropped.
+    fn verify(&mut self) -> Result<()> {
         if self.written != self.size {
             return Err(Error::Invalid(format!(
                 "blob {} ended after {} of {} bytes",
@@ -353,16 +499,28 @@ impl BlobWriter {
             let _ = self.restart();
             return Err(Error::Invalid(format!("blob {} has the wrong content (it hashes to {got})", self.digest)));
         }
-        self.file.sync_all().map_err(io("cannot sync a blob"))?;
-        if let Some(dir) = self.target.parent() {
-            fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
-        }
-        fs::rename(&self.partial, &self.target).map_err(io(format!("cannot move a blob to {}", self.target.display())))?;
-        if let Some(dir) = self.target.parent() {
-            sync_dir(dir);
-        }
         Ok(())
     }
+}
+
+/// Hashes `bytes` and appends them to the partial file.
+fn hash_and_write(hasher: &mut Hasher, mut file: &File, bytes: &[u8]) -> Result<()> {
+    hasher.update(bytes);
+    file.write_all(bytes).map_err(io("cannot write a blob"))
+}
+
+/// Makes a verified partial file durable, then gives it its name: fsync,
+/// rename into `blobs/`, fsync the directory.
+fn commit(file: &File, partial: &Path, target: &Path) -> Result<()> {
+    file.sync_all().map_err(io("cannot sync a blob"))?;
+    if let Some(dir) = target.parent() {
+        fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+    }
+    fs::rename(partial, target).map_err(io(format!("cannot move a blob to {}", target.display())))?;
+    if let Some(dir) = target.parent() {
+        sync_dir(dir);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -405,6 +563,46 @@ mod tests {
         assert!(matches!(layout.begin(&d, data.len() as u64).unwrap(), Begin::Present));
     }
 
+    #[tokio::test]
+    async fn async_writes_hash_in_order_and_resume() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::open(dir.path()).unwrap();
+        let data: Vec<u8> = (0..3 * WRITE_CHUNK + 5).map(|i| (i * 7 % 251) as u8).collect();
+        let d = Digest::sha256(&data);
+        let mut w = writer(&layout, &d, data.len() as u64);
+        // Odd-sized pieces, so buffers fill across piece boundaries.
+        let cut = 2 * WRITE_CHUNK + 3;
+        for piece in data[..cut].chunks(1000) {
+            w.write_async(piece).await.unwrap();
+        }
+        // A buffer may be in flight: the synchronous methods refuse to run.
+        if w.in_flight.is_some() {
+            assert!(w.flush().is_err());
+        }
+        w.settle().await.unwrap();
+        w.flush().unwrap();
+        drop(w); // as if the process died
+        let mut w = writer(&layout, &d, data.len() as u64);
+        assert_eq!(w.offset(), cut as u64);
+        for piece in data[cut..].chunks(4096) {
+            w.write_async(piece).await.unwrap();
+        }
+        w.finish_async().await.unwrap();
+        drop(w);
+        assert_eq!(layout.read_blob(&d).unwrap(), data);
+
+        // Wrong bytes never get the name, and are not kept for resuming.
+        let e = Digest::sha256(&data[1..]);
+        let mut w = writer(&layout, &e, data.len() as u64 - 1);
+        for piece in data[..data.len() - 1].chunks(1000) {
+            w.write_async(piece).await.unwrap();
+        }
+        assert!(w.finish_async().await.is_err());
+        drop(w);
+        assert!(!layout.blob_path(&e).exists());
+        assert!(matches!(layout.begin(&e, data.len() as u64 - 1).unwrap(), Begin::Writer(w) if w.offset() == 0));
+    }
+
     #[test]
     fn refuses_wrong_bytes_and_sizes() {
         let dir = tempfile::tempdir().unwrap();
@@ -422,6 +620,32 @@ mod tests {
         let mut w = writer(&layout, &d, 5);
         w.write(b"rig").unwrap();
         assert!(w.finish().is_err(), "shorter than the descriptor");
+    }
+
+    #[test]
+    fn discarding_leaves_a_partial_someone_else_is_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::open(dir.path()).unwrap();
+        let data = b"abcdef";
+        let d = Digest::sha256(data);
+        let mut w = writer(&layout, &d, data.len() as u64);
+        w.write(&data[..3]).unwrap();
+        w.flush().unwrap();
+        // An interrupted pull cleaning up while another holds the lock.
+        let soon = std::time::Instant::now() + std::time::Duration::from_millis(50);
+        layout.discard_partial(&d, soon);
+        w.write(&data[3..]).unwrap();
+        w.finish().expect("the writer's file was left alone");
+        drop(w);
+        assert!(layout.has_blob(&d, data.len() as u64));
+        // Unlocked, it is removed.
+        let e = Digest::sha256(b"other");
+        let mut w = writer(&layout, &e, 5);
+        w.write(b"ot").unwrap();
+        w.flush().unwrap();
+        drop(w);
+        layout.discard_partial(&e, std::time::Instant::now());
+        assert!(matches!(layout.begin(&e, 5).unwrap(), Begin::Writer(w) if w.offset() == 0));
     }
 
     #[test]

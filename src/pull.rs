@@ -65,9 +65,12 @@ pub struct ImageReport {
     pub platform: Option<Platform>,
 }
 
+/// The layout and the digests being written into it.
+type Unfinished = Option<(Layout, HashSet<Digest>)>;
+
 /// Digests this process started writing, so Ctrl-C can remove them.
 #[derive(Default, Clone)]
-pub struct Cleanup(Arc<Mutex<Option<(Layout, HashSet<Digest>)>>>);
+pub struct Cleanup(Arc<Mutex<Unfinished>>);
 
 impl Cleanup {
     fn note(&self, layout: &Layout, d: &Digest) {
@@ -84,8 +87,11 @@ impl Cleanup {
     /// Removes the partial files of downloads that never finished.
     pub fn run(&self) {
         if let Some((layout, set)) = self.0.lock().unwrap().take() {
+            // Time for this process's last writes, still in flight on
+            // blocking threads, to land and let go of the files' locks.
+            let deadline = Instant::now() + std::time::Duration::from_secs(1);
             for d in set {
-                layout.discard_partial(&d);
+                layout.discard_partial(&d, deadline);
             }
         }
     }
@@ -121,7 +127,11 @@ pub async fn pull(
 
     let mut manifests: Vec<Manifest> = vec![top.clone()];
     let mut images: Vec<Manifest> = Vec::new();
-    let (entry, entry_platform) = match (top.parse()?, choice) {
+    // Say whose manifest is bad: "manifest names a bad blob" alone does not.
+    let parsed = top.parse().map_err(|e| {
+        Error::Invalid(format!("{}: {e} (manifest from {})", plan.reference, served_by.endpoint))
+    })?;
+    let (entry, entry_platform) = match (parsed, choice) {
         (Parsed::Image { .. }, _) => {
             images.push(top.clone());
             (top.clone(), None)
@@ -256,7 +266,7 @@ impl Ctx<'_> {
                 Err(e) => failures.push((source.display(), e)),
             }
         }
-        Err(resolve::give_up(&format!("{}@{}", self.plan.reference.name(), d.digest), &failures))
+        Err(resolve::give_up(self.plan, &format!("{}@{}", self.plan.reference.name(), d.digest), &failures))
     }
 
     /// Gets the blob into the layout, or finds it already there.
@@ -286,6 +296,13 @@ impl Ctx<'_> {
             }
         };
         self.cleanup.note(self.layout, &d.digest);
+        // A run killed after the last byte but before the rename left a
+        // complete partial: asking for `bytes=<size>-` would get 416. Verify
+        // it as it is; on a mismatch `finish` empties it and we download.
+        if writer.complete() && writer.finish().is_ok() {
+            self.cleanup.done(&d.digest);
+            return Ok(report(None));
+        }
         let bar = self.progress.blob(&short(&d.digest), d.size);
         bar.set_position(writer.offset());
         let result = self.download(d, &mut writer, &bar).await;
@@ -346,8 +363,17 @@ impl Ctx<'_> {
                     elapsed_ms: started.elapsed().as_millis() as u64,
                 };
                 match outcome {
-                    BodyOutcome::Complete => match w.finish() {
+                    BodyOutcome::Complete => match w.finish_async().await {
                         Ok(()) => return Ok(source.display()),
+                        // The bytes before `offset` came from an earlier
+                        // attempt or run (maybe another source, maybe bad):
+                        // `finish` dropped them; fetch the whole blob from
+                        // this source before blaming it.
+                        Err(e) if offset > 0 && tries < retries => {
+                            self.trace.push(failed(e.to_string()));
+                            bar.set_position(0);
+                            tracing::debug!("{what}: {e}; fetching it again from the start");
+                        }
                         Err(e) => {
                             // Wrong bytes: this source is not to be trusted for it.
                             self.trace.push(failed(e.to_string()));
@@ -375,7 +401,7 @@ impl Ctx<'_> {
                 }
             }
         }
-        Err(resolve::give_up(&format!("{}@{}", self.plan.reference.name(), d.digest), &failures))
+        Err(resolve::give_up(self.plan, &format!("{}@{}", self.plan.reference.name(), d.digest), &failures))
     }
 
     async fn stream_body(
@@ -398,27 +424,31 @@ impl Ctx<'_> {
                 len, body.start, d.size
             )));
         }
-        loop {
+        let outcome = loop {
             match body.chunk().await {
                 Ok(Some(chunk)) => {
-                    if let Err(e) = w.write(&chunk) {
-                        return match e {
-                            Error::Invalid(why) => Ok(BodyOutcome::Bad(why)),
-                            other => Err(other),
-                        };
+                    if let Err(e) = w.write_async(&chunk).await {
+                        match e {
+                            Error::Invalid(why) => break BodyOutcome::Bad(why),
+                            other => return Err(other),
+                        }
                     }
                     bar.inc(chunk.len() as u64);
                 }
-                Ok(None) if w.complete() => return Ok(BodyOutcome::Complete),
+                Ok(None) if w.complete() => break BodyOutcome::Complete,
                 Ok(None) => {
-                    return Ok(BodyOutcome::Cut(FetchError::Transport {
+                    break BodyOutcome::Cut(FetchError::Transport {
                         kind: crate::registry::TransportKind::Other,
                         message: format!("the body ended after {} of {} bytes", w.offset(), d.size),
-                    }));
+                    });
                 }
-                Err(e) => return Ok(BodyOutcome::Cut(e)),
+                Err(e) => break BodyOutcome::Cut(e),
             }
-        }
+        };
+        // write_async keeps a buffer in flight: whatever comes next (finish,
+        // resume, restart) starts from a settled writer.
+        w.settle().await?;
+        Ok(outcome)
     }
 }
 
@@ -431,5 +461,5 @@ enum BodyOutcome {
 }
 
 fn short(d: &Digest) -> String {
-    format!("{}", &d.hex()[..12])
+    d.hex()[..12].to_string()
 }

@@ -167,9 +167,7 @@ where
         }
         Err(e) => e,
     };
-    if err.host_is_down() {
-        session.mark_down(source, &err.to_string());
-    }
+    learn(session, source, &err);
     if !(may_strip && matches!(err.status(), Some(404 | 400))) {
         record(&exchange, Some(&err), outcome_of(&err), started);
         return (Err(err), send_ns);
@@ -186,15 +184,33 @@ where
             (Ok(v), false)
         }
         Err((e, ex)) => {
-            if !matches!(e.status(), Some(404 | 400)) {
+            // 400 with `ns` then 404 without shows `ns` caused the 400 (an
+            // old registry that lacks the image); before, that cost one
+            // rejected request per blob. 404 then 400 proves nothing (a
+            // mirror that requires `ns` may 400 without it).
+            let rejected = err.status() == Some(400) && e.status() == Some(404);
+            if rejected || !matches!(e.status(), Some(404 | 400)) {
                 session.mark_rejects_ns(source);
             }
-            if e.host_is_down() {
-                session.mark_down(source, &e.to_string());
-            }
+            learn(session, source, &e);
             record(&ex, Some(&e), outcome_of(&e), started);
             (Err(e), false)
         }
+    }
+}
+
+/// Remembers for the rest of the run that a host is unusable: refused or
+/// timed out, or it wants credentials we lack or it rejected (401, or the
+/// token service failed). Without the latter, a locked mirror was asked
+/// again for every blob another source lacked. A 403 is not remembered: it
+/// may deny one resource (an expired storage URL), not the whole host.
+fn learn(session: &Session, source: &Source, err: &FetchError) {
+    if err.host_is_down() {
+        session.mark_down(source, &err.to_string());
+    } else if err.status() == Some(401)
+        || matches!(err, FetchError::Auth(_) | FetchError::TokenService(_))
+    {
+        session.mark_down(source, &format!("needs credentials: {err}"));
     }
 }
 
@@ -219,14 +235,17 @@ pub async fn resolve(session: &Session, plan: &Plan, trace: &Trace) -> Result<Re
             continue;
         }
         let endpoint = session.endpoint(plan, source).await?;
-        let (result, ns_sent) = with_ns(session, plan, source, trace, "manifest", |ns| {
-            let endpoint = endpoint.clone();
-            let target = target.clone();
-            let expected = expected.clone();
-            let repo = reference.repository.clone();
-            async move { endpoint.get_manifest(&repo, &target, ns.as_deref(), expected.as_ref()).await }
-        })
-        .await;
+        let (result, ns_sent) =
+            with_ns(session, plan, source, trace, "manifest", |ns| {
+                let endpoint = endpoint.clone();
+                let target = target.clone();
+                let expected = expected.clone();
+                let repo = reference.repository.clone();
+                async move {
+                    endpoint.get_manifest(&repo, &target, ns.as_deref(), expected.as_ref()).await
+                }
+            })
+            .await;
         let manifest = match result {
             Ok(m) => m,
             Err(e) => {
@@ -257,7 +276,7 @@ pub async fn resolve(session: &Session, plan: &Plan, trace: &Trace) -> Result<Re
         };
         return Ok(Resolution { manifest, source: i, served_by });
     }
-    Err(give_up(&reference.to_string(), &failures))
+    Err(give_up(plan, &reference.to_string(), &failures))
 }
 
 /// A tag from a mirror that did not confirm the namespace: ask the
@@ -324,15 +343,21 @@ async fn confirm(
                 manifest.digest,
                 authority.display()
             );
-            let collision = Collision { endpoint: served_by.endpoint.clone(), digest: manifest.digest.to_string() };
+            let collision = Collision {
+                endpoint: served_by.endpoint.clone(),
+                digest: manifest.digest.to_string(),
+            };
             let (result, _) = with_ns(session, plan, authority, trace, "manifest", |_| {
                 let endpoint = endpoint.clone();
                 let digest = digest.clone();
                 let repo = reference.repository.clone();
-                async move { endpoint.get_manifest(&repo, &digest.to_string(), None, Some(&digest)).await }
+                async move {
+                    endpoint.get_manifest(&repo, &digest.to_string(), None, Some(&digest)).await
+                }
             })
             .await;
-            let manifest = result.map_err(|e| give_up(&reference.to_string(), &[(authority.display(), e)]))?;
+            let manifest =
+                result.map_err(|e| give_up(plan, &reference.to_string(), &[(authority.display(), e)]))?;
             Ok(Resolution {
                 manifest,
                 source: auth_index,
@@ -367,18 +392,27 @@ async fn confirm(
     }
 }
 
-/// The error after every source failed: not found only if every source
-/// said so, denied if the rest were denials, else a plain failure. The
+/// The error after every source failed: not found if every source said so,
+/// or if the authority did (its word is final; a mirror that could not be
+/// reached changes nothing); likewise denied; else a plain failure. The
 /// message lists each source's answer.
-pub fn give_up(what: &str, failures: &[(String, FetchError)]) -> Error {
+pub fn give_up(plan: &Plan, what: &str, failures: &[(String, FetchError)]) -> Error {
     if failures.is_empty() {
-        return Error::Failed(format!("{what}: every source was skipped (see the attempts above)"));
+        return Error::Failed(format!(
+            "{what}: every source was skipped (run with -v to see why)"
+        ));
     }
     let detail: Vec<String> = failures.iter().map(|(ep, e)| format!("  {ep}: {e}")).collect();
     let detail = detail.join("\n");
-    if failures.iter().all(|(_, e)| e.is_not_found()) {
+    let authority = plan.authority().map(Source::display);
+    let said = failures.iter().find(|(ep, _)| Some(ep) == authority.as_ref()).map(|(_, e)| e);
+    let not_found = said.is_some_and(FetchError::is_not_found)
+        || failures.iter().all(|(_, e)| e.is_not_found());
+    let denied = said.is_some_and(FetchError::is_denied)
+        || failures.iter().all(|(_, e)| e.is_not_found() || e.is_denied());
+    if not_found {
         Error::NotFound(format!("{what} not found on any source:\n{detail}"))
-    } else if failures.iter().all(|(_, e)| e.is_not_found() || e.is_denied()) {
+    } else if denied {
         Error::Denied(format!(
             "{what}: access denied:\n{detail}\nhint: add credentials for the host with `docker login HOST` \
              (ocimirror reads $DOCKER_CONFIG/config.json and podman's auth.json)"

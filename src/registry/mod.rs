@@ -44,9 +44,13 @@ pub enum FetchError {
     /// An answer that breaks the protocol or fails verification.
     #[error("{0}")]
     Invalid(String),
-    /// The token service failed.
+    /// The token service refused the credentials (access denied).
     #[error("{0}")]
     Auth(String),
+    /// The token service failed or answered junk: a broken server, not a
+    /// denial, so it is no reason to tell the user to add credentials.
+    #[error("{0}")]
+    TokenService(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,7 +252,12 @@ impl Endpoint {
             .auth
             .answer(&self.client, &self.host, repository, &challenge, self.credential.as_ref())
             .await
-            .map_err(|e| FetchError::Auth(e.to_string()))?;
+            .map_err(|e| match e {
+                // Only a refusal is "access denied" (exit 4); junk or an
+                // unreachable token service is a failure (exit 1).
+                crate::auth::AuthError::Refused { .. } => FetchError::Auth(e.to_string()),
+                _ => FetchError::TokenService(e.to_string()),
+            })?;
         match header {
             Some(h) if Some(&h) != cached.as_ref() => {
                 self.raw_send(method, url, Some(&h), extra).await

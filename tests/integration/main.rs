@@ -5,6 +5,8 @@
 mod support;
 
 mod ecosystem;
+mod faults;
 mod generated;
+mod interop;
 mod mirrors;
 mod pull;

@@ -11,10 +11,10 @@
 //! assert_layout_valid(&t.layout());
 //! ```
 
-#![allow(dead_code)] // each test module uses a different part of this
-
+pub mod distribution;
 pub mod image;
 pub mod registry;
+pub mod tls;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
@@ -209,19 +209,7 @@ impl Test {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("ocimirror"));
-        cmd.args(args).current_dir(self.dir.path());
-        for (key, _) in std::env::vars_os() {
-            if scrubbed(&key.to_string_lossy()) {
-                cmd.env_remove(&key);
-            }
-        }
-        for (key, value) in &self.env {
-            match value {
-                Some(v) => cmd.env(key, v),
-                None => cmd.env_remove(key),
-            };
-        }
+        let mut cmd = self.command(args);
         cmd.stdin(if self.stdin.is_some() {
             Stdio::piped()
         } else {
@@ -268,6 +256,118 @@ impl Test {
             stderr: lossy(&stderr.0),
             elapsed,
         }
+    }
+}
+
+impl Test {
+    /// The `ocimirror` command with these args, in this test's directory and
+    /// isolated environment, not yet started: for tests that must signal or
+    /// kill the process, or run several at once. Stdio is left to the caller.
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("ocimirror"));
+        cmd.args(args).current_dir(self.dir.path());
+        for (key, _) in std::env::vars_os() {
+            if scrubbed(&key.to_string_lossy()) {
+                cmd.env_remove(&key);
+            }
+        }
+        for (key, value) in &self.env {
+            match value {
+                Some(v) => cmd.env(key, v),
+                None => cmd.env_remove(key),
+            };
+        }
+        cmd
+    }
+
+    /// Starts `ocimirror` with these args in the background (stdin closed,
+    /// stdout and stderr collected), for tests that kill or interrupt it.
+    pub fn spawn<I, S>(&self, args: I) -> Running
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ocimirror");
+        let stdout = collect(child.stdout.take().unwrap());
+        let stderr = collect(child.stderr.take().unwrap());
+        Running { child, stdout, stderr, started: Instant::now() }
+    }
+}
+
+/// An `ocimirror` process started with `Test::spawn`. Dropping it kills it.
+pub struct Running {
+    child: std::process::Child,
+    stdout: Collected,
+    stderr: Collected,
+    started: Instant,
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Has it exited yet?
+    pub fn exited(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_some()
+    }
+
+    /// SIGKILL, then the output so far.
+    pub fn kill(mut self) -> Output {
+        let _ = self.child.kill();
+        self.finish()
+    }
+
+    /// SIGINT (what Ctrl-C sends), with the `kill` command.
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -INT failed");
+    }
+
+    /// Waits for it to exit; after `timeout` it is killed and the test fails.
+    pub fn wait(mut self, timeout: Duration) -> Output {
+        let deadline = Instant::now() + timeout;
+        while self.child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let out = self.finish();
+                panic!("ocimirror did not finish within {timeout:?}\n{}", out.dump());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Output {
+        let status = self.child.wait().unwrap();
+        let elapsed = self.started.elapsed();
+        // Join the readers (the pipes are closed now); take the handles so
+        // a second call (from Drop) has nothing left to join.
+        for c in [&mut self.stdout, &mut self.stderr] {
+            let h = std::mem::replace(&mut c.1, std::thread::spawn(|| {}));
+            let _ = h.join();
+        }
+        Output { status, stdout: lossy(&self.stdout.0), stderr: lossy(&self.stderr.0), elapsed }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -356,7 +456,7 @@ impl Output {
             .collect()
     }
 
-    fn dump(&self) -> String {
+    pub fn dump(&self) -> String {
         format!(
             "--- stdout ---\n{}\n--- stderr ---\n{}",
             self.stdout, self.stderr

@@ -103,6 +103,10 @@ pub enum Fault {
     OversizedManifest { bytes: usize, chunked: bool },
     /// This blob's body never ends (capped at 1 GiB) and has no Content-Length.
     EndlessBlob(String),
+    /// GETs of this blob get headers with the full Content-Length, `after`
+    /// body bytes, then nothing more, ever (the connection stays open): a
+    /// download stuck mid-body, to be killed, interrupted or timed out.
+    StallBlob { digest: String, after: usize },
     /// `/token` answers 200 with a body that is not JSON.
     JunkToken,
 }
@@ -732,6 +736,12 @@ fn blob(
         }
         _ => None,
     });
+    let stall_after = st.faults.iter().find_map(|f| match f {
+        Fault::StallBlob { digest: d, after } if d == digest && method == Method::GET => {
+            Some(*after)
+        }
+        _ => None,
+    });
     let ignore_range = st.faults.contains(&Fault::IgnoreRange);
     let corrupt = st.faults.contains(&Fault::CorruptBlob(digest.to_string()));
     let Some(found) = store(st, ns).and_then(|s| s.blobs.get(digest)) else {
@@ -779,10 +789,22 @@ fn blob(
         }
     };
     builder = builder.header(header::CONTENT_LENGTH, body.len());
+    if let Some(after) = stall_after {
+        return builder.body(stalled_body(body, after)).unwrap();
+    }
     match truncate_after {
         Some(after) => builder.body(cut_body(body, after)).unwrap(),
         None => builder.body(Body::from(body)).unwrap(),
     }
+}
+
+/// Sends `after` bytes of `body`, then never another byte: the stream stays
+/// pending until the registry is dropped.
+fn stalled_body(body: Vec<u8>, after: usize) -> Body {
+    let head = Bytes::from(body[..after.min(body.len())].to_vec());
+    let stream = futures_util::stream::iter([Ok::<Bytes, io::Error>(head)])
+        .chain(futures_util::stream::pending());
+    Body::from_stream(stream)
 }
 
 /// `bytes=N-` or `bytes=N-M` → Ok(inclusive range); unsatisfiable → Err;
