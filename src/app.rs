@@ -72,8 +72,11 @@ pub fn load_config(g: &GlobalArgs) -> Result<Config, Error> {
                 .collect();
         }
     } else {
-        c.cli_mirrors =
-            g.mirrors.iter().map(|url| MirrorEntry { url: url.clone(), origin: "--mirror".into() }).collect();
+        c.cli_mirrors = g
+            .mirrors
+            .iter()
+            .map(|url| MirrorEntry { url: url.clone(), origin: "--mirror".into() })
+            .collect();
     }
     c.no_mirrors = g.no_mirrors;
     c.no_fallback = g.no_fallback;
@@ -122,7 +125,9 @@ async fn pull(g: &GlobalArgs, args: &PullArgs, cleanup: &Cleanup) -> Result<()> 
     let (mut config, plan) = plan_for(g, &args.reference)?;
     let choice = match (&args.platform, args.all_platforms) {
         (_, true) => PlatformChoice::All,
-        (Some(p), false) => PlatformChoice::One(p.parse::<Platform>().map_err(|e| Error::Usage(e.to_string()))?),
+        (Some(p), false) => {
+            PlatformChoice::One(p.parse::<Platform>().map_err(|e| Error::Usage(e.to_string()))?)
+        }
         (None, false) => PlatformChoice::One(Platform::host()),
     };
     if let Some(j) = args.jobs {
@@ -136,7 +141,8 @@ async fn pull(g: &GlobalArgs, args: &PullArgs, cleanup: &Cleanup) -> Result<()> 
     }
     let session = Session::new(config);
     let progress = if g.quiet { Progress::hidden() } else { Progress::new(true) };
-    let report = pull::pull(&session, &plan, args.output.clone(), &choice, &progress, cleanup).await?;
+    let report =
+        pull::pull(&session, &plan, args.output.clone(), &choice, &progress, cleanup).await?;
     if g.json {
         output::json(&report);
     } else if !g.quiet {
@@ -290,13 +296,17 @@ fn mirrors(g: &GlobalArgs, reference: Option<&str>) -> Result<()> {
         return Ok(());
     }
     if c.files.is_empty() {
-        eprintln!("no configuration file found (looked for {})", config::default_path().map(|p| p.display().to_string()).unwrap_or_default());
+        eprintln!(
+            "no configuration file found (looked for {})",
+            config::default_path().map(|p| p.display().to_string()).unwrap_or_default()
+        );
     }
     for r in rules {
         if r.registry == "*" && r.mirrors.is_empty() {
             continue;
         }
-        let label = if r.registry == "*" { "every other registry".to_string() } else { r.registry.clone() };
+        let label =
+            if r.registry == "*" { "every other registry".to_string() } else { r.registry.clone() };
         println!("{label}:");
         for (i, m) in r.mirrors.iter().enumerate() {
             println!("  {}. {}  (from {})", i + 1, m.url, m.origin);
@@ -363,14 +373,20 @@ async fn check(g: &GlobalArgs, reference: Option<&str>) -> Result<()> {
         }
         if p.reachable && !(source.digest_only && reference.is_by_tag()) {
             let ns = plan.sends_ns(source).then(|| plan.ns_value().to_string());
-            let url = endpoint.url(&reference.repository, "manifests", &reference.target(), ns.as_deref());
+            let url = endpoint.url(
+                &reference.repository,
+                "manifests",
+                &reference.target(),
+                ns.as_deref(),
+            );
             let accept = [("accept", crate::registry::MANIFEST_ACCEPT.to_string())];
             match endpoint.send(reqwest::Method::HEAD, url, &reference.repository, &accept).await {
                 Ok(resp) => {
                     p.has_reference = Some(resp.status().is_success());
                     p.status = Some(resp.status().as_u16());
                     if ns.is_some() {
-                        let echo = resp.headers().get("oci-namespace").and_then(|v| v.to_str().ok());
+                        let echo =
+                            resp.headers().get("oci-namespace").and_then(|v| v.to_str().ok());
                         p.ns_honored = Some(echo == Some(plan.ns_value()));
                     }
                 }
@@ -392,7 +408,11 @@ async fn check(g: &GlobalArgs, reference: Option<&str>) -> Result<()> {
         };
         let mut notes = vec![state, if p.tls { "https".into() } else { "plain http".into() }];
         if p.auth_required == Some(true) {
-            notes.push(if p.has_credentials { "auth: have credentials".into() } else { "auth: needs credentials, none configured".into() });
+            notes.push(if p.has_credentials {
+                "auth: have credentials".into()
+            } else {
+                "auth: needs credentials, none configured".into()
+            });
         }
         match p.ns_honored {
             Some(true) => notes.push("honours ns".into()),
@@ -404,7 +424,12 @@ async fn check(g: &GlobalArgs, reference: Option<&str>) -> Result<()> {
             Some(false) => notes.push(format!("does not have it (HTTP {})", p.status.unwrap_or(0))),
             None => {}
         }
-        println!("  {:9} {}  {}", format!("{:?}", p.role).to_lowercase(), p.endpoint, notes.join(", "));
+        println!(
+            "  {:9} {}  {}",
+            format!("{:?}", p.role).to_lowercase(),
+            p.endpoint,
+            notes.join(", ")
+        );
     }
     Ok(())
 }

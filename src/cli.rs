@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit;
 
-const ABOUT: &str = "Pull container images through registry mirrors into a verified OCI image layout";
+const ABOUT: &str =
+    "Pull container images through registry mirrors into a verified OCI image layout";
 
 const LONG_ABOUT: &str = "\
 Pull container images through registry mirrors into a verified OCI image layout.

@@ -31,6 +31,9 @@ pub const TRUST: &str = "io.ocimirror.trust";
 /// Data is written to disk in chunks of this size (fewer syscalls). A blob
 /// being downloaded holds up to two (one filling, one on its way to disk).
 const WRITE_CHUNK: usize = 256 << 10;
+/// After this many bytes of a download, the kernel is asked to start
+/// writing them to disk (see `start_writeback`).
+const WRITEBACK_EVERY: u64 = 8 << 20;
 
 #[derive(Clone, Debug)]
 pub struct Layout {
@@ -42,8 +45,9 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
     move |e| Error::io(context, e)
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, synced,
-/// then renamed over it.
+/// Writes `bytes` to `path` atomically: a temporary file, synced, then
+/// renamed over it. The rename itself becomes durable with the next
+/// `sync_dir` of the parent (see `add_image`).
 fn write_atomic(path: &Path, tmp_dir: &Path, bytes: &[u8]) -> Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = tmp_dir.join(format!("{name}.{}.tmp", std::process::id()));
@@ -52,7 +56,6 @@ fn write_atomic(path: &Path, tmp_dir: &Path, bytes: &[u8]) -> Result<()> {
         .and_then(|_| f.sync_all())
         .map_err(io(format!("cannot write {}", tmp.display())))?;
     fs::rename(&tmp, path).map_err(io(format!("cannot replace {}", path.display())))?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")));
     Ok(())
 }
 
@@ -92,7 +95,10 @@ impl Layout {
     /// An existing layout, for reading only (nothing is created).
     pub fn existing(root: &Path) -> Result<Layout> {
         if !root.join("oci-layout").is_file() {
-            return Err(Error::Usage(format!("{} is not an OCI layout (no oci-layout file)", root.display())));
+            return Err(Error::Usage(format!(
+                "{} is not an OCI layout (no oci-layout file)",
+                root.display()
+            )));
         }
         Ok(Layout { root: root.to_path_buf() })
     }
@@ -139,7 +145,8 @@ impl Layout {
     /// writing it right now (`wait_for` then waits for it) or it arrived
     /// meanwhile.
     pub fn begin(&self, digest: &Digest, size: u64) -> Result<Begin> {
-        let partial = self.partial_dir().join(format!("{}-{}", digest.algorithm().name(), digest.hex()));
+        let partial =
+            self.partial_dir().join(format!("{}-{}", digest.algorithm().name(), digest.hex()));
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -177,7 +184,9 @@ impl Layout {
             let mut left = have;
             file.seek(SeekFrom::Start(0)).map_err(io("cannot read a partial download"))?;
             while left > 0 {
-                let n = file.read(&mut buf[..(left.min(WRITE_CHUNK as u64) as usize)]).map_err(io("cannot read a partial download"))?;
+                let n = file
+                    .read(&mut buf[..(left.min(WRITE_CHUNK as u64) as usize)])
+                    .map_err(io("cannot read a partial download"))?;
                 if n == 0 {
                     break;
                 }
@@ -196,13 +205,15 @@ impl Layout {
             hasher,
             buf: Vec::with_capacity(WRITE_CHUNK),
             in_flight: None,
+            not_written_back: 0,
         }))
     }
 
     /// Blocks until whoever holds the lock on this blob's partial file lets
     /// go (another process downloading it).
     pub fn wait_for(&self, digest: &Digest) -> Result<()> {
-        let partial = self.partial_dir().join(format!("{}-{}", digest.algorithm().name(), digest.hex()));
+        let partial =
+            self.partial_dir().join(format!("{}-{}", digest.algorithm().name(), digest.hex()));
         if let Ok(f) = OpenOptions::new().read(true).write(true).open(&partial) {
             f.lock().map_err(io(format!("cannot lock {}", partial.display())))?;
         }
@@ -247,13 +258,26 @@ impl Layout {
         self.with_index_lock(|| {
             let mut index = self.read_index()?;
             let named = |d: &OciDescriptor| {
-                d.annotations().as_ref().and_then(|a| a.get(REF_NAME)).map(String::as_str) == Some(name)
+                d.annotations().as_ref().and_then(|a| a.get(REF_NAME)).map(String::as_str)
+                    == Some(name)
             };
-            let mut entries: Vec<OciDescriptor> = index.manifests().iter().filter(|d| !named(d)).cloned().collect();
+            let mut entries: Vec<OciDescriptor> =
+                index.manifests().iter().filter(|d| !named(d)).cloned().collect();
             entries.push(descriptor);
             index.set_manifests(entries);
-            let bytes = serde_json::to_vec(&index).map_err(|e| Error::Failed(format!("cannot encode index.json: {e}")))?;
-            write_atomic(&self.root.join("index.json"), &self.partial_dir(), &bytes)
+            let bytes = serde_json::to_vec(&index)
+                .map_err(|e| Error::Failed(format!("cannot encode index.json: {e}")))?;
+            // Blob renames need no fsync of their directory one by one: a
+            // rename lost to a power cut only means a blob to fetch again.
+            // What matters is that index.json never names a blob whose
+            // rename was lost, so the blob directories are synced (once per
+            // image) before index.json is replaced, and the root after.
+            for alg in ["sha256", "sha512"] {
+                sync_dir(&self.root.join("blobs").join(alg));
+            }
+            write_atomic(&self.root.join("index.json"), &self.partial_dir(), &bytes)?;
+            sync_dir(&self.root);
+            Ok(())
         })
     }
 }
@@ -266,7 +290,8 @@ impl Layout {
     /// flight on blocking threads hold the lock too (same open file), so
     /// the lock is retried until `deadline` before the file is left alone.
     pub fn discard_partial(&self, digest: &Digest, deadline: std::time::Instant) {
-        let partial = self.partial_dir().join(format!("{}-{}", digest.algorithm().name(), digest.hex()));
+        let partial =
+            self.partial_dir().join(format!("{}-{}", digest.algorithm().name(), digest.hex()));
         let Ok(f) = OpenOptions::new().read(true).write(true).open(&partial) else { return };
         loop {
             match f.try_lock() {
@@ -333,6 +358,8 @@ pub struct BlobWriter {
     /// `write_async`). It has the hasher meanwhile: `hasher` is only valid
     /// when nothing is in flight.
     in_flight: Option<tokio::task::JoinHandle<Flushed>>,
+    /// Bytes handed to `write_async` since writeback was last started.
+    not_written_back: u64,
 }
 
 /// What a blocking flush hands back: the emptied buffer, the hasher, the result.
@@ -442,10 +469,21 @@ impl BlobWriter {
         }
         // A second handle on the same open file: same offset, same lock.
         let file = self.file.try_clone().map_err(io("cannot write a blob"))?;
-        let full = std::mem::replace(&mut self.buf, spare.unwrap_or_else(|| Vec::with_capacity(WRITE_CHUNK)));
+        let full = std::mem::replace(
+            &mut self.buf,
+            spare.unwrap_or_else(|| Vec::with_capacity(WRITE_CHUNK)),
+        );
         let mut hasher = std::mem::replace(&mut self.hasher, Hasher::new(self.digest.algorithm()));
+        self.not_written_back += full.len() as u64;
+        let writeback = self.not_written_back >= WRITEBACK_EVERY;
+        if writeback {
+            self.not_written_back = 0;
+        }
         self.in_flight = Some(tokio::task::spawn_blocking(move || {
             let result = hash_and_write(&mut hasher, &file, &full);
+            if writeback && result.is_ok() {
+                start_writeback(&file);
+            }
             (full, hasher, result)
         }));
         Ok(())
@@ -455,7 +493,9 @@ impl BlobWriter {
     fn idle(&self) -> Result<()> {
         match self.in_flight {
             None => Ok(()),
-            Some(_) => Err(Error::Failed(format!("blob {}: a write is still in flight", self.digest))),
+            Some(_) => {
+                Err(Error::Failed(format!("blob {}: a write is still in flight", self.digest)))
+            }
         }
     }
 
@@ -494,10 +534,14 @@ impl BlobWriter {
                 self.digest, self.written, self.size
             )));
         }
-        let got = std::mem::replace(&mut self.hasher, Hasher::new(self.digest.algorithm())).finish();
+        let got =
+            std::mem::replace(&mut self.hasher, Hasher::new(self.digest.algorithm())).finish();
         if got != self.digest {
             let _ = self.restart();
-            return Err(Error::Invalid(format!("blob {} has the wrong content (it hashes to {got})", self.digest)));
+            return Err(Error::Invalid(format!(
+                "blob {} has the wrong content (it hashes to {got})",
+                self.digest
+            )));
         }
         Ok(())
     }
@@ -509,18 +553,36 @@ fn hash_and_write(hasher: &mut Hasher, mut file: &File, bytes: &[u8]) -> Result<
     file.write_all(bytes).map_err(io("cannot write a blob"))
 }
 
+/// Asks the kernel to start writing the file's dirty pages to disk now,
+/// without waiting for it (Linux `sync_file_range(SYNC_FILE_RANGE_WRITE)`).
+/// Not a durability step: `commit` still fsyncs before the rename. But the
+/// kernel would otherwise leave a whole blob in the page cache until that
+/// fsync, which then had to write all of it while the pull waited (~0.2 s
+/// for a 500 MiB image here); started early, the writing overlaps the
+/// download and the fsync finds little left to do. Best effort: errors
+/// (a filesystem without it) are ignored.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &File) {
+    use std::os::fd::AsRawFd as _;
+    // SAFETY: a system call on a descriptor that `file` keeps open for its
+    // duration; no memory is shared. Offset 0, length 0: the whole file.
+    unsafe {
+        libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &File) {}
+
 /// Makes a verified partial file durable, then gives it its name: fsync,
-/// rename into `blobs/`, fsync the directory.
+/// then rename into `blobs/` (the directory is synced before index.json
+/// names the blob, in `add_image`).
 fn commit(file: &File, partial: &Path, target: &Path) -> Result<()> {
     file.sync_all().map_err(io("cannot sync a blob"))?;
     if let Some(dir) = target.parent() {
         fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
     }
-    fs::rename(partial, target).map_err(io(format!("cannot move a blob to {}", target.display())))?;
-    if let Some(dir) = target.parent() {
-        sync_dir(dir);
-    }
-    Ok(())
+    fs::rename(partial, target).map_err(io(format!("cannot move a blob to {}", target.display())))
 }
 
 #[cfg(test)]
@@ -528,7 +590,11 @@ mod tests {
     use super::*;
 
     fn desc(name: &str, digest: &Digest) -> OciDescriptor {
-        let mut d = OciDescriptor::new(MediaType::ImageManifest, 2, digest.to_string().parse::<oci_spec::image::Digest>().unwrap());
+        let mut d = OciDescriptor::new(
+            MediaType::ImageManifest,
+            2,
+            digest.to_string().parse::<oci_spec::image::Digest>().unwrap(),
+        );
         d.set_annotations(Some([(REF_NAME.to_string(), name.to_string())].into()));
         d
     }
@@ -600,7 +666,9 @@ mod tests {
         assert!(w.finish_async().await.is_err());
         drop(w);
         assert!(!layout.blob_path(&e).exists());
-        assert!(matches!(layout.begin(&e, data.len() as u64 - 1).unwrap(), Begin::Writer(w) if w.offset() == 0));
+        assert!(
+            matches!(layout.begin(&e, data.len() as u64 - 1).unwrap(), Begin::Writer(w) if w.offset() == 0)
+        );
     }
 
     #[test]

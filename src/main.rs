@@ -48,7 +48,10 @@ fn report(e: &anyhow::Error, code: i32, json: bool) {
             exit::INTERRUPTED => "interrupted",
             _ => "failure",
         };
-        println!("{}", serde_json::json!({"error": {"kind": kind, "exitCode": code, "message": message}}));
+        println!(
+            "{}",
+            serde_json::json!({"error": {"kind": kind, "exitCode": code, "message": message}})
+        );
     }
 }
 

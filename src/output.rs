@@ -36,7 +36,11 @@ pub fn plan_view(plan: &Plan) -> PlanView<'_> {
     PlanView {
         reference: plan.reference.to_string(),
         fallback: plan.fallback,
-        sources: plan.sources.iter().map(|s| SourceView { source: s, urls: plan.manifest_urls(s) }).collect(),
+        sources: plan
+            .sources
+            .iter()
+            .map(|s| SourceView { source: s, urls: plan.manifest_urls(s) })
+            .collect(),
     }
 }
 
@@ -73,7 +77,10 @@ pub fn describe_served(s: &ServedBy) -> String {
     };
     let mut line = format!("{} ({trust})", s.endpoint);
     if let Some(c) = &s.collision {
-        line.push_str(&format!("; mirror {} offered {} for this tag and was overruled", c.endpoint, c.digest));
+        line.push_str(&format!(
+            "; mirror {} offered {} for this tag and was overruled",
+            c.endpoint, c.digest
+        ));
     }
     line
 }

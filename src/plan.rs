@@ -59,7 +59,8 @@ impl Plan {
     pub fn new(config: &Config, reference: &Reference) -> Result<Plan> {
         let rule = config.rule_for(&reference.registry);
         let fallback = !config.no_fallback && rule.fallback.unwrap_or(true);
-        let authority = authority_source(config, reference, rule.endpoint.as_deref(), &rule.origin)?;
+        let authority =
+            authority_source(config, reference, rule.endpoint.as_deref(), &rule.origin)?;
         let mut sources: Vec<Source> = Vec::new();
         if !config.no_mirrors {
             let entries = config.cli_mirrors.iter().chain(rule.mirrors.iter());
@@ -179,7 +180,9 @@ pub fn parse_base(config: &Config, raw: &str) -> Result<(Url, String)> {
         return Err(bad("only http:// and https:// are supported"));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad("credentials do not belong in the URL; put them in the docker config (docker login)"));
+        return Err(bad(
+            "credentials do not belong in the URL; put them in the docker config (docker login)",
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(bad("a mirror URL has no query or fragment"));
@@ -199,7 +202,8 @@ mod tests {
 
     fn config(toml: &str) -> Config {
         let mut c = Config::default();
-        c.add_file(FileConfig::parse(toml, Path::new("c.toml")).unwrap(), Path::new("c.toml")).unwrap();
+        c.add_file(FileConfig::parse(toml, Path::new("c.toml")).unwrap(), Path::new("c.toml"))
+            .unwrap();
         c
     }
 
@@ -222,7 +226,12 @@ mod tests {
         let shown: Vec<String> = p.sources.iter().map(Source::display).collect();
         assert_eq!(
             shown,
-            ["http://localhost:6000", "https://mirror.example.com", "http://127.0.0.1:5000", "https://registry-1.docker.io"]
+            [
+                "http://localhost:6000",
+                "https://mirror.example.com",
+                "http://127.0.0.1:5000",
+                "https://registry-1.docker.io"
+            ]
         );
         assert!(p.sources[1].trusted);
         assert_eq!(p.sources[3].role, Role::Authority);
@@ -233,13 +242,17 @@ mod tests {
                 "http://127.0.0.1:5000/v2/library/ubuntu/manifests/latest",
             ]
         );
-        assert_eq!(p.manifest_urls(&p.sources[3]), ["https://registry-1.docker.io/v2/library/ubuntu/manifests/latest"]);
+        assert_eq!(
+            p.manifest_urls(&p.sources[3]),
+            ["https://registry-1.docker.io/v2/library/ubuntu/manifests/latest"]
+        );
     }
 
     #[test]
     fn ns_is_encoded_and_never_sent_to_the_authority() {
         let mut c = Config::default();
-        c.cli_mirrors.push(MirrorEntry { url: "http://127.0.0.1:7000".into(), origin: "--mirror".into() });
+        c.cli_mirrors
+            .push(MirrorEntry { url: "http://127.0.0.1:7000".into(), origin: "--mirror".into() });
         c.cli_mirrors.push(MirrorEntry { url: "localhost:5000".into(), origin: "--mirror".into() });
         let p = Plan::new(&c, &r("localhost:5000/team/app:v1")).unwrap();
         assert_eq!(p.sources.len(), 2, "the authority listed as a mirror is dropped");
@@ -251,7 +264,8 @@ mod tests {
 
     #[test]
     fn fallback_off_and_no_sources() {
-        let mut c = config("[registries.\"quay.io\"]\nfallback = false\nmirrors = [\"m.example\"]\n");
+        let mut c =
+            config("[registries.\"quay.io\"]\nfallback = false\nmirrors = [\"m.example\"]\n");
         let p = Plan::new(&c, &r("quay.io/a/b")).unwrap();
         assert_eq!(p.sources.len(), 1);
         assert!(p.authority().is_none());
@@ -261,7 +275,8 @@ mod tests {
 
     #[test]
     fn endpoint_override_and_bad_mirrors() {
-        let c = config("[registries.\"docker.io\"]\nendpoint = \"https://hub-copy.internal:8443\"\n");
+        let c =
+            config("[registries.\"docker.io\"]\nendpoint = \"https://hub-copy.internal:8443\"\n");
         let p = Plan::new(&c, &r("ubuntu")).unwrap();
         assert_eq!(p.sources[0].display(), "https://hub-copy.internal:8443");
         for bad in ["ftp://x", "https://u:p@x", "https://x/?a=b"] {

@@ -73,7 +73,9 @@ impl serde::Serialize for Platform {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("invalid platform {0:?}: expected os/arch or os/arch/variant, e.g. linux/arm64 or linux/arm/v7")]
+#[error(
+    "invalid platform {0:?}: expected os/arch or os/arch/variant, e.g. linux/arm64 or linux/arm/v7"
+)]
 pub struct PlatformError(pub String);
 
 impl FromStr for Platform {
@@ -81,7 +83,9 @@ impl FromStr for Platform {
 
     fn from_str(s: &str) -> Result<Platform, PlatformError> {
         let parts: Vec<&str> = s.split('/').collect();
-        let ok = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let ok = |p: &str| {
+            !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        };
         match parts.as_slice() {
             [os, arch] if ok(os) && ok(arch) => Ok(Platform::new(os, arch, None)),
             [os, arch, v] if ok(os) && ok(arch) && ok(v) => Ok(Platform::new(os, arch, Some(v))),
@@ -92,15 +96,13 @@ impl FromStr for Platform {
 
 /// Is this index entry an attestation or other non-image entry?
 fn is_attestation(d: &Descriptor) -> bool {
-    d.annotations.contains_key("vnd.docker.reference.type") || d.platform.as_ref().is_some_and(Platform::is_unknown)
+    d.annotations.contains_key("vnd.docker.reference.type")
+        || d.platform.as_ref().is_some_and(Platform::is_unknown)
 }
 
 /// The first entry of an index that matches `want`. Attestations never match.
 pub fn choose<'a>(manifests: &'a [Descriptor], want: &Platform) -> Option<&'a Descriptor> {
-    manifests
-        .iter()
-        .filter(|d| !is_attestation(d))
-        .find(|d| d.platform.as_ref() == Some(want))
+    manifests.iter().filter(|d| !is_attestation(d)).find(|d| d.platform.as_ref() == Some(want))
 }
 
 /// The platforms an index offers, for "not available" messages.
@@ -144,7 +146,8 @@ mod tests {
             size: 1,
             platform: Some(plat),
             annotations: if att {
-                [("vnd.docker.reference.type".to_string(), "attestation-manifest".to_string())].into()
+                [("vnd.docker.reference.type".to_string(), "attestation-manifest".to_string())]
+                    .into()
             } else {
                 Default::default()
             },

@@ -13,7 +13,10 @@ impl Progress {
     pub fn new(enabled: bool) -> Progress {
         use std::io::IsTerminal;
         let on = enabled && std::io::stderr().is_terminal();
-        Progress { multi: on.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10))) }
+        Progress {
+            multi: on
+                .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10))),
+        }
     }
 
     pub fn hidden() -> Progress {
@@ -25,9 +28,11 @@ impl Progress {
         let Some(multi) = &self.multi else { return ProgressBar::hidden() };
         let bar = multi.add(ProgressBar::new(size));
         bar.set_style(
-            ProgressStyle::with_template("{prefix:>14} [{bar:30}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{prefix:>14} [{bar:30}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         bar.set_prefix(label.to_string());
         bar

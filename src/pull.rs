@@ -16,8 +16,8 @@ use crate::layout::{self, Begin, BlobWriter, Layout};
 use crate::plan::Plan;
 use crate::platform::{self, Platform};
 use crate::progress::Progress;
-use crate::registry::manifest::{self, Descriptor, Manifest, Parsed};
 use crate::registry::FetchError;
+use crate::registry::manifest::{self, Descriptor, Manifest, Parsed};
 use crate::resolve::{self, Attempt, Resolution, ServedBy, Trace};
 use crate::session::Session;
 
@@ -117,9 +117,11 @@ pub async fn pull(
     cleanup: &Cleanup,
 ) -> Result<PullReport> {
     let started = Instant::now();
-    let layout = Layout::open(&output)?;
     let trace = Trace::default();
-    let Resolution { manifest: top, source, served_by } = resolve::resolve(session, plan, &trace).await?;
+    let Resolution { manifest: top, source, served_by } =
+        resolve::resolve(session, plan, &trace).await?;
+    // Only now: a reference that resolves nowhere leaves no empty layout behind.
+    let layout = Layout::open(&output)?;
     // Blobs come from the source that served the manifest, then the others.
     let mut order = vec![source];
     order.extend((0..plan.sources.len()).filter(|&i| i != source));
@@ -146,7 +148,10 @@ pub async fn pull(
             };
             let child = ctx.manifest(d).await?;
             if manifest::is_index(&child.media_type) {
-                return Err(Error::Invalid(format!("{}: the {want} entry is itself an index, which is not supported", plan.reference)));
+                return Err(Error::Invalid(format!(
+                    "{}: the {want} entry is itself an index, which is not supported",
+                    plan.reference
+                )));
             }
             manifests = vec![child.clone()];
             images.push(child.clone());
@@ -180,8 +185,17 @@ pub async fn pull(
         }
     }
     let jobs = session.config.network.jobs.max(1);
-    let reports: Vec<BlobReport> =
-        stream::iter(blobs.iter().map(|d| ctx.blob(d))).buffered(jobs).try_collect().await?;
+    // Unordered: with `buffered`, one slow blob at the head of the queue
+    // (a long fsync, a big layer) kept finished ones counted as in flight
+    // and no new download started. The reports go back to manifest order.
+    let ctx = &ctx;
+    let mut reports: Vec<(usize, BlobReport)> = stream::iter(blobs.iter().enumerate())
+        .map(|(i, d)| async move { ctx.blob(d).await.map(|r| (i, r)) })
+        .buffer_unordered(jobs)
+        .try_collect()
+        .await?;
+    reports.sort_by_key(|(i, _)| *i);
+    let reports: Vec<BlobReport> = reports.into_iter().map(|(_, r)| r).collect();
 
     // Manifests after their blobs, the index entry last: a reader of
     // index.json only ever finds complete images.
@@ -198,7 +212,13 @@ pub async fn pull(
     annotations.insert(layout::REF_NAME.to_string(), name.clone());
     annotations.insert(layout::CONTAINERD_NAME.to_string(), name.clone());
     annotations.insert(layout::SOURCE.to_string(), served_by.endpoint.clone());
-    annotations.insert(layout::TRUST.to_string(), serde_json::to_value(served_by.trust).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default());
+    annotations.insert(
+        layout::TRUST.to_string(),
+        serde_json::to_value(served_by.trust)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default(),
+    );
     desc.set_annotations(Some(annotations));
     if let Some(p) = &entry_platform {
         let mut op = oci_spec::image::Platform::default();
@@ -244,7 +264,12 @@ impl Ctx<'_> {
             let bytes = self.layout.read_blob(&d.digest)?;
             let media_type = d.media_type.clone();
             manifest::parse_body(&bytes, &media_type)?;
-            return Ok(Manifest { bytes: bytes.into(), media_type, digest: d.digest.clone(), namespace: None });
+            return Ok(Manifest {
+                bytes: bytes.into(),
+                media_type,
+                digest: d.digest.clone(),
+                namespace: None,
+            });
         }
         let mut failures = Vec::new();
         for source in self.sources() {
@@ -254,19 +279,28 @@ impl Ctx<'_> {
             }
             let endpoint = self.session.endpoint(self.plan, source).await?;
             let repo = self.plan.reference.repository.clone();
-            let (result, _) = resolve::with_ns(self.session, self.plan, source, self.trace, "manifest", |ns| {
-                let endpoint = endpoint.clone();
-                let repo = repo.clone();
-                let digest = d.digest.clone();
-                async move { endpoint.get_manifest(&repo, &digest.to_string(), ns.as_deref(), Some(&digest)).await }
-            })
-            .await;
+            let (result, _) =
+                resolve::with_ns(self.session, self.plan, source, self.trace, "manifest", |ns| {
+                    let endpoint = endpoint.clone();
+                    let repo = repo.clone();
+                    let digest = d.digest.clone();
+                    async move {
+                        endpoint
+                            .get_manifest(&repo, &digest.to_string(), ns.as_deref(), Some(&digest))
+                            .await
+                    }
+                })
+                .await;
             match result {
                 Ok(m) => return Ok(m),
                 Err(e) => failures.push((source.display(), e)),
             }
         }
-        Err(resolve::give_up(self.plan, &format!("{}@{}", self.plan.reference.name(), d.digest), &failures))
+        Err(resolve::give_up(
+            self.plan,
+            &format!("{}@{}", self.plan.reference.name(), d.digest),
+            &failures,
+        ))
     }
 
     /// Gets the blob into the layout, or finds it already there.
@@ -322,7 +356,12 @@ impl Ctx<'_> {
 
     /// Tries each source in order; on a body cut off mid-way, resumes with
     /// `Range` on the same source (a bounded number of times), then the next.
-    async fn download(&self, d: &Descriptor, w: &mut BlobWriter, bar: &indicatif::ProgressBar) -> Result<String> {
+    async fn download(
+        &self,
+        d: &Descriptor,
+        w: &mut BlobWriter,
+        bar: &indicatif::ProgressBar,
+    ) -> Result<String> {
         let what = format!("blob {}", d.digest);
         let retries = self.session.config.network.retries;
         let mut failures: Vec<(String, FetchError)> = Vec::new();
@@ -401,7 +440,11 @@ impl Ctx<'_> {
                 }
             }
         }
-        Err(resolve::give_up(self.plan, &format!("{}@{}", self.plan.reference.name(), d.digest), &failures))
+        Err(resolve::give_up(
+            self.plan,
+            &format!("{}@{}", self.plan.reference.name(), d.digest),
+            &failures,
+        ))
     }
 
     async fn stream_body(

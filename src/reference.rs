@@ -79,10 +79,8 @@ impl FromStr for Reference {
     type Err = ReferenceError;
 
     fn from_str(input: &str) -> Result<Reference, ReferenceError> {
-        parse(input).map_err(|reason| ReferenceError {
-            input: input.chars().take(300).collect(),
-            reason,
-        })
+        parse(input)
+            .map_err(|reason| ReferenceError { input: input.chars().take(300).collect(), reason })
     }
 }
 

@@ -356,8 +356,8 @@ async fn confirm(
                 }
             })
             .await;
-            let manifest =
-                result.map_err(|e| give_up(plan, &reference.to_string(), &[(authority.display(), e)]))?;
+            let manifest = result
+                .map_err(|e| give_up(plan, &reference.to_string(), &[(authority.display(), e)]))?;
             Ok(Resolution {
                 manifest,
                 source: auth_index,
@@ -398,9 +398,7 @@ async fn confirm(
 /// message lists each source's answer.
 pub fn give_up(plan: &Plan, what: &str, failures: &[(String, FetchError)]) -> Error {
     if failures.is_empty() {
-        return Error::Failed(format!(
-            "{what}: every source was skipped (run with -v to see why)"
-        ));
+        return Error::Failed(format!("{what}: every source was skipped (run with -v to see why)"));
     }
     let detail: Vec<String> = failures.iter().map(|(ep, e)| format!("  {ep}: {e}")).collect();
     let detail = detail.join("\n");

@@ -75,7 +75,8 @@ impl Session {
     }
 
     pub fn mark_down(&self, source: &Source, why: &str) {
-        self.facts.lock().unwrap().entry(source.display()).or_default().down = Some(why.to_string());
+        self.facts.lock().unwrap().entry(source.display()).or_default().down =
+            Some(why.to_string());
     }
 
     pub fn rejects_ns(&self, source: &Source) -> bool {

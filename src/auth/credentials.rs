@@ -19,7 +19,10 @@ use crate::reference::DOCKER_HUB;
 /// A credential for one host.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credential {
-    Basic { username: String, password: String },
+    Basic {
+        username: String,
+        password: String,
+    },
     /// An OAuth2 refresh token, exchanged at the token realm.
     IdentityToken(String),
     /// A bearer token to send as is.

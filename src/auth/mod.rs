@@ -33,7 +33,11 @@ pub fn parse_challenge(header: &str) -> Option<Challenge> {
         "bearer" => {
             let params = parse_params(rest);
             let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-            Some(Challenge::Bearer { realm: get("realm")?, service: get("service"), scope: get("scope") })
+            Some(Challenge::Bearer {
+                realm: get("realm")?,
+                service: get("service"),
+                scope: get("scope"),
+            })
         }
         _ => None,
     }
@@ -139,7 +143,8 @@ impl AuthCache {
                 format!("Bearer {t}")
             }
             (Challenge::Bearer { realm, service, scope }, credential) => {
-                let scope = scope.clone().unwrap_or_else(|| format!("repository:{repository}:pull"));
+                let scope =
+                    scope.clone().unwrap_or_else(|| format!("repository:{repository}:pull"));
                 let (token, ttl) =
                     fetch_token(client, realm, service.as_deref(), &scope, credential).await?;
                 let header = format!("Bearer {token}");
@@ -248,7 +253,11 @@ mod tests {
         let c = parse_challenge("bearer realm=http://h/t, service=s").unwrap();
         assert_eq!(
             c,
-            Challenge::Bearer { realm: "http://h/t".into(), service: Some("s".into()), scope: None }
+            Challenge::Bearer {
+                realm: "http://h/t".into(),
+                service: Some("s".into()),
+                scope: None
+            }
         );
     }
 

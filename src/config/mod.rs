@@ -433,7 +433,8 @@ mod tests {
 
     #[test]
     fn loopback_detection() {
-        for h in ["localhost", "localhost:5000", "127.0.0.1", "127.1.2.3:80", "[::1]:5000", "[::1]"] {
+        for h in ["localhost", "localhost:5000", "127.0.0.1", "127.1.2.3:80", "[::1]:5000", "[::1]"]
+        {
             assert!(is_loopback(h), "{h}");
         }
         for h in ["example.com", "10.0.0.1:5000", "[2001:db8::1]:5000", "localhost.example.com"] {

@@ -13,7 +13,11 @@ fn init_tls() {
     });
 }
 
-pub fn build_client(settings: &HostConfig, network: &Network, host: &str) -> Result<reqwest::Client, Error> {
+pub fn build_client(
+    settings: &HostConfig,
+    network: &Network,
+    host: &str,
+) -> Result<reqwest::Client, Error> {
     init_tls();
     let mut b = reqwest::Client::builder()
         // Redirects are followed by hand (credentials must not follow them).
@@ -46,7 +50,9 @@ pub fn build_client(settings: &HostConfig, network: &Network, host: &str) -> Res
         })?;
         b = b.identity(id);
     }
-    b.build().map_err(|e| Error::Config(format!("cannot set up HTTP for {host}: {}", describe_reqwest(&e))))
+    b.build().map_err(|e| {
+        Error::Config(format!("cannot set up HTTP for {host}: {}", describe_reqwest(&e)))
+    })
 }
 
 /// A reqwest error as one readable line: what failed, without the URL's
@@ -82,7 +88,10 @@ pub fn describe_reqwest(e: &reqwest::Error) -> String {
 /// Reads a whole body, failing once it passes `cap` bytes.
 pub async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<u8>, String> {
     if resp.content_length().is_some_and(|n| n > cap as u64) {
-        return Err(format!("body of {} bytes is over the {cap}-byte limit", resp.content_length().unwrap_or(0)));
+        return Err(format!(
+            "body of {} bytes is over the {cap}-byte limit",
+            resp.content_length().unwrap_or(0)
+        ));
     }
     let mut out = Vec::new();
     while let Some(chunk) = resp.chunk().await.map_err(|e| describe_reqwest(&e))? {

@@ -109,8 +109,16 @@ fn descriptor(raw: RawDescriptor) -> Result<Descriptor, FetchError> {
     if raw.size < 0 {
         return Err(FetchError::Invalid(format!("descriptor {digest} has a negative size")));
     }
-    let platform = raw.platform.map(|p| crate::platform::Platform::new(&p.os, &p.architecture, p.variant.as_deref()));
-    Ok(Descriptor { media_type: raw.media_type, digest, size: raw.size as u64, platform, annotations: raw.annotations })
+    let platform = raw
+        .platform
+        .map(|p| crate::platform::Platform::new(&p.os, &p.architecture, p.variant.as_deref()));
+    Ok(Descriptor {
+        media_type: raw.media_type,
+        digest,
+        size: raw.size as u64,
+        platform,
+        annotations: raw.annotations,
+    })
 }
 
 pub fn parse_body(bytes: &[u8], media_type: &str) -> Result<Parsed, FetchError> {
@@ -123,7 +131,10 @@ pub fn parse_body(bytes: &[u8], media_type: &str) -> Result<Parsed, FetchError> 
         let manifests = raw.manifests.into_iter().map(descriptor).collect::<Result<Vec<_>, _>>()?;
         for m in &manifests {
             if m.size > MAX_MANIFEST_SIZE as u64 {
-                return Err(FetchError::Invalid(format!("index entry {} is over the manifest size limit", m.digest)));
+                return Err(FetchError::Invalid(format!(
+                    "index entry {} is over the manifest size limit",
+                    m.digest
+                )));
             }
         }
         Ok(Parsed::Index { manifests })
@@ -187,10 +198,19 @@ fn media_type(header: Option<&str>, bytes: &[u8]) -> Result<String, FetchError> 
 }
 
 /// Reads and verifies a manifest response.
-pub async fn read(resp: reqwest::Response, expected: Option<&Digest>) -> Result<Manifest, FetchError> {
-    let header_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let header_digest = resp.headers().get("docker-content-digest").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let namespace = resp.headers().get("oci-namespace").and_then(|v| v.to_str().ok()).map(str::to_string);
+pub async fn read(
+    resp: reqwest::Response,
+    expected: Option<&Digest>,
+) -> Result<Manifest, FetchError> {
+    let header_type =
+        resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let header_digest = resp
+        .headers()
+        .get("docker-content-digest")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let namespace =
+        resp.headers().get("oci-namespace").and_then(|v| v.to_str().ok()).map(str::to_string);
     let bytes = super::read_capped(resp, MAX_MANIFEST_SIZE)
         .await
         .map_err(|e| FetchError::Invalid(format!("manifest: {e}")))?;
@@ -199,7 +219,11 @@ pub async fn read(resp: reqwest::Response, expected: Option<&Digest>) -> Result<
     Ok(Manifest { bytes: Bytes::from(bytes), media_type, digest, namespace })
 }
 
-fn verify(bytes: &[u8], expected: Option<&Digest>, header: Option<&str>) -> Result<Digest, FetchError> {
+fn verify(
+    bytes: &[u8],
+    expected: Option<&Digest>,
+    header: Option<&str>,
+) -> Result<Digest, FetchError> {
     let computed = |alg| {
         let mut h = Hasher::new(alg);
         h.update(bytes);
@@ -219,7 +243,9 @@ fn verify(bytes: &[u8], expected: Option<&Digest>, header: Option<&str>) -> Resu
         Some(want) => {
             let got = computed(want.algorithm());
             if &got != want {
-                return Err(FetchError::Invalid(format!("manifest digest mismatch: asked for {want}, got {got}")));
+                return Err(FetchError::Invalid(format!(
+                    "manifest digest mismatch: asked for {want}, got {got}"
+                )));
             }
             Ok(got)
         }
@@ -234,13 +260,22 @@ mod tests {
     #[test]
     fn media_type_rules() {
         let oci = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{}}"#;
-        assert_eq!(media_type(Some("application/vnd.oci.image.manifest.v1+json; charset=utf-8"), oci).unwrap(), OCI_MANIFEST);
+        assert_eq!(
+            media_type(Some("application/vnd.oci.image.manifest.v1+json; charset=utf-8"), oci)
+                .unwrap(),
+            OCI_MANIFEST
+        );
         assert!(media_type(Some(OCI_INDEX), oci).is_err(), "header and body disagree");
         assert_eq!(media_type(Some("application/json"), oci).unwrap(), OCI_MANIFEST);
         assert_eq!(media_type(None, br#"{"schemaVersion":2,"manifests":[]}"#).unwrap(), OCI_INDEX);
         let e = media_type(Some(DOCKER_SCHEMA1_SIGNED), b"{}").unwrap_err().to_string();
         assert!(e.contains("schema 1"), "{e}");
-        assert!(media_type(None, br#"{"schemaVersion":1,"fsLayers":[]}"#).unwrap_err().to_string().contains("schema 1"));
+        assert!(
+            media_type(None, br#"{"schemaVersion":1,"fsLayers":[]}"#)
+                .unwrap_err()
+                .to_string()
+                .contains("schema 1")
+        );
         assert!(media_type(Some("text/html"), b"<html>").unwrap_err().to_string().contains("HTML"));
         assert!(media_type(Some("application/json"), b"<html>").is_err());
     }

@@ -18,7 +18,7 @@ use crate::auth::{AuthCache, Credential};
 use crate::config::{HostConfig, Network};
 use crate::digest::Digest;
 pub use client::{build_client, describe_reqwest, read_capped};
-pub use manifest::{Manifest, MAX_MANIFEST_SIZE};
+pub use manifest::{MAX_MANIFEST_SIZE, Manifest};
 
 /// The media types a manifest request accepts, most specific first.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
@@ -201,7 +201,8 @@ impl Endpoint {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let result = self.send_authenticated(method.clone(), url.clone(), repository, extra).await;
+            let result =
+                self.send_authenticated(method.clone(), url.clone(), repository, extra).await;
             let err = match result {
                 Ok(resp) if is_retryable_status(resp.status()) => {
                     let wait = retry_after(&resp);
@@ -317,7 +318,10 @@ impl Endpoint {
                     ))
                 })?;
             if !matches!(next.scheme(), "http" | "https") {
-                return Err(FetchError::Invalid(format!("redirect to unsupported URL scheme {}", next.scheme())));
+                return Err(FetchError::Invalid(format!(
+                    "redirect to unsupported URL scheme {}",
+                    next.scheme()
+                )));
             }
             // Redirects may downgrade nothing: https must stay https.
             if url.scheme() == "https" && next.scheme() == "http" {
@@ -334,6 +338,31 @@ impl Endpoint {
         )))
     }
 
+    /// Sends `METHOD <base>/v2/<repo>/<kind>/<target>` and returns a
+    /// successful response; any other status becomes a `FetchError` read
+    /// from the error body. Either way the exchange is returned for the trace.
+    async fn request(
+        &self,
+        method: Method,
+        repository: &str,
+        kind: &str,
+        target: &str,
+        ns: Option<&str>,
+        extra: &[(&str, String)],
+    ) -> Result<(reqwest::Response, Exchange), (FetchError, Exchange)> {
+        let url = self.url(repository, kind, target, ns);
+        let mut exchange = Exchange { url: url.to_string(), status: None };
+        let resp = match self.send(method, url, repository, extra).await {
+            Ok(r) => r,
+            Err(e) => return Err((e, exchange)),
+        };
+        exchange.status = Some(resp.status().as_u16());
+        if !resp.status().is_success() {
+            return Err((error_from_response(resp).await, exchange));
+        }
+        Ok((resp, exchange))
+    }
+
     /// `GET` a manifest, verified: media type known, size capped, digest
     /// checked against `expected` and `Docker-Content-Digest`.
     pub async fn get_manifest(
@@ -343,45 +372,31 @@ impl Endpoint {
         ns: Option<&str>,
         expected: Option<&Digest>,
     ) -> Result<(Manifest, Exchange), (FetchError, Exchange)> {
-        let url = self.url(repository, "manifests", target, ns);
-        let mut exchange = Exchange { url: url.to_string(), status: None };
         let accept = [("accept", MANIFEST_ACCEPT.to_string())];
-        let resp = match self.send(Method::GET, url, repository, &accept).await {
-            Ok(r) => r,
-            Err(e) => return Err((e, exchange)),
-        };
-        exchange.status = Some(resp.status().as_u16());
-        if !resp.status().is_success() {
-            return Err((error_from_response(resp).await, exchange));
-        }
+        let (resp, exchange) =
+            self.request(Method::GET, repository, "manifests", target, ns, &accept).await?;
         match manifest::read(resp, expected).await {
             Ok(m) => Ok((m, exchange)),
             Err(e) => Err((e, exchange)),
         }
     }
 
-    /// `HEAD` a manifest: its digest and media type without the body.
-    /// Registries that omit `Docker-Content-Digest` on HEAD get a GET.
+    /// `HEAD` a manifest: its digest without the body. Registries that omit
+    /// `Docker-Content-Digest` on HEAD get a GET.
     pub async fn head_manifest(
         &self,
         repository: &str,
         target: &str,
     ) -> Result<(Digest, Exchange), (FetchError, Exchange)> {
-        let url = self.url(repository, "manifests", target, None);
-        let mut exchange = Exchange { url: url.to_string(), status: None };
         let accept = [("accept", MANIFEST_ACCEPT.to_string())];
-        let resp = match self.send(Method::HEAD, url, repository, &accept).await {
-            Ok(r) => r,
-            Err(e) => return Err((e, exchange)),
-        };
-        exchange.status = Some(resp.status().as_u16());
-        if !resp.status().is_success() {
-            return Err((error_from_response(resp).await, exchange));
-        }
+        let (resp, exchange) =
+            self.request(Method::HEAD, repository, "manifests", target, None, &accept).await?;
         let header = resp.headers().get("docker-content-digest").and_then(|v| v.to_str().ok());
         match header.map(str::parse::<Digest>) {
             Some(Ok(d)) => Ok((d, exchange)),
-            Some(Err(e)) => Err((FetchError::Invalid(format!("bad Docker-Content-Digest: {e}")), exchange)),
+            Some(Err(e)) => {
+                Err((FetchError::Invalid(format!("bad Docker-Content-Digest: {e}")), exchange))
+            }
             None => self
                 .get_manifest(repository, target, None, None)
                 .await
@@ -398,27 +413,21 @@ impl Endpoint {
         ns: Option<&str>,
         offset: u64,
     ) -> Result<(BlobBody, Exchange), (FetchError, Exchange)> {
-        let url = self.url(repository, "blobs", &digest.to_string(), ns);
-        let mut exchange = Exchange { url: url.to_string(), status: None };
         let range = [("range", format!("bytes={offset}-"))];
         let extra: &[(&str, String)] = if offset > 0 { &range } else { &[] };
-        let resp = match self.send(Method::GET, url, repository, extra).await {
-            Ok(r) => r,
-            Err(e) => return Err((e, exchange)),
-        };
-        exchange.status = Some(resp.status().as_u16());
+        let (resp, exchange) =
+            self.request(Method::GET, repository, "blobs", &digest.to_string(), ns, extra).await?;
         let start = match resp.status().as_u16() {
-            200 => 0,
             206 => match content_range_start(&resp) {
                 Some(s) if s == offset => offset,
                 _ => {
-                    return Err((
-                        FetchError::Invalid("answered a Range request with the wrong range".into()),
-                        exchange,
-                    ));
+                    let e =
+                        FetchError::Invalid("answered a Range request with the wrong range".into());
+                    return Err((e, exchange));
                 }
             },
-            _ => return Err((error_from_response(resp).await, exchange)),
+            // 200 (or any other success): the whole blob from byte 0.
+            _ => 0,
         };
         Ok((BlobBody { resp, start, stall: self.network.stall_timeout }, exchange))
     }
@@ -520,7 +529,14 @@ fn printable(s: &str) -> String {
 
 /// `<base>/v2/<repo>/<kind>/<target>[?ns=<ns>]`; with `override_path` the
 /// base's own path replaces `/v2` (containerd's hosts.toml semantics).
-pub fn api_url(base: &Url, override_path: bool, repository: &str, kind: &str, target: &str, ns: Option<&str>) -> Url {
+pub fn api_url(
+    base: &Url,
+    override_path: bool,
+    repository: &str,
+    kind: &str,
+    target: &str,
+    ns: Option<&str>,
+) -> Url {
     let mut url = base.clone();
     let mut path = url.path().trim_end_matches('/').to_string();
     if !override_path {
@@ -568,7 +584,10 @@ mod tests {
     fn builds_urls_with_encoded_ns() {
         let e = endpoint("http://127.0.0.1:5000", false);
         let u = e.url("library/ubuntu", "manifests", "latest", Some("docker.io"));
-        assert_eq!(u.as_str(), "http://127.0.0.1:5000/v2/library/ubuntu/manifests/latest?ns=docker.io");
+        assert_eq!(
+            u.as_str(),
+            "http://127.0.0.1:5000/v2/library/ubuntu/manifests/latest?ns=docker.io"
+        );
         let u = e.url("a/b", "blobs", "sha256:00", Some("localhost:5000"));
         assert_eq!(u.as_str(), "http://127.0.0.1:5000/v2/a/b/blobs/sha256:00?ns=localhost%3A5000");
         let e = endpoint("https://m.example.com/cache/v2/", true);
@@ -579,7 +598,9 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        assert!(backoff(1) >= Duration::from_millis(200) && backoff(1) <= Duration::from_millis(300));
+        assert!(
+            backoff(1) >= Duration::from_millis(200) && backoff(1) <= Duration::from_millis(300)
+        );
         assert!(backoff(3) >= Duration::from_millis(800));
         assert!(backoff(30) <= Duration::from_secs(5));
     }

@@ -43,11 +43,19 @@ fn containerd_hosts_dir_is_used_without_new_config() {
     assert_eq!(j["digest"], img.manifest.digest);
     assert_eq!(j["servedBy"]["endpoint"], mirror.url());
     assert_eq!(j["servedBy"]["trust"], "trusted-mirror", "the resolve capability trusts tags");
-    assert_eq!(authority.count("*", "/v2/team/"), 0, "a trusted mirror needs no HEAD to the authority");
+    assert_eq!(
+        authority.count("*", "/v2/team/"),
+        0,
+        "a trusted mirror needs no HEAD to the authority"
+    );
     // `mirrors` says where the mirror came from.
     let out = t.run_with(["mirrors", &reference, "--hosts-dir", certs.to_str().unwrap()]);
     out.assert_success();
-    assert!(out.stdout.contains(&mirror.url()) && out.stdout.contains("hosts.toml"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&mirror.url()) && out.stdout.contains("hosts.toml"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -56,12 +64,25 @@ fn containerd_pull_only_capability_means_digest_only() {
     let hosts = format!("[host.\"http://{}\"]\n  capabilities = [\"pull\"]\n", mirror.host());
     let t = Test::new().file(&format!("certs.d/{}/hosts.toml", authority.host()), &hosts);
     let certs = t.path().join("certs.d");
-    let out = t.run_with(["pull", &reference, "-o", &t.layout_str(), "--json", "--hosts-dir", certs.to_str().unwrap()]);
+    let out = t.run_with([
+        "pull",
+        &reference,
+        "-o",
+        &t.layout_str(),
+        "--json",
+        "--hosts-dir",
+        certs.to_str().unwrap(),
+    ]);
     out.assert_success();
     let j = out.json();
     assert_eq!(j["servedBy"]["endpoint"], authority.url(), "the tag is resolved by the authority");
-    assert_eq!(mirror.count("*", "/v2/team/app/manifests/v1"), 0, "the mirror is never asked for a tag");
-    let from_mirror = j["blobs"].as_array().unwrap().iter().filter(|b| b["endpoint"] == mirror.url()).count();
+    assert_eq!(
+        mirror.count("*", "/v2/team/app/manifests/v1"),
+        0,
+        "the mirror is never asked for a tag"
+    );
+    let from_mirror =
+        j["blobs"].as_array().unwrap().iter().filter(|b| b["endpoint"] == mirror.url()).count();
     assert_eq!(from_mirror, 0, "blobs come from the source that served the manifest first");
     assert_eq!(j["image"]["digest"], img.manifest.digest);
 }
@@ -154,7 +175,11 @@ fn mirrors_check_probes_each_source() {
     // Human output says the same in words.
     let out = t.run_with(["mirrors", "check", &reference, "--mirror", &honouring.url()]);
     out.assert_success();
-    assert!(out.stdout.contains("honours ns") && out.stdout.contains("has the reference"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("honours ns") && out.stdout.contains("has the reference"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

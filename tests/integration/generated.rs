@@ -23,7 +23,11 @@ fn completions_and_man_pages_are_up_to_date() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut stale = Vec::new();
     for shell in Shell::all() {
-        check(&root.join("completions").join(shell.file_name()), cli::completion(shell).as_bytes(), &mut stale);
+        check(
+            &root.join("completions").join(shell.file_name()),
+            cli::completion(shell).as_bytes(),
+            &mut stale,
+        );
     }
     let pages = cli::man_pages();
     assert!(pages.len() >= 6, "a page for ocimirror and each subcommand");

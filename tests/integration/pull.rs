@@ -2,7 +2,7 @@
 
 use crate::support::image::{Image, Index};
 use crate::support::registry::{Auth, Registry};
-use crate::support::{assert_layout_valid, layout_has_blob, layout_index, Test};
+use crate::support::{Test, assert_layout_valid, layout_has_blob, layout_index};
 
 #[test]
 fn pulls_a_single_platform_image_into_a_valid_layout() {
@@ -50,7 +50,9 @@ fn picks_the_requested_platform_and_never_an_attestation() {
     let index = multi_arch();
     reg.push_index("team/multi", "v1", &index);
     let reference = format!("{}/team/multi:v1", reg.host());
-    for (asked, want) in [("linux/arm64", 1), ("linux/aarch64/v8", 1), ("linux/arm", 2), ("linux/amd64", 0)] {
+    for (asked, want) in
+        [("linux/arm64", 1), ("linux/aarch64/v8", 1), ("linux/arm", 2), ("linux/amd64", 0)]
+    {
         let t = Test::new();
         let out = pull_json(&t, &reference, &["--platform", asked]);
         out.assert_success();
@@ -74,7 +76,11 @@ fn picks_the_requested_platform_and_never_an_attestation() {
     let t = Test::new();
     let out = pull_json(&t, &reference, &["--platform", "windows/amd64"]);
     out.assert_code(3);
-    assert!(out.stderr.contains("linux/arm64") && out.stderr.contains("linux/arm/v7"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("linux/arm64") && out.stderr.contains("linux/arm/v7"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stderr.contains("unknown/unknown"), "attestations are not offered");
 }
 
@@ -108,7 +114,8 @@ fn docker_media_types_are_kept_byte_for_byte() {
     pull_json(&t, &reference, &[]).assert_success();
     let entry = &layout_index(&t.layout())["manifests"][0];
     assert_eq!(entry["mediaType"], crate::support::image::DOCKER_MANIFEST);
-    let stored = std::fs::read(t.layout().join("blobs/sha256").join(&img.manifest.digest[7..])).unwrap();
+    let stored =
+        std::fs::read(t.layout().join("blobs/sha256").join(&img.manifest.digest[7..])).unwrap();
     assert_eq!(stored, img.manifest.bytes);
 }
 
@@ -136,17 +143,30 @@ fn pulling_again_replaces_the_entry_and_fetches_nothing() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| m["annotations"]["org.opencontainers.image.ref.name"].as_str().unwrap().to_string())
+        .map(|m| {
+            m["annotations"]["org.opencontainers.image.ref.name"].as_str().unwrap().to_string()
+        })
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
-    let entry = index["manifests"].as_array().unwrap().iter().find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == reference.as_str()).unwrap();
+    let entry = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == reference.as_str())
+        .unwrap();
     assert_eq!(entry["digest"], v2.manifest.digest);
     assert_layout_valid(&t.layout());
 }
 
 #[test]
 fn invalid_references_fail_fast_before_any_network() {
-    for bad in ["Uppercase:tag", "foo_bar.com:8080/app", "dock..er/x", "a@sha256:../../x", "[fe80::1%eth0]:5000/r"] {
+    for bad in [
+        "Uppercase:tag",
+        "foo_bar.com:8080/app",
+        "dock..er/x",
+        "a@sha256:../../x",
+        "[fe80::1%eth0]:5000/r",
+    ] {
         let t = Test::new();
         let out = t.run_with(["pull", bad, "-o", &t.layout_str()]);
         out.assert_code(2);
@@ -166,7 +186,8 @@ fn basic_auth_from_docker_config() {
     let out = pull_json(&t, &reference, &[]);
     out.assert_code(4);
     assert!(out.stderr.contains("docker login"), "the error says what to do: {}", out.stderr);
-    let t = Test::new().docker_config(json!({"auths": {reg.host(): {"auth": b64("ci:s3cret-pw")}}}));
+    let t =
+        Test::new().docker_config(json!({"auths": {reg.host(): {"auth": b64("ci:s3cret-pw")}}}));
     pull_json(&t, &reference, &[]).assert_success();
     let t = Test::new().docker_config(json!({"auths": {reg.host(): {"auth": b64("ci:wrong-pw")}}}));
     let out = pull_json(&t, &reference, &[]);
@@ -209,7 +230,10 @@ fn human_output_names_reference_digest_platform_and_directory() {
     out.assert_success();
     let line = out.stdout.trim();
     assert!(line.starts_with(&reference), "{line}");
-    assert!(line.contains(&index.images[1].manifest.digest) && line.contains("linux/arm64"), "{line}");
+    assert!(
+        line.contains(&index.images[1].manifest.digest) && line.contains("linux/arm64"),
+        "{line}"
+    );
     assert!(line.ends_with(&t.layout_str()), "{line}");
     assert!(out.stderr.contains("served by"), "{}", out.stderr);
     assert!(!out.stderr.contains('\u{1b}'), "no escape codes (progress bars) in a pipe");
@@ -226,3 +250,19 @@ fn b64(s: &str) -> String {
 
 use serde_json::json;
 
+#[test]
+fn a_reference_found_nowhere_exits_3_and_creates_nothing() {
+    let reg = Registry::start();
+    reg.push_image("team/app", "v1", &Image::oci(60, &[10]));
+    let t = Test::new();
+    let reference = format!("{}/team/app:nosuchtag", reg.host());
+    let out = t.run_with(["pull", &reference, "-o", &t.layout_str()]);
+    out.assert_code(3);
+    assert!(out.stderr.contains("team/app:nosuchtag not found"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("MANIFEST_UNKNOWN"),
+        "the registry's own code is shown: {}",
+        out.stderr
+    );
+    assert!(!t.layout().exists());
+}

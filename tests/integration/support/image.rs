@@ -187,7 +187,8 @@ impl Index {
             })
             .collect();
         let attestation = with_attestation.then(|| {
-            let att = ImageBuilder::new(9_999).platform("unknown", "unknown", None).layers(&[64]).build();
+            let att =
+                ImageBuilder::new(9_999).platform("unknown", "unknown", None).layers(&[64]).build();
             let mut d = att.manifest.descriptor();
             d["platform"] = json!({"os": "unknown", "architecture": "unknown"});
             d["annotations"] = json!({

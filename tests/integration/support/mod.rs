@@ -51,13 +51,7 @@ const SCRUBBED: &[&str] = &[
 
 fn scrubbed(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    SCRUBBED.iter().any(|s| {
-        if s.ends_with('_') {
-            upper.starts_with(s)
-        } else {
-            upper == *s
-        }
-    })
+    SCRUBBED.iter().any(|s| if s.ends_with('_') { upper.starts_with(s) } else { upper == *s })
 }
 
 /// One CLI invocation (or several, in the same temporary directory).
@@ -73,10 +67,7 @@ impl Test {
     /// A fresh temp dir with an empty `home/`; the child gets HOME and the XDG
     /// dirs inside it, so no real config, credentials or cache is ever read.
     pub fn new() -> Test {
-        let dir = tempfile::Builder::new()
-            .prefix("ocimirror-test-")
-            .tempdir()
-            .unwrap();
+        let dir = tempfile::Builder::new().prefix("ocimirror-test-").tempdir().unwrap();
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).unwrap();
         let run = dir.path().join("run");
@@ -153,16 +144,13 @@ impl Test {
     pub fn bin_on_path(self) -> Self {
         let bin = self.dir.path().join("bin");
         let mut paths = vec![bin];
-        paths.extend(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        ));
+        paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
         let joined = std::env::join_paths(paths).unwrap();
         self.env("PATH", joined)
     }
 
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
-        self.env
-            .push((key.as_ref().to_owned(), Some(value.as_ref().to_owned())));
+        self.env.push((key.as_ref().to_owned(), Some(value.as_ref().to_owned())));
         self
     }
 
@@ -181,8 +169,7 @@ impl Test {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.args
-            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
         self
     }
 
@@ -210,13 +197,9 @@ impl Test {
         S: AsRef<OsStr>,
     {
         let mut cmd = self.command(args);
-        cmd.stdin(if self.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
 
         let started = Instant::now();
         let mut child = cmd.spawn().expect("spawn ocimirror");
@@ -250,12 +233,7 @@ impl Test {
         // holding them, which these tests never do).
         let _ = stdout.1.join();
         let _ = stderr.1.join();
-        Output {
-            status,
-            stdout: lossy(&stdout.0),
-            stderr: lossy(&stderr.0),
-            elapsed,
-        }
+        Output { status, stdout: lossy(&stdout.0), stderr: lossy(&stderr.0), elapsed }
     }
 }
 
@@ -418,23 +396,13 @@ impl Output {
 
     /// Panics with both streams unless the exit code was 0.
     pub fn assert_success(&self) -> &Self {
-        assert!(
-            self.status.success(),
-            "expected success, got {}\n{}",
-            self.status,
-            self.dump()
-        );
+        assert!(self.status.success(), "expected success, got {}\n{}", self.status, self.dump());
         self
     }
 
     /// Panics with both streams unless the exit code was `code`.
     pub fn assert_code(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.status.code(),
-            Some(code),
-            "unexpected exit status\n{}",
-            self.dump()
-        );
+        assert_eq!(self.status.code(), Some(code), "unexpected exit status\n{}", self.dump());
         self
     }
 
@@ -457,10 +425,7 @@ impl Output {
     }
 
     pub fn dump(&self) -> String {
-        format!(
-            "--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.stdout, self.stderr
-        )
+        format!("--- stdout ---\n{}\n--- stderr ---\n{}", self.stdout, self.stderr)
     }
 }
 
@@ -476,9 +441,7 @@ pub fn layout_index(dir: &Path) -> Value {
 }
 
 fn blob_path(dir: &Path, digest: &str) -> PathBuf {
-    let (alg, hex) = digest
-        .split_once(':')
-        .unwrap_or_else(|| panic!("not a digest: {digest}"));
+    let (alg, hex) = digest.split_once(':').unwrap_or_else(|| panic!("not a digest: {digest}"));
     dir.join("blobs").join(alg).join(hex)
 }
 
@@ -501,10 +464,7 @@ pub fn assert_layout_valid(dir: &Path) {
             .unwrap_or_else(|e| panic!("{}: no oci-layout: {e}", dir.display())),
     )
     .expect("oci-layout is not JSON");
-    assert_eq!(
-        layout["imageLayoutVersion"], "1.0.0",
-        "oci-layout: {layout}"
-    );
+    assert_eq!(layout["imageLayoutVersion"], "1.0.0", "oci-layout: {layout}");
 
     let index = layout_index(dir);
     let sha_dir = dir.join("blobs/sha256");
@@ -514,9 +474,7 @@ pub fn assert_layout_valid(dir: &Path) {
         let entry = entry.unwrap();
         let name = entry.file_name().to_string_lossy().into_owned();
         let is_hex = name.len() == 64
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         assert!(
             is_hex && entry.file_type().unwrap().is_file(),
             "stray entry in blobs/sha256: {name}"
@@ -529,16 +487,11 @@ pub fn assert_layout_valid(dir: &Path) {
         );
     }
 
-    let manifests = index["manifests"]
-        .as_array()
-        .expect("index.json has no manifests array");
+    let manifests = index["manifests"].as_array().expect("index.json has no manifests array");
     let mut names = std::collections::HashSet::new();
     for desc in manifests {
         if let Some(name) = desc["annotations"]["org.opencontainers.image.ref.name"].as_str() {
-            assert!(
-                names.insert(name.to_string()),
-                "duplicate ref.name in index.json: {name}"
-            );
+            assert!(names.insert(name.to_string()), "duplicate ref.name in index.json: {name}");
         }
         let digest = check_descriptor(dir, desc);
         check_manifest(dir, &digest, true);
@@ -547,9 +500,8 @@ pub fn assert_layout_valid(dir: &Path) {
 
 /// The descriptor's blob exists with the stated size; returns its digest.
 fn check_descriptor(dir: &Path, desc: &Value) -> String {
-    let digest = desc["digest"]
-        .as_str()
-        .unwrap_or_else(|| panic!("descriptor without digest: {desc}"));
+    let digest =
+        desc["digest"].as_str().unwrap_or_else(|| panic!("descriptor without digest: {desc}"));
     let path = blob_path(dir, digest);
     let meta = std::fs::metadata(&path)
         .unwrap_or_else(|_| panic!("missing blob {digest} named by {desc}"));

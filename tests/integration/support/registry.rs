@@ -74,11 +74,7 @@ pub enum Fault {
     /// For the first `times` GETs of this blob: headers with the full
     /// Content-Length (of the range, for a 206), `after` body bytes, then the
     /// connection is cut. Later GETs are served normally, so resume can work.
-    TruncateBlob {
-        digest: String,
-        after: usize,
-        times: usize,
-    },
+    TruncateBlob { digest: String, after: usize, times: usize },
     /// Answer Range requests with 200 and the whole body.
     IgnoreRange,
     /// Accept every request and never answer (until the registry is dropped).
@@ -123,10 +119,7 @@ pub struct Request {
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
     }
 
     /// The decoded value of query parameter `name`, if present.
@@ -148,12 +141,8 @@ struct Store {
 
 impl Store {
     fn put_manifest(&mut self, repo: &str, reference: &str, manifest: &Blob) {
-        self.manifests
-            .insert((repo.to_string(), reference.to_string()), manifest.clone());
-        self.manifests.insert(
-            (repo.to_string(), manifest.digest.clone()),
-            manifest.clone(),
-        );
+        self.manifests.insert((repo.to_string(), reference.to_string()), manifest.clone());
+        self.manifests.insert((repo.to_string(), manifest.digest.clone()), manifest.clone());
     }
 
     fn put_image(&mut self, repo: &str, tag: &str, image: &Image) {
@@ -216,16 +205,12 @@ impl Registry {
             requests: Vec::new(),
         }));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let app = axum::Router::new()
-            .fallback(handle)
-            .with_state(state.clone());
+        let app = axum::Router::new().fallback(handle).with_state(state.clone());
         let thread = std::thread::Builder::new()
             .name(format!("fake-registry-{}", addr.port()))
             .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
+                let rt =
+                    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
                 rt.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener).unwrap();
                     tokio::select! {
@@ -238,12 +223,7 @@ impl Registry {
                 rt.shutdown_timeout(Duration::from_secs(1));
             })
             .unwrap();
-        Registry {
-            addr,
-            state,
-            shutdown: Some(tx),
-            thread: Some(thread),
-        }
+        Registry { addr, state, shutdown: Some(tx), thread: Some(thread) }
     }
 
     /// `127.0.0.1:PORT`, the registry host part of an image reference.
@@ -283,29 +263,18 @@ impl Registry {
     }
 
     pub fn push_blob(&self, blob: &Blob) -> &Self {
-        self.lock()
-            .default
-            .blobs
-            .insert(blob.digest.clone(), blob.clone());
+        self.lock().default.blobs.insert(blob.digest.clone(), blob.clone());
         self
     }
 
     /// Like `push_image`, into the store served for `?ns=<ns>` under `NsMode::Honor`.
     pub fn push_image_ns(&self, ns: &str, repo: &str, tag: &str, image: &Image) -> &Self {
-        self.lock()
-            .namespaces
-            .entry(ns.to_string())
-            .or_default()
-            .put_image(repo, tag, image);
+        self.lock().namespaces.entry(ns.to_string()).or_default().put_image(repo, tag, image);
         self
     }
 
     pub fn push_index_ns(&self, ns: &str, repo: &str, tag: &str, index: &Index) -> &Self {
-        self.lock()
-            .namespaces
-            .entry(ns.to_string())
-            .or_default()
-            .put_index(repo, tag, index);
+        self.lock().namespaces.entry(ns.to_string()).or_default().put_index(repo, tag, index);
         self
     }
 
@@ -367,21 +336,13 @@ impl Registry {
 
     /// Whether any request carried header `name` (e.g. "authorization").
     pub fn saw_header(&self, name: &str) -> bool {
-        self.lock()
-            .requests
-            .iter()
-            .any(|r| r.header(name).is_some())
+        self.lock().requests.iter().any(|r| r.header(name).is_some())
     }
 
     /// Every distinct `ns` query value received (decoded), in arrival order.
     pub fn ns_values(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for v in self
-            .lock()
-            .requests
-            .iter()
-            .filter_map(|r| r.query_param("ns"))
-        {
+        for v in self.lock().requests.iter().filter_map(|r| r.query_param("ns")) {
             if !out.contains(&v) {
                 out.push(v);
             }
@@ -429,21 +390,14 @@ fn parse_route(path: &str) -> Route {
     if parts.len() < 3 || parts.iter().any(|p| p.is_empty()) {
         return Route::Unknown;
     }
-    let (name, kind, reference) = (
-        parts[..parts.len() - 2].join("/"),
-        parts[parts.len() - 2],
-        parts[parts.len() - 1],
-    );
+    let (name, kind, reference) =
+        (parts[..parts.len() - 2].join("/"), parts[parts.len() - 2], parts[parts.len() - 1]);
     // Clients may percent-encode the `:` of a digest.
-    let reference = percent_encoding::percent_decode_str(reference)
-        .decode_utf8_lossy()
-        .into_owned();
+    let reference =
+        percent_encoding::percent_decode_str(reference).decode_utf8_lossy().into_owned();
     match kind {
         "manifests" => Route::Manifest { name, reference },
-        "blobs" => Route::Blob {
-            name,
-            digest: reference,
-        },
+        "blobs" => Route::Blob { name, digest: reference },
         _ => Route::Unknown,
     }
 }
@@ -461,10 +415,7 @@ async fn handle(
             .headers
             .iter()
             .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
+                (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())
             })
             .collect(),
     };
@@ -479,10 +430,8 @@ async fn handle(
     }
     let mut st = shared.lock().unwrap_or_else(|e| e.into_inner());
     let mut resp = respond(&mut st, &parts.method, &parts.headers, &request);
-    resp.headers_mut().insert(
-        "docker-distribution-api-version",
-        HeaderValue::from_static("registry/2.0"),
-    );
+    resp.headers_mut()
+        .insert("docker-distribution-api-version", HeaderValue::from_static("registry/2.0"));
     resp
 }
 
@@ -500,17 +449,8 @@ fn respond(st: &mut State, method: &Method, headers: &HeaderMap, req: &Request) 
     }
     if let (NsMode::RejectQuery(code), Some(_)) = (&st.ns_mode, &req.query) {
         let status = StatusCode::from_u16(*code).unwrap();
-        let code = if status == StatusCode::NOT_FOUND {
-            "NAME_UNKNOWN"
-        } else {
-            "UNSUPPORTED"
-        };
-        return error(
-            status,
-            code,
-            "unsupported query parameter",
-            json!(req.query),
-        );
+        let code = if status == StatusCode::NOT_FOUND { "NAME_UNKNOWN" } else { "UNSUPPORTED" };
+        return error(status, code, "unsupported query parameter", json!(req.query));
     }
     if *method != Method::GET && *method != Method::HEAD {
         return error(
@@ -523,12 +463,7 @@ fn respond(st: &mut State, method: &Method, headers: &HeaderMap, req: &Request) 
     match &route {
         Route::Ping => return json_response(StatusCode::OK, json!({})),
         Route::Unknown | Route::Token => {
-            return error(
-                StatusCode::NOT_FOUND,
-                "NOT_FOUND",
-                "no such endpoint",
-                json!(req.path),
-            );
+            return error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint", json!(req.path));
         }
         _ => {}
     }
@@ -545,31 +480,22 @@ fn respond(st: &mut State, method: &Method, headers: &HeaderMap, req: &Request) 
         _ => unreachable!(),
     };
     if let Some(ns) = ns {
-        resp.headers_mut()
-            .insert("oci-namespace", HeaderValue::from_str(&ns).unwrap());
+        resp.headers_mut().insert("oci-namespace", HeaderValue::from_str(&ns).unwrap());
     }
     resp
 }
 
 fn too_many_requests(st: &mut State) -> Option<Response<Body>> {
     let retry_after = st.faults.iter_mut().find_map(|f| match f {
-        Fault::TooManyRequests {
-            n,
-            retry_after_secs,
-        } if *n > 0 => {
+        Fault::TooManyRequests { n, retry_after_secs } if *n > 0 => {
             *n -= 1;
             Some(*retry_after_secs)
         }
         _ => None,
     })?;
-    let mut resp = error(
-        StatusCode::TOO_MANY_REQUESTS,
-        "TOOMANYREQUESTS",
-        "slow down",
-        json!(null),
-    );
-    resp.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    let mut resp =
+        error(StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS", "slow down", json!(null));
+    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
     Some(resp)
 }
 
@@ -603,20 +529,13 @@ fn manifest(
         _ => None,
     }) {
         let status = StatusCode::from_u16(code).unwrap();
-        return error(
-            status,
-            "UNAVAILABLE",
-            "injected manifest failure",
-            json!(null),
-        );
+        return error(status, "UNAVAILABLE", "injected manifest failure", json!(null));
     }
     if st.faults.contains(&Fault::HtmlManifests) {
         return Response::builder()
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
-            .body(Body::from(
-                "<html><body><h1>Welcome to the mirror</h1></body></html>",
-            ))
+            .body(Body::from("<html><body><h1>Welcome to the mirror</h1></body></html>"))
             .unwrap();
     }
     if let Some((bytes, chunked)) = st.faults.iter().find_map(|f| match f {
@@ -680,18 +599,11 @@ fn oversized_manifest(size: usize, chunked: bool) -> Response<Body> {
         .header("docker-content-digest", sha256(&bytes));
     if chunked {
         // A stream has no size hint, so hyper uses chunked encoding.
-        let chunks: Vec<Result<Bytes, io::Error>> = bytes
-            .chunks(64 * 1024)
-            .map(|c| Ok(Bytes::copy_from_slice(c)))
-            .collect();
-        builder
-            .body(Body::from_stream(futures_util::stream::iter(chunks)))
-            .unwrap()
+        let chunks: Vec<Result<Bytes, io::Error>> =
+            bytes.chunks(64 * 1024).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        builder.body(Body::from_stream(futures_util::stream::iter(chunks))).unwrap()
     } else {
-        builder
-            .header(header::CONTENT_LENGTH, bytes.len())
-            .body(Body::from(bytes))
-            .unwrap()
+        builder.header(header::CONTENT_LENGTH, bytes.len()).body(Body::from(bytes)).unwrap()
     }
 }
 
@@ -707,10 +619,7 @@ fn blob(
         Fault::RedirectBlobsTo(base) => Some(base.clone()),
         _ => None,
     }) {
-        return redirect(&format!(
-            "{}/v2/{name}/blobs/{digest}",
-            base.trim_end_matches('/')
-        ));
+        return redirect(&format!("{}/v2/{name}/blobs/{digest}", base.trim_end_matches('/')));
     }
     if st.faults.contains(&Fault::MissingBlob(digest.to_string())) {
         return error(
@@ -726,11 +635,9 @@ fn blob(
     // Counted before the lookup borrows the store; only GETs count, so a
     // client's HEAD probe does not use up the cut meant for its download.
     let truncate_after = st.faults.iter_mut().find_map(|f| match f {
-        Fault::TruncateBlob {
-            digest: d,
-            after,
-            times,
-        } if d == digest && *times > 0 && method == Method::GET => {
+        Fault::TruncateBlob { digest: d, after, times }
+            if d == digest && *times > 0 && method == Method::GET =>
+        {
             *times -= 1;
             Some(*after)
         }
@@ -761,9 +668,7 @@ fn blob(
     let range = if ignore_range {
         None
     } else {
-        headers
-            .get(header::RANGE)
-            .and_then(|v| parse_range(v.to_str().ok()?, total))
+        headers.get(header::RANGE).and_then(|v| parse_range(v.to_str().ok()?, total))
     };
     let mut builder = Response::builder()
         .header(header::CONTENT_TYPE, "application/octet-stream")
@@ -777,10 +682,9 @@ fn blob(
                 .unwrap();
         }
         Some(Ok((start, end))) => {
-            builder = builder.status(StatusCode::PARTIAL_CONTENT).header(
-                header::CONTENT_RANGE,
-                format!("bytes {start}-{end}/{total}"),
-            );
+            builder = builder
+                .status(StatusCode::PARTIAL_CONTENT)
+                .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{total}"));
             bytes[start..=end].to_vec()
         }
         None => {
@@ -813,11 +717,8 @@ fn parse_range(value: &str, total: usize) -> Option<Result<(usize, usize), ()>> 
     let spec = value.trim().strip_prefix("bytes=")?;
     let (start, end) = spec.split_once('-')?;
     let start: usize = start.trim().parse().ok()?;
-    let end: usize = if end.trim().is_empty() {
-        total.saturating_sub(1)
-    } else {
-        end.trim().parse().ok()?
-    };
+    let end: usize =
+        if end.trim().is_empty() { total.saturating_sub(1) } else { end.trim().parse().ok()? };
     if start >= total || end < start {
         return Some(Err(()));
     }
@@ -848,12 +749,7 @@ fn endless_blob(digest: &str) -> Response<Body> {
     const CAP: usize = 1 << 30;
     static ZEROS: [u8; CHUNK] = [0; CHUNK];
     let stream = futures_util::stream::unfold(0usize, |sent| async move {
-        (sent < CAP).then(|| {
-            (
-                Ok::<Bytes, io::Error>(Bytes::from_static(&ZEROS)),
-                sent + CHUNK,
-            )
-        })
+        (sent < CAP).then(|| (Ok::<Bytes, io::Error>(Bytes::from_static(&ZEROS)), sent + CHUNK))
     });
     Response::builder()
         .status(StatusCode::OK)
@@ -866,10 +762,7 @@ fn endless_blob(digest: &str) -> Response<Body> {
 // ---- auth ----
 
 fn authorized(st: &State, headers: &HeaderMap, repo: Option<&str>) -> bool {
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
     match &st.auth {
         Auth::None => true,
         Auth::Basic { user, pass } => given == basic_header(user, pass),
@@ -882,9 +775,9 @@ fn authorized(st: &State, headers: &HeaderMap, repo: Option<&str>) -> bool {
             match (st.tokens.get(token), repo) {
                 (None, _) => false,
                 (Some(_), None) => true,
-                (Some(scope), Some(repo)) => scope
-                    .split(' ')
-                    .any(|s| s.starts_with(&format!("repository:{repo}:"))),
+                (Some(scope), Some(repo)) => {
+                    scope.split(' ').any(|s| s.starts_with(&format!("repository:{repo}:")))
+                }
             }
         }
     }
@@ -893,10 +786,7 @@ fn authorized(st: &State, headers: &HeaderMap, repo: Option<&str>) -> bool {
 fn challenge(st: &State, repo: Option<&str>) -> Response<Body> {
     let value = match &st.auth {
         Auth::Bearer { .. } => {
-            let mut v = format!(
-                "Bearer realm=\"{}/token\",service=\"test-registry\"",
-                st.base_url
-            );
+            let mut v = format!("Bearer realm=\"{}/token\",service=\"test-registry\"", st.base_url);
             if let Some(repo) = repo {
                 v.push_str(&format!(",scope=\"repository:{repo}:pull\""));
             }
@@ -904,16 +794,9 @@ fn challenge(st: &State, repo: Option<&str>) -> Response<Body> {
         }
         _ => "Basic realm=\"test\"".to_string(),
     };
-    let mut resp = error(
-        StatusCode::UNAUTHORIZED,
-        "UNAUTHORIZED",
-        "authentication required",
-        json!(null),
-    );
-    resp.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_str(&value).unwrap(),
-    );
+    let mut resp =
+        error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "authentication required", json!(null));
+    resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_str(&value).unwrap());
     resp
 }
 
@@ -926,13 +809,8 @@ fn token(st: &mut State, headers: &HeaderMap, req: &Request) -> Response<Body> {
             .body(Body::from("this is not a token"))
             .unwrap();
     }
-    if let Auth::Bearer {
-        user_pass: Some((user, pass)),
-    } = &st.auth
-    {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
+    if let Auth::Bearer { user_pass: Some((user, pass)) } = &st.auth {
+        let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         if given != Some(basic_header(user, pass).as_str()) {
             return error(
                 StatusCode::UNAUTHORIZED,
@@ -950,17 +828,11 @@ fn token(st: &mut State, headers: &HeaderMap, req: &Request) -> Response<Body> {
     let port = st.base_url.rsplit(':').next().unwrap_or("0").to_string();
     let token = format!("token-{port}-{}", st.tokens.len() + 1);
     st.tokens.insert(token.clone(), scopes.join(" "));
-    json_response(
-        StatusCode::OK,
-        json!({"token": token, "access_token": token, "expires_in": 300}),
-    )
+    json_response(StatusCode::OK, json!({"token": token, "access_token": token, "expires_in": 300}))
 }
 
 fn basic_header(user: &str, pass: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
-    )
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}")))
 }
 
 // ---- responses ----
@@ -980,10 +852,7 @@ fn error(
     message: &str,
     detail: serde_json::Value,
 ) -> Response<Body> {
-    json_response(
-        status,
-        json!({"errors": [{"code": code, "message": message, "detail": detail}]}),
-    )
+    json_response(status, json!({"errors": [{"code": code, "message": message, "detail": detail}]}))
 }
 
 fn redirect(location: &str) -> Response<Body> {
@@ -1038,12 +907,7 @@ impl HangServer {
                 }
             }
         });
-        HangServer {
-            addr,
-            stop,
-            accepted,
-            thread: Some(thread),
-        }
+        HangServer { addr, stop, accepted, thread: Some(thread) }
     }
 
     pub fn host(&self) -> String {
