@@ -51,6 +51,7 @@ Register-ArgumentCompleter -Native -CommandName 'ocimirror' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The OCI layout directory to write into (created if missing)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The OCI layout directory to write into (created if missing)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Platform to pull from a multi-platform image [default: this machine''s]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, '`preserve`: manifests byte for byte as served; `oci`: rewrite Docker manifests as OCI (new manifest digests, same layers) for tools that read only OCI media types, such as skopeo''s oci: transport')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Blobs downloaded at once [default: 8]')
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Blobs downloaded at once [default: 8]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ~/.config/ocimirror/config.toml]')

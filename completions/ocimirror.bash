@@ -271,7 +271,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__pull)
-            opts="-o -j -q -v -h -V --output --platform --all-platforms --jobs --dry-run --config --mirror --no-mirrors --no-fallback --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --retries --help --version"
+            opts="-o -j -q -v -h -V --output --platform --all-platforms --format --jobs --dry-run --config --mirror --no-mirrors --no-fallback --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --retries --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -287,6 +287,10 @@ _ocimirror() {
                     ;;
                 --platform)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "preserve oci" -- "${cur}"))
                     return 0
                     ;;
                 --jobs)

@@ -47,6 +47,7 @@ set edit:completion:arg-completer[ocimirror] = {|@words|
             cand -o 'The OCI layout directory to write into (created if missing)'
             cand --output 'The OCI layout directory to write into (created if missing)'
             cand --platform 'Platform to pull from a multi-platform image [default: this machine''s]'
+            cand --format '`preserve`: manifests byte for byte as served; `oci`: rewrite Docker manifests as OCI (new manifest digests, same layers) for tools that read only OCI media types, such as skopeo''s oci: transport'
             cand -j 'Blobs downloaded at once [default: 8]'
             cand --jobs 'Blobs downloaded at once [default: 8]'
             cand --config 'Configuration file [default: ~/.config/ocimirror/config.toml]'

@@ -14,7 +14,7 @@ use crate::output;
 use crate::plan::{Plan, Role};
 use crate::platform::Platform;
 use crate::progress::Progress;
-use crate::pull::{self, Cleanup, PlatformChoice};
+use crate::pull::{self, Cleanup, PlatformChoice, PullOptions};
 use crate::reference::Reference;
 use crate::resolve::{self, Trace};
 use crate::session::Session;
@@ -141,8 +141,9 @@ async fn pull(g: &GlobalArgs, args: &PullArgs, cleanup: &Cleanup) -> Result<()> 
     }
     let session = Session::new(config);
     let progress = if g.quiet { Progress::hidden() } else { Progress::new(true) };
-    let report =
-        pull::pull(&session, &plan, args.output.clone(), &choice, &progress, cleanup).await?;
+    let options =
+        PullOptions { output: args.output.clone(), platform: choice, format: args.format };
+    let report = pull::pull(&session, &plan, &options, &progress, cleanup).await?;
     if g.json {
         output::json(&report);
     } else if !g.quiet {

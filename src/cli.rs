@@ -145,6 +145,12 @@ pub struct PullArgs {
     #[arg(long)]
     pub all_platforms: bool,
 
+    /// `preserve`: manifests byte for byte as served; `oci`: rewrite Docker
+    /// manifests as OCI (new manifest digests, same layers) for tools that
+    /// read only OCI media types, such as skopeo's oci: transport
+    #[arg(long, value_enum, default_value_t = Format::Preserve)]
+    pub format: Format,
+
     /// Blobs downloaded at once [default: 8]
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -188,6 +194,13 @@ pub enum MirrorsAction {
         /// Reference to look up on each source [default: only probe /v2/]
         reference: Option<String>,
     },
+}
+
+/// How manifests are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Preserve,
+    Oci,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

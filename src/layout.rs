@@ -27,6 +27,8 @@ pub const CONTAINERD_NAME: &str = "io.containerd.image.name";
 /// Where the image came from, for `ocimirror ls`.
 pub const SOURCE: &str = "io.ocimirror.source";
 pub const TRUST: &str = "io.ocimirror.trust";
+/// With `pull --format oci`: the Docker manifest's digest as served.
+pub const CONVERTED_FROM: &str = "io.ocimirror.converted-from";
 
 /// Data is written to disk in chunks of this size (fewer syscalls). A blob
 /// being downloaded holds up to two (one filling, one on its way to disk).

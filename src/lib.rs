@@ -11,6 +11,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod convert;
 pub mod digest;
 pub mod error;
 pub mod exit;

@@ -107,6 +107,9 @@ pub fn print_pull(r: &PullReport, verbose: bool) {
         r.blobs.len() - fetched.len(),
         r.elapsed_ms as f64 / 1000.0
     );
+    if let Some(d) = &r.image.converted_from {
+        eprintln!("converted from the Docker manifest {d} (--format oci)");
+    }
     let platform = r.image.platform.as_ref().map(|p| format!(" {p}")).unwrap_or_default();
     println!("{} {}{} -> {}", r.reference, r.image.digest, platform, r.output.display());
 }

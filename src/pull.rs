@@ -10,6 +10,8 @@ use std::time::Instant;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
+use crate::cli::Format;
+use crate::convert;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::layout::{self, Begin, BlobWriter, Layout};
@@ -63,6 +65,9 @@ pub struct ImageReport {
     pub media_type: String,
     pub size: u64,
     pub platform: Option<Platform>,
+    /// With `--format oci`: the digest of the Docker manifest as served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub converted_from: Option<Digest>,
 }
 
 /// The layout and the digests being written into it.
@@ -108,20 +113,27 @@ struct Ctx<'a> {
     order: Vec<usize>,
 }
 
+/// What to pull into where, and how to store it.
+pub struct PullOptions {
+    pub output: PathBuf,
+    pub platform: PlatformChoice,
+    pub format: Format,
+}
+
 pub async fn pull(
     session: &Session,
     plan: &Plan,
-    output: PathBuf,
-    choice: &PlatformChoice,
+    options: &PullOptions,
     progress: &Progress,
     cleanup: &Cleanup,
 ) -> Result<PullReport> {
+    let PullOptions { output, platform: choice, format } = options;
     let started = Instant::now();
     let trace = Trace::default();
     let Resolution { manifest: top, source, served_by } =
         resolve::resolve(session, plan, &trace).await?;
     // Only now: a reference that resolves nowhere leaves no empty layout behind.
-    let layout = Layout::open(&output)?;
+    let layout = Layout::open(output)?;
     // Blobs come from the source that served the manifest, then the others.
     let mut order = vec![source];
     order.extend((0..plan.sources.len()).filter(|&i| i != source));
@@ -133,7 +145,7 @@ pub async fn pull(
     let parsed = top.parse().map_err(|e| {
         Error::Invalid(format!("{}: {e} (manifest from {})", plan.reference, served_by.endpoint))
     })?;
-    let (entry, entry_platform) = match (parsed, choice) {
+    let (mut entry, entry_platform) = match (parsed, choice) {
         (Parsed::Image { .. }, _) => {
             images.push(top.clone());
             (top.clone(), None)
@@ -197,6 +209,16 @@ pub async fn pull(
     reports.sort_by_key(|(i, _)| *i);
     let reports: Vec<BlobReport> = reports.into_iter().map(|(_, r)| r).collect();
 
+    let mut converted_from = None;
+    if *format == Format::Oci {
+        let (oci, renamed) = convert::to_oci(&manifests)?;
+        manifests = oci;
+        if let Some(new) = renamed.get(&entry.digest) {
+            converted_from = Some(entry.digest.clone());
+            entry = new.clone();
+        }
+    }
+
     // Manifests after their blobs, the index entry last: a reader of
     // index.json only ever finds complete images.
     for m in &manifests {
@@ -212,6 +234,9 @@ pub async fn pull(
     annotations.insert(layout::REF_NAME.to_string(), name.clone());
     annotations.insert(layout::CONTAINERD_NAME.to_string(), name.clone());
     annotations.insert(layout::SOURCE.to_string(), served_by.endpoint.clone());
+    if let Some(d) = &converted_from {
+        annotations.insert(layout::CONVERTED_FROM.to_string(), d.to_string());
+    }
     annotations.insert(
         layout::TRUST.to_string(),
         serde_json::to_value(served_by.trust)
@@ -238,8 +263,9 @@ pub async fn pull(
             media_type: entry.media_type.clone(),
             size: entry.bytes.len() as u64,
             platform: entry_platform,
+            converted_from,
         },
-        output,
+        output: output.clone(),
         served_by,
         attempts: trace.attempts(),
         blobs: reports,

@@ -316,6 +316,23 @@ fn pull_docker_media_type_image_from_distribution() {
     // Docker bytes and digest. umoci lists the name; `umoci stat` refuses
     // the media type.
     assert_eq!(umoci_ls(&out), vec![reference.clone()]);
+
+    // `--format oci` rewrites the manifest as OCI (layers untouched) for
+    // exactly those readers: skopeo and umoci then read the image.
+    let (oci_out, oci_arg) = out_dir(&t, "converted");
+    let j = t.run_with(["pull", &reference, "-o", &oci_arg, "--format", "oci", "--json"]);
+    j.assert_success();
+    let j = j.json();
+    assert_eq!(j["image"]["convertedFrom"], image.manifest.digest.as_str());
+    assert_layout_valid(&oci_out);
+    let entry = layout_entry(&oci_out, &reference);
+    assert_eq!(entry["mediaType"], OCI_MANIFEST);
+    assert_eq!(entry["digest"], j["image"]["digest"]);
+    let info: Value = serde_json::from_str(&skopeo_inspect(&oci_out, &reference, &[])).unwrap();
+    let layers: Vec<&str> = image.layers.iter().map(|l| l.digest.as_str()).collect();
+    assert_eq!(info["Layers"], serde_json::json!(layers), "same layer blobs: {info:#}");
+    skopeo_copy_out(&oci_out, &reference, false);
+    umoci_stat(&oci_out, &reference);
 }
 
 #[test]

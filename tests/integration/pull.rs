@@ -266,3 +266,45 @@ fn a_reference_found_nowhere_exits_3_and_creates_nothing() {
     );
     assert!(!t.layout().exists());
 }
+
+#[test]
+fn format_oci_converts_a_docker_list_and_its_images() {
+    let reg = Registry::start();
+    let amd = Image::builder(70).docker().layers(&[300]).build();
+    let arm = Image::builder(71).docker().platform("linux", "arm64", None).layers(&[400]).build();
+    let list = Index::new(vec![amd.clone(), arm.clone()], false);
+    assert_eq!(list.manifest.media_type, crate::support::image::DOCKER_LIST);
+    reg.push_index("legacy/multi", "v1", &list);
+    let t = Test::new();
+    let reference = format!("{}/legacy/multi:v1", reg.host());
+    let out = pull_json(&t, &reference, &["--all-platforms", "--format", "oci"]);
+    out.assert_success();
+    let j = out.json();
+    assert_eq!(
+        j["digest"], list.manifest.digest,
+        "the reference still resolves to what was served"
+    );
+    assert_eq!(j["image"]["convertedFrom"], list.manifest.digest);
+    assert_layout_valid(&t.layout());
+    let entry = &layout_index(&t.layout())["manifests"][0];
+    assert_eq!(entry["mediaType"], crate::support::image::OCI_INDEX);
+    assert_eq!(entry["annotations"]["io.ocimirror.converted-from"], list.manifest.digest);
+    // The stored index names OCI manifests that are present; layers are the same blobs.
+    let hex = entry["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(t.layout().join("blobs/sha256").join(hex)).unwrap())
+            .unwrap();
+    for child in index["manifests"].as_array().unwrap() {
+        assert_eq!(child["mediaType"], crate::support::image::OCI_MANIFEST);
+        assert!(layout_has_blob(&t.layout(), child["digest"].as_str().unwrap()));
+    }
+    for img in [&amd, &arm] {
+        for b in img.blobs() {
+            assert!(layout_has_blob(&t.layout(), &b.digest));
+        }
+    }
+    // Pulling again converts to the same digests: nothing changes.
+    let again = pull_json(&t, &reference, &["--all-platforms", "--format", "oci"]);
+    again.assert_success();
+    assert_eq!(again.json()["image"]["digest"], j["image"]["digest"]);
+}
