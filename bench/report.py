@@ -224,7 +224,7 @@ def main():
         f"- `small`: the registry spends {so.reg:.2f} CPU-s serving the {meta['counts']['small']} blobs "
         f"({so.reg / meta['counts']['small'] * 1000:.1f} ms each), so no client can finish in less than "
         f"{so.reg / cores:.3f} s here; 2× faster than skopeo is {ss.median / 2:.3f} s. ocimirror also waits for "
-        f"two fsyncs per blob (the file before its rename, the directory after); curl for none.")
+        f"one fsync per blob (the file, before its rename; the blob directory is synced once per image); curl for none.")
     notes = [n for n in notes if n]
     tables = "\n".join(out)
     print("## Targets (issue 5)\n")

@@ -61,3 +61,32 @@ fn help_teaches_exit_codes_and_examples() {
         assert!(out.stdout.contains(needle), "pull --help lacks {needle:?}");
     }
 }
+
+/// Tab completion really completes in bash (the shell every CI image has):
+/// subcommands, flags, and the values of `--format`.
+#[test]
+fn bash_completion_completes_commands_flags_and_values() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/ocimirror.bash");
+    let probe = format!(
+        r#"source '{}'
+complete_words() {{ COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); COMPREPLY=();
+  _ocimirror ocimirror "${{COMP_WORDS[COMP_CWORD]}}" "${{COMP_WORDS[COMP_CWORD-1]}}"; echo "${{COMPREPLY[*]}}"; }}
+complete_words ocimirror pu
+complete_words ocimirror pull --pla
+complete_words ocimirror pull --format ''
+complete_words ocimirror mirrors ch"#,
+        script.display()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "-c", &probe])
+        .output()
+        .expect("bash runs");
+    let lines: Vec<String> =
+        String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+    assert_eq!(
+        lines,
+        ["pull", "--platform", "preserve oci", "check"],
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
