@@ -9,7 +9,8 @@
 #     layers, ~150 small layers, and one platform of a multi-arch index;
 #   - warm pulls (everything already present) for ocimirror and skopeo;
 #   - ocimirror through a distribution pull-through proxy, cold and cached;
-#   - ocimirror with a mirror in front that refuses connections;
+#   - ocimirror with a mirror in front that refuses connections, and one
+#     that accepts connections and never answers;
 #   - ocimirror's peak RSS for a 100 MiB layer and a 1 GiB layer.
 # Then prints medians, ratios and peak RSS as markdown (bench/report.py) and,
 # with --write, writes BENCHMARKS.md at the repository root.
@@ -176,6 +177,27 @@ log "registry on $UP"
 # A port nothing listens on: the "dead mirror". Bound and released, so the
 # kernel answers a connect with RST straight away.
 DEAD_PORT=$(free_port)
+
+# A mirror that accepts connections and never answers: a listener that
+# holds every connection open, silent. It ends by itself after an hour at
+# the latest, and with the benchmark (cleanup kills it).
+HUNG_PORT_FILE="$WORK/hung.port"
+python3 - "$HUNG_PORT_FILE" <<'PY' &
+import socket, sys, threading, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(64)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+held = []
+def accept():
+    while True:
+        held.append(s.accept()[0])
+threading.Thread(target=accept, daemon=True).start()
+time.sleep(3600)
+PY
+PIDS+=($!)
+until [ -s "$HUNG_PORT_FILE" ]; do sleep 0.05; done
+HUNG_PORT=$(cat "$HUNG_PORT_FILE")
 
 SKOPEO_Q=(--insecure-policy)
 push() { # NAME TAG: push $WORK/src/NAME (generated) to $UP/bench/NAME:v1, digests intact
@@ -370,6 +392,9 @@ for ROUND in $(seq "$RUNS"); do
         LABEL=no-mirror; cold "$name" ocimirror
         LABEL=dead-mirror; cold "$name" ocimirror --mirror "http://127.0.0.1:$DEAD_PORT"
     done
+    # A mirror that never answers costs its response timeout (default 5 s),
+    # once per run, not once per blob: the small image has 151 blobs.
+    LABEL=hung-mirror; cold small ocimirror --mirror "http://127.0.0.1:$HUNG_PORT"
     LABEL=cold
 
     # Through a pull-through cache: a fresh one per round, so that its first

@@ -224,3 +224,24 @@ fn config_errors_are_usage_errors_that_name_the_file() {
     out.assert_code(2);
     assert!(out.stderr.contains("/nonexistent/ocimirror.toml"), "{}", out.stderr);
 }
+
+/// `HTTP_PROXY` is honoured: every request goes through the proxy. The fake
+/// registry doubles as the proxy (it routes absolute-form requests by path),
+/// and the reference names a host nothing listens on, so the pull can only
+/// succeed through the proxy.
+#[test]
+fn http_proxy_from_the_environment_is_used() {
+    let proxy = Registry::start();
+    let img = Image::oci(53, &[100]);
+    proxy.push_image("team/app", "v1", &img);
+    let nowhere = crate::support::registry::refused_addr();
+    let reference = format!("{nowhere}/team/app:v1");
+    let t = Test::new();
+    let out = t.run_with(["pull", &reference, "-o", &t.layout_str()]);
+    assert_ne!(out.code(), Some(0), "without the proxy the registry is unreachable");
+    let t = Test::new().env("HTTP_PROXY", proxy.url()).env("NO_PROXY", "");
+    let out = t.run_with(["pull", &reference, "-o", &t.layout_str(), "--json"]);
+    out.assert_success();
+    assert_eq!(out.json()["digest"], img.manifest.digest);
+    assert!(proxy.count("GET", "/v2/team/app/manifests/v1") >= 1);
+}
