@@ -91,7 +91,28 @@ impl Layout {
             }
             Err(e) => return Err(Error::io(format!("cannot read {}", marker.display()), e)),
         }
+        layout.remove_stale_temp_files();
         Ok(layout)
+    }
+
+    /// Removes `*.<pid>.tmp` files (from `write_atomic`) whose process is
+    /// gone: a run killed between writing one and renaming it. Partial blob
+    /// downloads are kept: they are resumed. Linux only (it asks /proc).
+    fn remove_stale_temp_files(&self) {
+        if !Path::new("/proc/self").exists() {
+            return;
+        }
+        let Ok(entries) = fs::read_dir(self.partial_dir()) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".tmp")) else { continue };
+            let Some(pid) = stem.rsplit('.').next().and_then(|p| p.parse::<u32>().ok()) else {
+                continue;
+            };
+            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// An existing layout, for reading only (nothing is created).
@@ -716,6 +737,24 @@ mod tests {
         drop(w);
         layout.discard_partial(&e, std::time::Instant::now());
         assert!(matches!(layout.begin(&e, 5).unwrap(), Begin::Writer(w) if w.offset() == 0));
+    }
+
+    #[test]
+    fn temp_files_of_dead_processes_are_removed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::open(dir.path()).unwrap();
+        let partial = dir.path().join(".ocimirror/partial");
+        // No process has pid 4294967295; this one is alive.
+        let dead = partial.join("index.json.4294967295.tmp");
+        let alive = partial.join(format!("index.json.{}.tmp", std::process::id()));
+        let download = partial.join(format!("sha256-{}", Digest::sha256(b"x").hex()));
+        for f in [&dead, &alive, &download] {
+            std::fs::write(f, b"x").unwrap();
+        }
+        drop(layout);
+        Layout::open(dir.path()).unwrap();
+        assert!(!dead.exists());
+        assert!(alive.exists() && download.exists());
     }
 
     #[test]

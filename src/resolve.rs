@@ -146,7 +146,9 @@ where
     let ns = send_ns.then(|| plan.ns_value().to_string());
     let started = Instant::now();
     let first = op(ns).await;
-    let may_strip = send_ns && source.ns == NsMode::Auto;
+    // A mirror that echoed `OCI-Namespace` understands `ns`: its 404 means
+    // "not here", and asking again without `ns` would only cost a request.
+    let may_strip = send_ns && source.ns == NsMode::Auto && !session.honors_ns(source);
     let record = |exchange: &Exchange, error: Option<&FetchError>, outcome, started: Instant| {
         trace.push(Attempt {
             endpoint: source.display(),
@@ -254,6 +256,9 @@ pub async fn resolve(session: &Session, plan: &Plan, trace: &Trace) -> Result<Re
             }
         };
         let ns_honored = ns_sent && manifest.namespace.as_deref() == Some(plan.ns_value());
+        if ns_honored {
+            session.mark_honors_ns(source);
+        }
         let mut served_by = ServedBy {
             endpoint: source.display(),
             role: source.role,

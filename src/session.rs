@@ -18,6 +18,7 @@ use crate::registry::Endpoint;
 struct HostFacts {
     down: Option<String>,
     rejects_ns: bool,
+    honors_ns: bool,
 }
 
 pub struct Session {
@@ -81,6 +82,15 @@ impl Session {
 
     pub fn rejects_ns(&self, source: &Source) -> bool {
         self.fact(source).rejects_ns
+    }
+
+    /// The host echoed `OCI-Namespace`: it understands `ns`.
+    pub fn honors_ns(&self, source: &Source) -> bool {
+        self.fact(source).honors_ns
+    }
+
+    pub fn mark_honors_ns(&self, source: &Source) {
+        self.facts.lock().unwrap().entry(source.display()).or_default().honors_ns = true;
     }
 
     pub fn mark_rejects_ns(&self, source: &Source) {

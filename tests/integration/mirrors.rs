@@ -1055,3 +1055,23 @@ fn the_authoritys_not_found_is_final_even_when_a_mirror_was_down() {
     out.assert_code(3);
     assert!(out.stderr.contains("not found"), "{}", out.stderr);
 }
+
+#[test]
+fn a_mirror_that_echoed_the_namespace_is_not_asked_again_without_ns() {
+    let img = Image::oci(91, &[1000, 2000]);
+    let (auth, reference) = authority(&img);
+    let mirror = Registry::start();
+    mirror.set_ns_mode(NsMode::Honor);
+    mirror.push_image_ns(&auth.host(), REPO, "v1", &img);
+    let missing = img.layers[1].digest.clone();
+    mirror.fault(Fault::MissingBlob(missing.clone()));
+    let t = Test::new();
+    let out = pull(&t, &reference, &flags(&[mirror.url()], &[]));
+    out.assert_success();
+    let j = out.json();
+    assert_eq!(blob_endpoint(&j, &missing), auth.url(), "{j}");
+    let asked =
+        mirror.requests().into_iter().filter(|r| r.path.ends_with(missing.as_str())).count();
+    assert_eq!(asked, 1, "the mirror's 404 with ns is final: no retry without ns");
+    assert!(!attempts(&j).iter().any(|a| a["outcome"] == "retry-without-ns"), "{j}");
+}
