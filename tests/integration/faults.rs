@@ -702,66 +702,62 @@ fn endless_blob_is_cut_at_the_descriptor_size_and_the_next_source_serves() {
     assert_layout_valid(&t.layout());
 }
 
-#[test]
-fn corrupt_blob_is_never_stored_and_the_next_source_serves() {
+/// A mirror holding the image but answering with `fault`: pulled from
+/// directly, a clear failure (exit 1, a message naming `needle`) that leaves
+/// a sane layout; in front of an authority holding the same image, passed
+/// over. Returns the second pull's JSON and the two registries.
+fn refused_then_the_authority_serves(
+    seed: u64,
+    fault: impl Fn(&Image) -> Fault,
+    needle: &str,
+) -> (Value, Registry, Registry, Image) {
     let mirror = Registry::start();
     let authority = Registry::start();
-    let img = Image::oci(33, &[50_000]);
+    let img = Image::oci(seed, &[50_000]);
     mirror.push_image("team/app", "v1", &img);
     authority.push_image("team/app", "v1", &img);
-    let layer = img.layers[0].digest.clone();
-    mirror.fault(Fault::CorruptBlob(layer.clone()));
+    mirror.fault(fault(&img));
     let t = Test::new();
     let out = pull(&t, &format!("{}/team/app:v1", mirror.host()), &[]);
-    assert_fails(&out, 1, &["wrong content"]);
+    assert_fails(&out, 1, &[needle]);
     assert_layout_sane(&t.layout());
     let t = Test::new();
     let reference = format!("{}/team/app:v1", authority.host());
-    let out = pull(&t, &reference, &["--mirror", &mirror.url()]);
+    let out = pull(&t, &reference, &["--mirror", &mirror.url(), "--json"]);
     assert_clean(&out);
     out.assert_success();
     assert_layout_valid(&t.layout());
+    (out.json(), mirror, authority, img)
+}
+
+#[test]
+fn corrupt_blob_is_never_stored_and_the_next_source_serves() {
+    let (j, mirror, authority, img) = refused_then_the_authority_serves(
+        33,
+        |img| Fault::CorruptBlob(img.layers[0].digest.clone()),
+        "wrong content",
+    );
+    assert_eq!(j["servedBy"]["endpoint"], mirror.url(), "the manifest was fine");
+    let layer = &img.layers[0].digest;
+    let blob = j["blobs"].as_array().unwrap().iter().find(|b| b["digest"] == *layer).unwrap();
+    assert_eq!(blob["endpoint"], authority.url());
 }
 
 #[test]
 fn wrong_docker_content_digest_is_refused_and_the_next_source_serves() {
-    let mirror = Registry::start();
-    let authority = Registry::start();
-    let img = Image::oci(34, &[1000]);
-    mirror.push_image("team/app", "v1", &img);
-    authority.push_image("team/app", "v1", &img);
-    mirror.fault(Fault::WrongContentDigest);
-    let t = Test::new();
-    let out = pull(&t, &format!("{}/team/app:v1", mirror.host()), &[]);
-    assert_fails(&out, 1, &["Docker-Content-Digest"]);
-    assert_layout_sane(&t.layout());
-    let t = Test::new();
-    let reference = format!("{}/team/app:v1", authority.host());
-    let out = pull(&t, &reference, &["--mirror", &mirror.url(), "--json"]);
-    assert_clean(&out);
-    out.assert_success();
-    assert_eq!(out.json()["servedBy"]["endpoint"], authority.url());
-    assert_layout_valid(&t.layout());
+    let (j, _, authority, _) = refused_then_the_authority_serves(
+        34,
+        |_| Fault::WrongContentDigest,
+        "Docker-Content-Digest",
+    );
+    assert_eq!(j["servedBy"]["endpoint"], authority.url());
 }
 
 #[test]
 fn html_with_status_200_is_refused_and_the_next_source_serves() {
-    let mirror = Registry::start();
-    let authority = Registry::start();
-    let img = Image::oci(35, &[1000]);
-    authority.push_image("team/app", "v1", &img);
-    mirror.fault(Fault::HtmlManifests);
-    let t = Test::new();
-    let out = pull(&t, &format!("{}/team/app:v1", mirror.host()), &[]);
-    assert_fails(&out, 1, &["HTML"]);
-    assert_layout_sane(&t.layout());
-    let t = Test::new();
-    let reference = format!("{}/team/app:v1", authority.host());
-    let out = pull(&t, &reference, &["--mirror", &mirror.url(), "--json"]);
-    assert_clean(&out);
-    out.assert_success();
-    assert_eq!(out.json()["servedBy"]["endpoint"], authority.url());
-    assert_layout_valid(&t.layout());
+    let (j, _, authority, _) =
+        refused_then_the_authority_serves(35, |_| Fault::HtmlManifests, "HTML");
+    assert_eq!(j["servedBy"]["endpoint"], authority.url());
 }
 
 #[test]
