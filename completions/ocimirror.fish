@@ -48,7 +48,7 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s o -l output
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l platform -d 'Platform to pull from a multi-platform image [default: this machine\'s]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l format -d '`preserve`: manifests byte for byte as served; `oci`: rewrite Docker manifests as OCI (new manifest digests, same layers) for tools that read only OCI media types, such as skopeo\'s oci: transport' -r -f -a "preserve\t''
 oci\t''"
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s j -l jobs -d 'Blobs downloaded at once [default: 8]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s j -l jobs -d 'Large blobs downloaded at once; blobs under 256 KiB, up to twice as many [default: 8]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l config -d 'Configuration file [default: ~/.config/ocimirror/config.toml]' -r -F
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l mirror -d 'Try this mirror first (repeatable, in order); also OCIMIRROR_MIRRORS=url,url' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l hosts-dir -d 'Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d' -r -F

@@ -151,7 +151,7 @@ pub struct PullArgs {
     #[arg(long, value_enum, default_value_t = Format::Preserve)]
     pub format: Format,
 
-    /// Blobs downloaded at once [default: 8]
+    /// Large blobs downloaded at once; blobs under 256 KiB, up to twice as many [default: 8]
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
 

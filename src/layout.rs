@@ -32,7 +32,7 @@ pub const CONVERTED_FROM: &str = "io.ocimirror.converted-from";
 
 /// Data is written to disk in chunks of this size (fewer syscalls). A blob
 /// being downloaded holds up to two (one filling, one on its way to disk).
-const WRITE_CHUNK: usize = 256 << 10;
+pub const WRITE_CHUNK: usize = 256 << 10;
 /// After this many bytes of a download, the kernel is asked to start
 /// writing them to disk (see `start_writeback`).
 const WRITEBACK_EVERY: u64 = 8 << 20;

@@ -23,6 +23,10 @@ use crate::registry::manifest::{self, Descriptor, Manifest, Parsed};
 use crate::resolve::{self, Attempt, Resolution, ServedBy, Trace};
 use crate::session::Session;
 
+/// Blobs up to this size fit in one write buffer: they may run beyond
+/// `jobs` (see `pull`).
+const SMALL_BLOB: u64 = layout::WRITE_CHUNK as u64;
+
 /// Which part of a multi-platform image to keep.
 #[derive(Clone, Debug)]
 pub enum PlatformChoice {
@@ -197,13 +201,25 @@ pub async fn pull(
         }
     }
     let jobs = session.config.network.jobs.max(1);
+    // `jobs` bounds the large downloads, and so memory (each holds up to
+    // two write buffers). A small blob fits in one buffer, and many small
+    // layers are bound by per-request latency (the registry's work, an
+    // fsync), not bandwidth: twice as many downloads run when they are small.
     // Unordered: with `buffered`, one slow blob at the head of the queue
     // (a long fsync, a big layer) kept finished ones counted as in flight
     // and no new download started. The reports go back to manifest order.
-    let ctx = &ctx;
+    let large = tokio::sync::Semaphore::new(jobs);
+    let (ctx, large) = (&ctx, &large);
     let mut reports: Vec<(usize, BlobReport)> = stream::iter(blobs.iter().enumerate())
-        .map(|(i, d)| async move { ctx.blob(d).await.map(|r| (i, r)) })
-        .buffer_unordered(jobs)
+        .map(|(i, d)| async move {
+            let _permit = if d.size > SMALL_BLOB {
+                Some(large.acquire().await.expect("the semaphore is never closed"))
+            } else {
+                None
+            };
+            ctx.blob(d).await.map(|r| (i, r))
+        })
+        .buffer_unordered(jobs * 2)
         .try_collect()
         .await?;
     reports.sort_by_key(|(i, _)| *i);
