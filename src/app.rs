@@ -80,13 +80,7 @@ pub fn load_config(g: &GlobalArgs) -> Result<Config, Error> {
     }
     c.no_mirrors = g.no_mirrors;
     c.no_fallback = g.no_fallback;
-    let secs = |flag: &str, v: f64| {
-        if v.is_finite() && v > 0.0 && v < 86_400.0 {
-            Ok(std::time::Duration::from_secs_f64(v))
-        } else {
-            Err(Error::Usage(format!("{flag} takes a number of seconds above 0")))
-        }
-    };
+    let secs = config::seconds;
     if let Some(v) = g.connect_timeout {
         c.network.connect_timeout = secs("--connect-timeout", v)?;
     }

@@ -378,10 +378,10 @@ pub struct BlobWriter {
     hasher: Hasher,
     buf: Vec<u8>,
     /// A full buffer being hashed and written on a blocking thread (see
-    /// `write_async`). It has the hasher meanwhile: `hasher` is only valid
+    /// `write`). It has the hasher meanwhile: `hasher` is only valid
     /// when nothing is in flight.
     in_flight: Option<tokio::task::JoinHandle<Flushed>>,
-    /// Bytes handed to `write_async` since writeback was last started.
+    /// Bytes handed to `write` since writeback was last started.
     not_written_back: u64,
 }
 
@@ -407,22 +407,13 @@ impl BlobWriter {
     }
 
     /// Appends bytes. More bytes than the descriptor's size is an error:
-    /// the size is part of the contract.
-    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        self.push(bytes)?;
-        if self.buf.len() >= WRITE_CHUNK {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    /// `write` for async callers. A full buffer is hashed and written on a
+    /// the size is part of the contract. A full buffer is hashed and written on a
     /// blocking thread while the next one fills: a pull's downloads all run
     /// inside one future, on one thread, and hashing and writing there put
     /// every blob's SHA-256 on one core and stalled every download during
-    /// each write. Call `settle` before any other method but `write_async`
-    /// and `finish_async` (they refuse to run with a buffer in flight).
-    pub async fn write_async(&mut self, bytes: &[u8]) -> Result<()> {
+    /// each write. Call `settle` before any other method but `write`
+    /// and `finish` (they refuse to run with a buffer in flight).
+    pub async fn write(&mut self, bytes: &[u8]) -> Result<()> {
         self.push(bytes)?;
         if self.buf.len() >= WRITE_CHUNK {
             self.start_flush().await?;
@@ -527,18 +518,12 @@ impl BlobWriter {
         self.written == self.size
     }
 
-    /// Verifies size and digest, syncs, and renames the blob into place.
-    /// On a digest mismatch the partial data is discarded.
-    pub fn finish(&mut self) -> Result<()> {
-        self.flush()?;
-        self.verify()?;
-        commit(&self.file, &self.partial, &self.target)
-    }
-
-    /// `finish` for async callers: the last bytes, the fsync and the renames
-    /// happen on blocking threads, so one blob's fsync does not hold up the
-    /// downloads of the others (and concurrent fsyncs share journal commits).
-    pub async fn finish_async(&mut self) -> Result<()> {
+    /// Verifies size and digest, syncs, and renames the blob into place;
+    /// on a digest mismatch the partial data is discarded. The last bytes,
+    /// the fsync and the rename happen on blocking threads, so one blob's
+    /// fsync does not hold up the downloads of the others (and concurrent
+    /// fsyncs share journal commits).
+    pub async fn finish(&mut self) -> Result<()> {
         self.start_flush().await?;
         self.settle().await?;
         self.verify()?;
@@ -629,8 +614,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn writes_verifies_and_resumes() {
+    #[tokio::test]
+    async fn writes_verifies_and_resumes() {
         let dir = tempfile::tempdir().unwrap();
         let layout = Layout::open(dir.path()).unwrap();
         let data = vec![7u8; 3 * WRITE_CHUNK + 5];
@@ -638,14 +623,15 @@ mod tests {
         let mut w = writer(&layout, &d, data.len() as u64);
         // A second writer of the same blob is told to wait.
         assert!(matches!(layout.begin(&d, data.len() as u64).unwrap(), Begin::Busy));
-        w.write(&data[..WRITE_CHUNK + 1]).unwrap();
+        w.write(&data[..WRITE_CHUNK + 1]).await.unwrap();
+        w.settle().await.unwrap();
         w.flush().unwrap();
         drop(w); // as if the process died
         assert!(!layout.has_blob(&d, data.len() as u64));
         let mut w = writer(&layout, &d, data.len() as u64);
         assert_eq!(w.offset(), WRITE_CHUNK as u64 + 1);
-        w.write(&data[WRITE_CHUNK + 1..]).unwrap();
-        w.finish().unwrap();
+        w.write(&data[WRITE_CHUNK + 1..]).await.unwrap();
+        w.finish().await.unwrap();
         drop(w);
         assert!(layout.has_blob(&d, data.len() as u64));
         assert_eq!(layout.read_blob(&d).unwrap(), data);
@@ -653,7 +639,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn async_writes_hash_in_order_and_resume() {
+    async fn writes_hash_in_order_across_buffers_and_resume() {
         let dir = tempfile::tempdir().unwrap();
         let layout = Layout::open(dir.path()).unwrap();
         let data: Vec<u8> = (0..3 * WRITE_CHUNK + 5).map(|i| (i * 7 % 251) as u8).collect();
@@ -662,7 +648,7 @@ mod tests {
         // Odd-sized pieces, so buffers fill across piece boundaries.
         let cut = 2 * WRITE_CHUNK + 3;
         for piece in data[..cut].chunks(1000) {
-            w.write_async(piece).await.unwrap();
+            w.write(piece).await.unwrap();
         }
         // A buffer may be in flight: the synchronous methods refuse to run.
         if w.in_flight.is_some() {
@@ -674,9 +660,9 @@ mod tests {
         let mut w = writer(&layout, &d, data.len() as u64);
         assert_eq!(w.offset(), cut as u64);
         for piece in data[cut..].chunks(4096) {
-            w.write_async(piece).await.unwrap();
+            w.write(piece).await.unwrap();
         }
-        w.finish_async().await.unwrap();
+        w.finish().await.unwrap();
         drop(w);
         assert_eq!(layout.read_blob(&d).unwrap(), data);
 
@@ -684,9 +670,9 @@ mod tests {
         let e = Digest::sha256(&data[1..]);
         let mut w = writer(&layout, &e, data.len() as u64 - 1);
         for piece in data[..data.len() - 1].chunks(1000) {
-            w.write_async(piece).await.unwrap();
+            w.write(piece).await.unwrap();
         }
-        assert!(w.finish_async().await.is_err());
+        assert!(w.finish().await.is_err());
         drop(w);
         assert!(!layout.blob_path(&e).exists());
         assert!(
@@ -694,45 +680,45 @@ mod tests {
         );
     }
 
-    #[test]
-    fn refuses_wrong_bytes_and_sizes() {
+    #[tokio::test]
+    async fn refuses_wrong_bytes_and_sizes() {
         let dir = tempfile::tempdir().unwrap();
         let layout = Layout::open(dir.path()).unwrap();
         let d = Digest::sha256(b"right");
         let mut w = writer(&layout, &d, 5);
-        w.write(b"wrong").unwrap();
-        assert!(w.finish().is_err());
+        w.write(b"wrong").await.unwrap();
+        assert!(w.finish().await.is_err());
         drop(w);
         assert!(!layout.blob_path(&d).exists());
         let mut w = writer(&layout, &d, 5);
         assert_eq!(w.offset(), 0, "bad bytes are not resumed");
-        assert!(w.write(b"right!").is_err(), "longer than the descriptor");
+        assert!(w.write(b"right!").await.is_err(), "longer than the descriptor");
         drop(w);
         let mut w = writer(&layout, &d, 5);
-        w.write(b"rig").unwrap();
-        assert!(w.finish().is_err(), "shorter than the descriptor");
+        w.write(b"rig").await.unwrap();
+        assert!(w.finish().await.is_err(), "shorter than the descriptor");
     }
 
-    #[test]
-    fn discarding_leaves_a_partial_someone_else_is_writing() {
+    #[tokio::test]
+    async fn discarding_leaves_a_partial_someone_else_is_writing() {
         let dir = tempfile::tempdir().unwrap();
         let layout = Layout::open(dir.path()).unwrap();
         let data = b"abcdef";
         let d = Digest::sha256(data);
         let mut w = writer(&layout, &d, data.len() as u64);
-        w.write(&data[..3]).unwrap();
+        w.write(&data[..3]).await.unwrap();
         w.flush().unwrap();
         // An interrupted pull cleaning up while another holds the lock.
         let soon = std::time::Instant::now() + std::time::Duration::from_millis(50);
         layout.discard_partial(&d, soon);
-        w.write(&data[3..]).unwrap();
-        w.finish().expect("the writer's file was left alone");
+        w.write(&data[3..]).await.unwrap();
+        w.finish().await.expect("the writer's file was left alone");
         drop(w);
         assert!(layout.has_blob(&d, data.len() as u64));
         // Unlocked, it is removed.
         let e = Digest::sha256(b"other");
         let mut w = writer(&layout, &e, 5);
-        w.write(b"ot").unwrap();
+        w.write(b"ot").await.unwrap();
         w.flush().unwrap();
         drop(w);
         layout.discard_partial(&e, std::time::Instant::now());

@@ -375,7 +375,7 @@ impl Ctx<'_> {
         // A run killed after the last byte but before the rename left a
         // complete partial: asking for `bytes=<size>-` would get 416. Verify
         // it as it is; on a mismatch `finish` empties it and we download.
-        if writer.complete() && writer.finish().is_ok() {
+        if writer.complete() && writer.finish().await.is_ok() {
             self.cleanup.done(&d.digest);
             return Ok(report(None));
         }
@@ -444,7 +444,7 @@ impl Ctx<'_> {
                     elapsed_ms: started.elapsed().as_millis() as u64,
                 };
                 match outcome {
-                    BodyOutcome::Complete => match w.finish_async().await {
+                    BodyOutcome::Complete => match w.finish().await {
                         Ok(()) => return Ok(source.display()),
                         // The bytes before `offset` came from an earlier
                         // attempt or run (maybe another source, maybe bad):
@@ -512,7 +512,7 @@ impl Ctx<'_> {
         let outcome = loop {
             match body.chunk().await {
                 Ok(Some(chunk)) => {
-                    if let Err(e) = w.write_async(&chunk).await {
+                    if let Err(e) = w.write(&chunk).await {
                         match e {
                             Error::Invalid(why) => break BodyOutcome::Bad(why),
                             other => return Err(other),
@@ -530,7 +530,7 @@ impl Ctx<'_> {
                 Err(e) => break BodyOutcome::Cut(e),
             }
         };
-        // write_async keeps a buffer in flight: whatever comes next (finish,
+        // write keeps a buffer in flight: whatever comes next (finish,
         // resume, restart) starts from a settled writer.
         w.settle().await?;
         Ok(outcome)

@@ -221,11 +221,15 @@ pub fn read_optional(path: &Path, required: bool) -> Result<Option<String>> {
     }
 }
 
-fn secs(field: &str, v: f64) -> Result<Duration> {
+/// A timeout as configured (seconds, from a file or a flag named `what`),
+/// checked: `Duration::from_secs_f64` panics on negative or huge values.
+pub fn seconds(what: &str, v: f64) -> Result<Duration> {
     if v.is_finite() && v > 0.0 && v < 86_400.0 {
         Ok(Duration::from_secs_f64(v))
     } else {
-        Err(Error::Config(format!("{field} must be a number of seconds above 0, got {v}")))
+        Err(Error::Config(format!(
+            "{what} must be a number of seconds above 0 and below a day, got {v}"
+        )))
     }
 }
 
@@ -259,13 +263,13 @@ impl Config {
         let n = file.network;
         let d = &mut self.network;
         if let Some(v) = n.connect_timeout {
-            d.connect_timeout = secs("network.connect_timeout", v)?;
+            d.connect_timeout = seconds("network.connect_timeout", v)?;
         }
         if let Some(v) = n.response_timeout {
-            d.response_timeout = secs("network.response_timeout", v)?;
+            d.response_timeout = seconds("network.response_timeout", v)?;
         }
         if let Some(v) = n.stall_timeout {
-            d.stall_timeout = secs("network.stall_timeout", v)?;
+            d.stall_timeout = seconds("network.stall_timeout", v)?;
         }
         if let Some(v) = n.retries {
             d.retries = v.max(1);

@@ -138,13 +138,21 @@ impl Endpoint {
         auth: Arc<AuthCache>,
     ) -> Result<Endpoint, crate::error::Error> {
         let host = host_of(&base);
+        let timeout = |what: &str, set: Option<f64>, default: Duration| match set {
+            Some(v) => crate::config::seconds(&format!("{what} for {host}"), v),
+            None => Ok(default),
+        };
         let network = Network {
-            connect_timeout: settings
-                .connect_timeout
-                .map_or(network.connect_timeout, Duration::from_secs_f64),
-            response_timeout: settings
-                .response_timeout
-                .map_or(network.response_timeout, Duration::from_secs_f64),
+            connect_timeout: timeout(
+                "connect_timeout",
+                settings.connect_timeout,
+                network.connect_timeout,
+            )?,
+            response_timeout: timeout(
+                "response_timeout",
+                settings.response_timeout,
+                network.response_timeout,
+            )?,
             ..network
         };
         let client = build_client(settings, &network, &host)?;

@@ -223,6 +223,19 @@ fn config_errors_are_usage_errors_that_name_the_file() {
     let out = t.run_with(["resolve", "127.0.0.1:1/a:b", "--config", "/nonexistent/ocimirror.toml"]);
     out.assert_code(2);
     assert!(out.stderr.contains("/nonexistent/ocimirror.toml"), "{}", out.stderr);
+    // Out-of-range timeouts are refused, never a panic: per host, in
+    // [network], and on the command line.
+    let t = Test::new().config("[hosts.\"127.0.0.1:1\"]\nresponse_timeout = -1\n");
+    let out = t.run_with(["resolve", "127.0.0.1:1/a:b"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("response_timeout for 127.0.0.1:1"), "{}", out.stderr);
+    assert!(!out.stderr.contains("panicked"));
+    let t = Test::new().config("[network]\nstall_timeout = 1e300\n");
+    t.run_with(["resolve", "127.0.0.1:1/a:b"]).assert_code(2);
+    let t = Test::new();
+    let out = t.run_with(["resolve", "127.0.0.1:1/a:b", "--connect-timeout", "0"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("--connect-timeout"), "{}", out.stderr);
 }
 
 /// `HTTP_PROXY` is honoured: every request goes through the proxy. The fake
