@@ -214,12 +214,8 @@ fn ls(g: &GlobalArgs, dir: &std::path::Path) -> Result<()> {
                 media_type: d.media_type().to_string(),
                 size: d.size(),
                 platform: d.platform().as_ref().map(|p| {
-                    let mut s = format!("{}/{}", p.os(), p.architecture());
-                    if let Some(v) = p.variant() {
-                        s.push('/');
-                        s.push_str(v);
-                    }
-                    s
+                    let (os, arch) = (p.os().to_string(), p.architecture().to_string());
+                    Platform::new(&os, &arch, p.variant().as_deref()).to_string()
                 }),
                 source: ann(layout::SOURCE),
                 trust: ann(layout::TRUST),
