@@ -273,7 +273,7 @@ fn mirrors(g: &GlobalArgs, reference: Option<&str>) -> Result<()> {
             .filter(|_| !c.no_mirrors)
             .map(|m| MirrorView { url: m.url.clone(), origin: m.origin.clone() })
             .collect(),
-        fallback: !c.no_fallback && rule.fallback.unwrap_or(true),
+        fallback: c.fallback(rule),
         endpoint: rule.endpoint.clone(),
     };
     let mut rules = vec![view("*", &c.default_rule)];

@@ -139,6 +139,12 @@ impl Layout {
         self.root.join(".ocimirror/partial")
     }
 
+    /// Where a blob's download lives until it is verified; named by digest
+    /// so that a later run finds and resumes it.
+    fn partial_path(&self, digest: &Digest) -> PathBuf {
+        self.partial_dir().join(format!("{}-{}", digest.algorithm().name(), digest.hex()))
+    }
+
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
         self.root.join("blobs").join(digest.algorithm().name()).join(digest.hex())
     }
@@ -168,8 +174,7 @@ impl Layout {
     /// writing it right now (`wait_for` then waits for it) or it arrived
     /// meanwhile.
     pub fn begin(&self, digest: &Digest, size: u64) -> Result<Begin> {
-        let partial =
-            self.partial_dir().join(format!("{}-{}", digest.algorithm().name(), digest.hex()));
+        let partial = self.partial_path(digest);
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -235,8 +240,7 @@ impl Layout {
     /// Blocks until whoever holds the lock on this blob's partial file lets
     /// go (another process downloading it).
     pub fn wait_for(&self, digest: &Digest) -> Result<()> {
-        let partial =
-            self.partial_dir().join(format!("{}-{}", digest.algorithm().name(), digest.hex()));
+        let partial = self.partial_path(digest);
         if let Ok(f) = OpenOptions::new().read(true).write(true).open(&partial) {
             f.lock().map_err(io(format!("cannot lock {}", partial.display())))?;
         }
@@ -313,8 +317,7 @@ impl Layout {
     /// flight on blocking threads hold the lock too (same open file), so
     /// the lock is retried until `deadline` before the file is left alone.
     pub fn discard_partial(&self, digest: &Digest, deadline: std::time::Instant) {
-        let partial =
-            self.partial_dir().join(format!("{}-{}", digest.algorithm().name(), digest.hex()));
+        let partial = self.partial_path(digest);
         let Ok(f) = OpenOptions::new().read(true).write(true).open(&partial) else { return };
         loop {
             match f.try_lock() {

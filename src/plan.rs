@@ -58,7 +58,7 @@ pub struct Plan {
 impl Plan {
     pub fn new(config: &Config, reference: &Reference) -> Result<Plan> {
         let rule = config.rule_for(&reference.registry);
-        let fallback = !config.no_fallback && rule.fallback.unwrap_or(true);
+        let fallback = config.fallback(rule);
         let authority =
             authority_source(config, reference, rule.endpoint.as_deref(), &rule.origin)?;
         let mut sources: Vec<Source> = Vec::new();

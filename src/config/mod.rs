@@ -313,6 +313,12 @@ impl Config {
         }
     }
 
+    /// Whether a registry under `rule` may be asked itself after its
+    /// mirrors: yes unless the rule or `--no-fallback` says no.
+    pub fn fallback(&self, rule: &RegistryRule) -> bool {
+        !self.no_fallback && rule.fallback.unwrap_or(true)
+    }
+
     /// Host settings for `host[:port]`: an entry for the exact host and
     /// port wins over one for the bare host.
     pub fn host(&self, host: &str) -> HostConfig {

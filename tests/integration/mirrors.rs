@@ -91,9 +91,7 @@ fn auth_entry(user: &str, pass: &str) -> Value {
 fn ns_honouring_mirror_serves_manifest_and_blobs_with_ns() {
     let img = Image::oci(1, &[2048, 5000, 100]);
     let (auth, reference) = authority(&img);
-    let mirror = Registry::start();
-    mirror.set_ns_mode(NsMode::Honor);
-    mirror.push_image_ns(&auth.host(), REPO, "v1", &img);
+    let mirror = honouring_mirror(&auth, &img);
     // Without `ns` this mirror would answer another image: only `ns` picks the right one.
     mirror.push_image(REPO, "v1", &Image::oci(2, &[300]));
 
@@ -471,9 +469,7 @@ fn blobs_come_from_the_source_that_served_the_manifest_first() {
 fn blob_missing_on_the_mirror_comes_from_the_next_source() {
     let img = Image::oci(30, &[1000, 2000, 3000]);
     let (auth, reference) = authority(&img);
-    let mirror = Registry::start();
-    mirror.set_ns_mode(NsMode::Honor);
-    mirror.push_image_ns(&auth.host(), REPO, "v1", &img);
+    let mirror = honouring_mirror(&auth, &img);
     let missing = img.layers[1].digest.clone();
     mirror.fault(Fault::MissingBlob(missing.clone()));
 
@@ -495,9 +491,7 @@ fn blob_missing_on_the_mirror_comes_from_the_next_source() {
 fn corrupt_blob_on_the_mirror_comes_from_the_next_source() {
     let img = Image::oci(31, &[1000, 70_000]);
     let (auth, reference) = authority(&img);
-    let mirror = Registry::start();
-    mirror.set_ns_mode(NsMode::Honor);
-    mirror.push_image_ns(&auth.host(), REPO, "v1", &img);
+    let mirror = honouring_mirror(&auth, &img);
     let corrupt = img.layers[1].digest.clone();
     mirror.fault(Fault::CorruptBlob(corrupt.clone()));
 
@@ -598,9 +592,7 @@ fn mirror_gets_its_own_docker_config_credentials() {
     let img = Image::oci(42, &[1000]);
     let (auth, reference) = authority(&img);
     auth.set_auth(Auth::Basic { user: "alice".into(), pass: "upstream-secret".into() });
-    let mirror = Registry::start();
-    mirror.set_ns_mode(NsMode::Honor);
-    mirror.push_image_ns(&auth.host(), REPO, "v1", &img);
+    let mirror = honouring_mirror(&auth, &img);
     mirror.set_auth(Auth::Basic { user: "bob".into(), pass: "mirror-secret".into() });
     let t = Test::new().docker_config(json!({"auths": {
         auth.host(): auth_entry("alice", "upstream-secret"),
@@ -628,9 +620,7 @@ fn credentials_authority_sends_the_authoritys_credentials_to_the_mirror() {
     let (auth, reference) = authority(&img);
     auth.set_auth(Auth::Basic { user: "alice".into(), pass: "upstream-secret".into() });
     // A pull-through cache that passes the user's upstream login through.
-    let mirror = Registry::start();
-    mirror.set_ns_mode(NsMode::Honor);
-    mirror.push_image_ns(&auth.host(), REPO, "v1", &img);
+    let mirror = honouring_mirror(&auth, &img);
     mirror.set_auth(Auth::Basic { user: "alice".into(), pass: "upstream-secret".into() });
     let docker = json!({"auths": {auth.host(): auth_entry("alice", "upstream-secret")}});
 
@@ -773,9 +763,7 @@ fn resolve_json_reports_the_walk() {
 fn ls_lists_images_with_their_source() {
     let img = Image::oci(52, &[100]);
     let (auth, reference) = authority(&img);
-    let mirror = Registry::start();
-    mirror.set_ns_mode(NsMode::Honor);
-    mirror.push_image_ns(&auth.host(), REPO, "v1", &img);
+    let mirror = honouring_mirror(&auth, &img);
     let other = Image::oci(53, &[100]);
     auth.push_image(REPO, "v2", &other);
     let t = Test::new();
@@ -1060,9 +1048,7 @@ fn the_authoritys_not_found_is_final_even_when_a_mirror_was_down() {
 fn a_mirror_that_echoed_the_namespace_is_not_asked_again_without_ns() {
     let img = Image::oci(91, &[1000, 2000]);
     let (auth, reference) = authority(&img);
-    let mirror = Registry::start();
-    mirror.set_ns_mode(NsMode::Honor);
-    mirror.push_image_ns(&auth.host(), REPO, "v1", &img);
+    let mirror = honouring_mirror(&auth, &img);
     let missing = img.layers[1].digest.clone();
     mirror.fault(Fault::MissingBlob(missing.clone()));
     let t = Test::new();
