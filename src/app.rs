@@ -1,6 +1,7 @@
 //! The commands: glue between the parsed command line and the library.
 //! Errors are returned, never printed here: `main` prints them once.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -133,11 +134,11 @@ async fn pull(g: &GlobalArgs, args: &PullArgs, cleanup: &Cleanup) -> Result<()> 
     if args.dry_run {
         return dry_run(g, &plan);
     }
-    let session = Session::new(config);
+    let session = Arc::new(Session::new(config));
     let progress = if g.quiet { Progress::hidden() } else { Progress::new(true) };
     let options =
         PullOptions { output: args.output.clone(), platform: choice, format: args.format };
-    let report = pull::pull(&session, &plan, &options, &progress, cleanup).await?;
+    let report = pull::pull(session, Arc::new(plan), &options, &progress, cleanup).await?;
     if g.json {
         output::json(&report);
     } else if !g.quiet {

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 use crate::cli::Format;
 use crate::convert;
@@ -96,8 +97,9 @@ impl Cleanup {
     /// Removes the partial files of downloads that never finished.
     pub fn run(&self) {
         if let Some((layout, set)) = self.0.lock().unwrap().take() {
-            // Time for this process's last writes, still in flight on
-            // blocking threads, to land and let go of the files' locks.
+            // Time for this process's downloads, aborted but maybe in the
+            // middle of a write or an fsync on another thread, to stop and
+            // let go of the files' locks.
             let deadline = Instant::now() + std::time::Duration::from_secs(1);
             for d in set {
                 layout.discard_partial(&d, deadline);
@@ -106,13 +108,15 @@ impl Cleanup {
     }
 }
 
-struct Ctx<'a> {
-    session: &'a Session,
-    plan: &'a Plan,
-    trace: &'a Trace,
-    layout: &'a Layout,
-    progress: &'a Progress,
-    cleanup: &'a Cleanup,
+/// What every download of a pull shares. Owned (behind an `Arc`), because
+/// each blob downloads in a task of its own.
+struct Ctx {
+    session: Arc<Session>,
+    plan: Arc<Plan>,
+    trace: Arc<Trace>,
+    layout: Layout,
+    progress: Progress,
+    cleanup: Cleanup,
     /// Source indexes in the order blobs are asked for.
     order: Vec<usize>,
 }
@@ -125,23 +129,31 @@ pub struct PullOptions {
 }
 
 pub async fn pull(
-    session: &Session,
-    plan: &Plan,
+    session: Arc<Session>,
+    plan: Arc<Plan>,
     options: &PullOptions,
     progress: &Progress,
     cleanup: &Cleanup,
 ) -> Result<PullReport> {
     let PullOptions { output, platform: choice, format } = options;
     let started = Instant::now();
-    let trace = Trace::default();
+    let trace = Arc::new(Trace::default());
     let Resolution { manifest: top, source, served_by } =
-        resolve::resolve(session, plan, &trace).await?;
+        resolve::resolve(&session, &plan, &trace).await?;
     // Only now: a reference that resolves nowhere leaves no empty layout behind.
     let layout = Layout::open(output)?;
     // Blobs come from the source that served the manifest, then the others.
     let mut order = vec![source];
     order.extend((0..plan.sources.len()).filter(|&i| i != source));
-    let ctx = Ctx { session, plan, trace: &trace, layout: &layout, progress, cleanup, order };
+    let ctx = Arc::new(Ctx {
+        session: session.clone(),
+        plan: plan.clone(),
+        trace: trace.clone(),
+        layout: layout.clone(),
+        progress: progress.clone(),
+        cleanup: cleanup.clone(),
+        order,
+    });
 
     let mut manifests: Vec<Manifest> = vec![top.clone()];
     let mut images: Vec<Manifest> = Vec::new();
@@ -201,27 +213,32 @@ pub async fn pull(
         }
     }
     let jobs = session.config.network.jobs.max(1);
-    // `jobs` bounds the large downloads, and so memory (each holds up to
-    // two write buffers). A small blob fits in one buffer, and many small
-    // layers are bound by per-request latency (the registry's work, an
-    // fsync), not bandwidth: twice as many downloads run when they are small.
-    // Unordered: with `buffered`, one slow blob at the head of the queue
-    // (a long fsync, a big layer) kept finished ones counted as in flight
-    // and no new download started. The reports go back to manifest order.
-    let large = tokio::sync::Semaphore::new(jobs);
-    let (ctx, large) = (&ctx, &large);
-    let mut reports: Vec<(usize, BlobReport)> = stream::iter(blobs.iter().enumerate())
-        .map(|(i, d)| async move {
-            let _permit = if d.size > SMALL_BLOB {
-                Some(large.acquire().await.expect("the semaphore is never closed"))
-            } else {
-                None
-            };
-            ctx.blob(d).await.map(|r| (i, r))
-        })
-        .buffer_unordered(jobs * 2)
-        .try_collect()
-        .await?;
+    // Each blob downloads in a task of its own, so the runtime spreads the
+    // downloads (and their hashing, see `BlobWriter`) over the cores.
+    // `jobs` bounds the large downloads, and so memory (each buffers up to
+    // `WRITE_CHUNK`). A small blob fits in one buffer, and many small layers
+    // are bound by per-request latency (the registry's work, an fsync), not
+    // bandwidth: twice as many downloads run when they are small.
+    let running = Arc::new(Semaphore::new(jobs * 2));
+    let large = Arc::new(Semaphore::new(jobs));
+    // Dropped on the first error (or with the pull, on Ctrl-C): that aborts
+    // the downloads still running.
+    let mut downloads = JoinSet::new();
+    for (i, d) in blobs.iter().cloned().enumerate() {
+        let (ctx, running, large) = (ctx.clone(), running.clone(), large.clone());
+        downloads.spawn(async move {
+            let _running = running.acquire_owned().await;
+            let _large = if d.size > SMALL_BLOB { Some(large.acquire_owned().await) } else { None };
+            ctx.blob(&d).await.map(|r| (i, r))
+        });
+    }
+    let mut reports: Vec<(usize, BlobReport)> = Vec::with_capacity(blobs.len());
+    while let Some(done) = downloads.join_next().await {
+        match done {
+            Ok(report) => reports.push(report?),
+            Err(e) => return Err(Error::Failed(format!("a download stopped: {e}"))),
+        }
+    }
     reports.sort_by_key(|(i, _)| *i);
     let reports: Vec<BlobReport> = reports.into_iter().map(|(_, r)| r).collect();
 
@@ -294,7 +311,7 @@ pub fn oci_digest(d: &Digest) -> oci_spec::image::Digest {
     d.to_string().parse().expect("a valid digest is a valid OCI digest")
 }
 
-impl Ctx<'_> {
+impl Ctx {
     fn sources(&self) -> impl Iterator<Item = &crate::plan::Source> {
         self.order.iter().map(|&i| &self.plan.sources[i])
     }
@@ -315,14 +332,19 @@ impl Ctx<'_> {
         }
         let mut failures = Vec::new();
         for source in self.sources() {
-            if let Some(why) = resolve::skip_reason(self.session, source, false) {
+            if let Some(why) = resolve::skip_reason(&self.session, source, false) {
                 self.trace.skipped(source, "manifest", why);
                 continue;
             }
-            let endpoint = self.session.endpoint(self.plan, source).await?;
+            let endpoint = self.session.endpoint(&self.plan, source).await?;
             let repo = self.plan.reference.repository.clone();
-            let (result, _) =
-                resolve::with_ns(self.session, self.plan, source, self.trace, "manifest", |ns| {
+            let (result, _) = resolve::with_ns(
+                &self.session,
+                &self.plan,
+                source,
+                &self.trace,
+                "manifest",
+                |ns| {
                     let endpoint = endpoint.clone();
                     let repo = repo.clone();
                     let digest = d.digest.clone();
@@ -331,15 +353,16 @@ impl Ctx<'_> {
                             .get_manifest(&repo, &digest.to_string(), ns.as_deref(), Some(&digest))
                             .await
                     }
-                })
-                .await;
+                },
+            )
+            .await;
             match result {
                 Ok(m) => return Ok(m),
                 Err(e) => failures.push((source.display(), e)),
             }
         }
         Err(resolve::give_up(
-            self.plan,
+            &self.plan,
             &format!("{}@{}", self.plan.reference.name(), d.digest),
             &failures,
         ))
@@ -371,7 +394,7 @@ impl Ctx<'_> {
                 }
             }
         };
-        self.cleanup.note(self.layout, &d.digest);
+        self.cleanup.note(&self.layout, &d.digest);
         // A run killed after the last byte but before the rename left a
         // complete partial: asking for `bytes=<size>-` would get 416. Verify
         // it as it is; on a mismatch `finish` empties it and we download.
@@ -408,18 +431,18 @@ impl Ctx<'_> {
         let retries = self.session.config.network.retries;
         let mut failures: Vec<(String, FetchError)> = Vec::new();
         for source in self.sources() {
-            if let Some(why) = resolve::skip_reason(self.session, source, false) {
+            if let Some(why) = resolve::skip_reason(&self.session, source, false) {
                 self.trace.skipped(source, &what, why);
                 continue;
             }
-            let endpoint = self.session.endpoint(self.plan, source).await?;
+            let endpoint = self.session.endpoint(&self.plan, source).await?;
             let mut tries = 0;
             loop {
                 tries += 1;
                 let offset = w.offset();
                 let started = Instant::now();
                 let repo = self.plan.reference.repository.clone();
-                let (result, _) = resolve::with_ns(self.session, self.plan, source, self.trace, &what, |ns| {
+                let (result, _) = resolve::with_ns(&self.session, &self.plan, source, &self.trace, &what, |ns| {
                     let endpoint = endpoint.clone();
                     let repo = repo.clone();
                     let digest = d.digest.clone();
@@ -483,7 +506,7 @@ impl Ctx<'_> {
             }
         }
         Err(resolve::give_up(
-            self.plan,
+            &self.plan,
             &format!("{}@{}", self.plan.reference.name(), d.digest),
             &failures,
         ))
@@ -512,13 +535,14 @@ impl Ctx<'_> {
         let outcome = loop {
             match body.chunk().await {
                 Ok(Some(chunk)) => {
-                    if let Err(e) = w.write(&chunk).await {
+                    let len = chunk.len() as u64;
+                    if let Err(e) = w.write(chunk) {
                         match e {
                             Error::Invalid(why) => break BodyOutcome::Bad(why),
                             other => return Err(other),
                         }
                     }
-                    bar.inc(chunk.len() as u64);
+                    bar.inc(len);
                 }
                 Ok(None) if w.complete() => break BodyOutcome::Complete,
                 Ok(None) => {
@@ -530,9 +554,6 @@ impl Ctx<'_> {
                 Err(e) => break BodyOutcome::Cut(e),
             }
         };
-        // write keeps a buffer in flight: whatever comes next (finish,
-        // resume, restart) starts from a settled writer.
-        w.settle().await?;
         Ok(outcome)
     }
 }
