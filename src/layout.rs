@@ -316,9 +316,10 @@ impl Layout {
     /// Removes a partial download (Ctrl-C: leave no temporary files), but
     /// only under its lock: once this process let go of it, another pull
     /// into the layout may have taken it over, and removing the file it is
-    /// writing would make its final rename fail. Our own writes still in
-    /// flight on blocking threads hold the lock too (same open file), so
-    /// the lock is retried until `deadline` before the file is left alone.
+    /// writing would make its final rename fail. Our own downloads that are
+    /// still stopping (a write or an fsync on another thread) hold the lock
+    /// too, so the lock is retried until `deadline` before the file is left
+    /// alone.
     pub fn discard_partial(&self, digest: &Digest, deadline: std::time::Instant) {
         let partial = self.partial_path(digest);
         let Ok(f) = OpenOptions::new().read(true).write(true).open(&partial) else { return };
