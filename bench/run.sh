@@ -431,6 +431,14 @@ def out(*cmd):
 model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")
 mem = next((l.split(":", 1)[1].strip() for l in open("/proc/meminfo") if l.startswith("MemTotal")), "unknown")
 loads = [float(x) for x in open("$LOADS").read().split()]
+# SHA-256 throughput of one core (OpenSSL, SHA instructions if the CPU has
+# them): what verifying costs per byte here, for the report's notes.
+def sha256_mb_s():
+    text = out("openssl", "speed", "-evp", "sha256", "-bytes", "262144", "-seconds", "1")
+    for line in text.splitlines():
+        if line.startswith("sha256") and line.endswith("k"):
+            return float(line.split()[-1][:-1]) / 1000  # kB/s (1000 bytes) -> MB/s
+    return None
 json.dump({
     "nproc": os.cpu_count(),
     "cpu": model,
@@ -439,6 +447,7 @@ json.dump({
     "loads": loads,
     "load_before": float("$LOAD_BEFORE"),
     "runs": $RUNS,
+    "sha256_mb_s": sha256_mb_s(),
     "one_gib": bool($ONE_GIB),
     "versions": {
         "ocimirror": out("$OCIMIRROR", "--version") + " (commit $GIT_REV)",
