@@ -1,5 +1,5 @@
 //! What one run shares across requests: configuration, credentials, the
-//! token cache, one HTTP client per endpoint, and what the run has learned
+//! token cache, the endpoints and their HTTP clients, and what the run has learned
 //! about each host (down, rejects `ns`) so a bad mirror costs one round trip
 //! per run, not one per blob.
 
@@ -12,7 +12,7 @@ use crate::auth::{AuthCache, CredentialStore};
 use crate::config::{Config, CredentialSource};
 use crate::error::Result;
 use crate::plan::{Plan, Source};
-use crate::registry::Endpoint;
+use crate::registry::{Clients, Endpoint};
 
 #[derive(Default, Clone)]
 struct HostFacts {
@@ -26,6 +26,7 @@ pub struct Session {
     credentials: OnceCell<CredentialStore>,
     auth: Arc<AuthCache>,
     endpoints: tokio::sync::Mutex<HashMap<String, Arc<Endpoint>>>,
+    clients: Clients,
     facts: Mutex<HashMap<String, HostFacts>>,
 }
 
@@ -36,6 +37,7 @@ impl Session {
             credentials: OnceCell::new(),
             auth: Arc::new(AuthCache::default()),
             endpoints: Default::default(),
+            clients: Clients::default(),
             facts: Default::default(),
         }
     }
@@ -61,6 +63,7 @@ impl Session {
             self.config.network.clone(),
             credential,
             self.auth.clone(),
+            &self.clients,
         )?);
         endpoints.insert(key, endpoint.clone());
         Ok(endpoint)

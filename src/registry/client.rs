@@ -1,6 +1,9 @@
-//! The HTTP client for one host: TLS settings, timeouts, connection reuse.
+//! The HTTP clients: TLS settings, timeouts, connection reuse.
 
-use std::sync::Once;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Mutex, Once};
+use std::time::Duration;
 
 use crate::config::{HostConfig, Network};
 use crate::error::Error;
@@ -13,7 +16,47 @@ fn init_tls() {
     });
 }
 
-pub fn build_client(
+/// What a client is built from. Endpoints that agree on it share one
+/// client (its connection pool is per host anyway): building one loads the
+/// system's CA certificates, a few milliseconds each time.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ClientKey {
+    tls_verify: bool,
+    ca_file: Option<PathBuf>,
+    client_cert: Option<PathBuf>,
+    connect_timeout: Duration,
+}
+
+/// The clients of one run, by the settings they were built from.
+#[derive(Default)]
+pub struct Clients(Mutex<HashMap<ClientKey, reqwest::Client>>);
+
+impl Clients {
+    /// The client for a host with these settings: an existing one with the
+    /// same TLS settings and connect timeout, or a new one.
+    pub fn get(
+        &self,
+        settings: &HostConfig,
+        network: &Network,
+        host: &str,
+    ) -> Result<reqwest::Client, Error> {
+        let key = ClientKey {
+            tls_verify: settings.tls_verify != Some(false),
+            ca_file: settings.ca_file.clone(),
+            client_cert: settings.client_cert.clone(),
+            connect_timeout: network.connect_timeout,
+        };
+        let mut clients = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = clients.get(&key) {
+            return Ok(c.clone());
+        }
+        let client = build_client(settings, network, host)?;
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+}
+
+fn build_client(
     settings: &HostConfig,
     network: &Network,
     host: &str,
@@ -101,4 +144,30 @@ pub async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<
         out.extend_from_slice(&chunk);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_with_the_same_tls_settings_share_a_client() {
+        let clients = Clients::default();
+        let network = Network::default();
+        let plain = HostConfig::default();
+        let insecure = HostConfig { tls_verify: Some(false), ..Default::default() };
+        clients.get(&plain, &network, "a.example").unwrap();
+        clients.get(&plain, &network, "b.example").unwrap();
+        assert_eq!(clients.0.lock().unwrap().len(), 1);
+        clients.get(&insecure, &network, "c.example").unwrap();
+        let slow = Network { connect_timeout: Duration::from_secs(30), ..Network::default() };
+        clients.get(&plain, &slow, "d.example").unwrap();
+        assert_eq!(clients.0.lock().unwrap().len(), 3);
+        // A client that cannot be built is an error for that host, not cached.
+        let missing =
+            HostConfig { ca_file: Some("/nonexistent/ca.pem".into()), ..Default::default() };
+        let e = clients.get(&missing, &network, "e.example").unwrap_err();
+        assert!(e.to_string().contains("for e.example"), "{e}");
+        assert_eq!(clients.0.lock().unwrap().len(), 3);
+    }
 }

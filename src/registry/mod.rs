@@ -17,7 +17,7 @@ use url::Url;
 use crate::auth::{AuthCache, Credential};
 use crate::config::{HostConfig, Network};
 use crate::digest::Digest;
-pub use client::{build_client, describe_reqwest, read_capped};
+pub use client::{Clients, describe_reqwest, read_capped};
 pub use manifest::{MAX_MANIFEST_SIZE, Manifest};
 
 /// The media types a manifest request accepts, most specific first.
@@ -136,6 +136,7 @@ impl Endpoint {
         network: Network,
         credential: Option<Credential>,
         auth: Arc<AuthCache>,
+        clients: &Clients,
     ) -> Result<Endpoint, crate::error::Error> {
         let host = host_of(&base);
         let timeout = |what: &str, set: Option<f64>, default: Duration| match set {
@@ -155,7 +156,7 @@ impl Endpoint {
             )?,
             ..network
         };
-        let client = build_client(settings, &network, &host)?;
+        let client = clients.get(settings, &network, &host)?;
         Ok(Endpoint {
             base,
             host,
@@ -584,6 +585,7 @@ mod tests {
             Network::default(),
             None,
             Arc::new(AuthCache::default()),
+            &Clients::default(),
         )
         .unwrap()
     }
