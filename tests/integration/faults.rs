@@ -17,6 +17,8 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::support::image::{Blob, DOCKER_MANIFEST, Image, OCI_INDEX, OCI_MANIFEST, sha256};
+#[cfg(target_os = "linux")]
+use crate::support::registry::Unreachable;
 use crate::support::registry::{Auth, Fault, Registry};
 use crate::support::tls::{Pki, TlsFront, have_openssl};
 use crate::support::{Output, Test, assert_layout_valid, layout_has_blob, layout_index};
@@ -501,6 +503,78 @@ fn hung_mirror_costs_one_response_timeout_then_the_authority_serves() {
         "one timeout, not one per request: {:?}",
         out.elapsed
     );
+    assert_layout_valid(&t.layout());
+}
+
+#[test]
+fn mirror_hanging_on_blobs_costs_one_response_timeout_then_the_authority_serves_them() {
+    let mirror = Registry::start();
+    let authority = Registry::start();
+    let img = Image::oci(27, &[1000, 2000, 3000, 4000, 5000, 6000, 7000]);
+    mirror.push_image("team/app", "v1", &img);
+    authority.push_image("team/app", "v1", &img);
+    mirror.fault(Fault::HangBlobs);
+    let t = Test::new();
+    let reference = format!("{}/team/app:v1", authority.host());
+    // --jobs 1: two small downloads at a time, so the eight blobs would
+    // wait for four timeouts in a row if each paid its own.
+    let out = pull(
+        &t,
+        &reference,
+        &["--mirror", &mirror.url(), "--response-timeout", "1", "--jobs", "1", "--json"],
+    );
+    assert_clean(&out);
+    out.assert_success();
+    let json = out.json();
+    assert_eq!(json["servedBy"]["endpoint"], mirror.url(), "the manifest came from the mirror");
+    for blob in json["blobs"].as_array().unwrap() {
+        assert_eq!(blob["endpoint"], authority.url(), "{blob}");
+    }
+    // The (at most two) that timed out together; after them the mirror is
+    // left alone.
+    let asked = mirror.count("GET", "/v2/team/app/blobs/");
+    assert!((1..=2).contains(&asked), "the hung mirror was asked for {asked} blobs");
+    assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
+    assert_layout_valid(&t.layout());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn unreachable_mirror_costs_the_connect_timeout_then_the_authority_serves() {
+    let mirror = Unreachable::start();
+    let authority = Registry::start();
+    let img = Image::oci(28, &[1000]);
+    authority.push_image("team/app", "v1", &img);
+    let t = Test::new();
+    let reference = format!("{}/team/app:v1", authority.host());
+    // The response timeout is far longer: only the connect timeout can end
+    // the wait in time.
+    let out = pull(
+        &t,
+        &reference,
+        &[
+            "--mirror",
+            &mirror.url(),
+            "--connect-timeout",
+            "0.5",
+            "--response-timeout",
+            "60",
+            "--json",
+        ],
+    );
+    assert_clean(&out);
+    out.assert_success();
+    let json = out.json();
+    assert_eq!(json["servedBy"]["endpoint"], authority.url());
+    assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
+    let why: Vec<&str> = json["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["endpoint"] == mirror.url())
+        .filter_map(|a| a["error"].as_str())
+        .collect();
+    assert!(why.iter().any(|e| e.contains("connect")), "the trace says why: {why:?}");
     assert_layout_valid(&t.layout());
 }
 

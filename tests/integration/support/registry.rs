@@ -79,6 +79,8 @@ pub enum Fault {
     IgnoreRange,
     /// Accept every request and never answer (until the registry is dropped).
     Hang,
+    /// Like `Hang`, for blob requests only: manifests are served.
+    HangBlobs,
     /// Manifest requests get 200 `text/html` (a captive portal or a web UI).
     HtmlManifests,
     /// The first `n` manifest/blob requests get 429 with `Retry-After`.
@@ -423,6 +425,8 @@ async fn handle(
         let mut st = shared.lock().unwrap_or_else(|e| e.into_inner());
         st.requests.push(request.clone());
         st.faults.contains(&Fault::Hang)
+            || (st.faults.contains(&Fault::HangBlobs)
+                && matches!(parse_route(&request.path), Route::Blob { .. }))
     };
     if hang {
         // Far longer than any test; dropping the Registry cancels it.
@@ -930,5 +934,43 @@ impl Drop for HangServer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// A port where a connection is never set up: a listening socket whose
+/// accept queue is full and never drained, so the kernel drops every new
+/// SYN and a connect hangs until the client gives up (like a host behind a
+/// firewall that drops packets). On loopback a closed port answers at once,
+/// which would not exercise the connect timeout.
+#[cfg(target_os = "linux")]
+pub struct Unreachable {
+    addr: SocketAddr,
+    _listener: StdTcpListener,
+    _queued: Vec<std::net::TcpStream>,
+}
+
+#[cfg(target_os = "linux")]
+impl Unreachable {
+    pub fn start() -> Unreachable {
+        use std::os::fd::AsRawFd as _;
+        let listener = StdTcpListener::bind("127.0.0.1:0").unwrap();
+        // SAFETY: listen(2) on a socket `listener` owns; calling it again on a
+        // listening socket only changes the backlog (0: one queued connection).
+        let rc = unsafe { libc::listen(listener.as_raw_fd(), 0) };
+        assert_eq!(rc, 0, "listen: {}", io::Error::last_os_error());
+        let addr = listener.local_addr().unwrap();
+        let mut queued = Vec::new();
+        // Fill the queue until a connect no longer completes (bounded).
+        for _ in 0..16 {
+            match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+                Ok(s) => queued.push(s),
+                Err(_) => return Unreachable { addr, _listener: listener, _queued: queued },
+            }
+        }
+        panic!("the accept queue of {addr} did not fill after 16 connections");
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
     }
 }
