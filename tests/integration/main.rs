@@ -10,3 +10,5 @@ mod generated;
 mod interop;
 mod mirrors;
 mod pull;
+#[cfg(target_os = "linux")]
+mod terminal;

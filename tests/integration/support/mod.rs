@@ -14,6 +14,8 @@
 pub mod distribution;
 pub mod image;
 pub mod registry;
+#[cfg(target_os = "linux")]
+pub mod terminal;
 pub mod tls;
 
 use std::ffi::{OsStr, OsString};
