@@ -227,8 +227,9 @@ pub async fn pull(
     for (i, d) in blobs.iter().cloned().enumerate() {
         let (ctx, running, large) = (ctx.clone(), running.clone(), large.clone());
         downloads.spawn(async move {
-            let _running = running.acquire_owned().await;
-            let _large = if d.size > SMALL_BLOB { Some(large.acquire_owned().await) } else { None };
+            // `ok()`: the semaphores are never closed.
+            let _running = running.acquire_owned().await.ok();
+            let _large = if d.size > SMALL_BLOB { large.acquire_owned().await.ok() } else { None };
             ctx.blob(&d).await.map(|r| (i, r))
         });
     }
