@@ -321,14 +321,9 @@ impl Settings {
                         bad("a path, an array of paths or an array of [cert, key] pairs")
                     })?;
                     if let Some(((cert, key), rest)) = pairs.split_first() {
-                        if key.is_empty() {
-                            s.host.client_cert = Some(base.join(cert));
-                        } else {
-                            warnings.push(format!(
-                                "{at}: client certificate {cert} has its key in a separate file ({key}); \
-                                 only a combined certificate-and-key PEM is supported, so no client \
-                                 certificate is used"
-                            ));
+                        s.host.client_cert = Some(base.join(cert));
+                        if !key.is_empty() {
+                            s.host.client_key = Some(base.join(key));
                         }
                         if !rest.is_empty() {
                             warnings
@@ -578,8 +573,11 @@ mod tests {
         ]);
         let c = load(dir.path());
         assert_eq!(c.host("m1.example").client_cert, Some(dir.path().join("a.example/c.pem")));
-        assert_eq!(c.host("m2.example").client_cert, None);
-        assert!(c.warnings.iter().any(|w| w.contains("c.key") && w.contains("combined")));
+        assert_eq!(c.host("m1.example").client_key, None);
+        let m2 = c.host("m2.example");
+        assert_eq!(m2.client_cert, Some(dir.path().join("b.example/c.cert")));
+        assert_eq!(m2.client_key, Some(dir.path().join("b.example/c.key")));
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     }
 
     #[test]

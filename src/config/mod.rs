@@ -68,8 +68,11 @@ pub struct HostConfig {
     pub tls_verify: Option<bool>,
     /// A PEM file of extra CA certificates to trust for this host.
     pub ca_file: Option<PathBuf>,
-    /// A PEM client certificate and key for mutual TLS.
+    /// A PEM client certificate for mutual TLS, with its private key
+    /// unless `client_key` names another file.
     pub client_cert: Option<PathBuf>,
+    /// The PEM private key for `client_cert`, when it is a file of its own.
+    pub client_key: Option<PathBuf>,
     pub ns: Option<NsMode>,
     /// Trust this mirror's answers for tags without confirming them with
     /// the authority.
@@ -99,6 +102,7 @@ impl HostConfig {
             tls_verify,
             ca_file,
             client_cert,
+            client_key,
             ns,
             trusted,
             digest_only,

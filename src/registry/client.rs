@@ -24,6 +24,7 @@ struct ClientKey {
     tls_verify: bool,
     ca_file: Option<PathBuf>,
     client_cert: Option<PathBuf>,
+    client_key: Option<PathBuf>,
     connect_timeout: Duration,
 }
 
@@ -44,6 +45,7 @@ impl Clients {
             tls_verify: settings.tls_verify != Some(false),
             ca_file: settings.ca_file.clone(),
             client_cert: settings.client_cert.clone(),
+            client_key: settings.client_key.clone(),
             connect_timeout: network.connect_timeout,
         };
         let mut clients = self.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -81,17 +83,43 @@ fn build_client(
         })?;
         b = b.tls_certs_merge(certs);
     }
-    if let Some(cert) = &settings.client_cert {
-        let pem = std::fs::read(cert).map_err(|e| {
-            Error::Config(format!("cannot read client certificate {}: {e}", cert.display()))
-        })?;
-        let id = reqwest::Identity::from_pem(&pem).map_err(|_| {
-            Error::Config(format!(
-                "client certificate {} must hold a PEM certificate and its private key",
-                cert.display()
-            ))
-        })?;
-        b = b.identity(id);
+    match (&settings.client_cert, &settings.client_key) {
+        (Some(cert), key) => {
+            let read = |path: &PathBuf, what: &str| {
+                std::fs::read(path).map_err(|e| {
+                    Error::Config(format!("cannot read client {what} {}: {e}", path.display()))
+                })
+            };
+            // One PEM with the certificate and the key, as reqwest takes it.
+            let mut pem = read(cert, "certificate")?;
+            if let Some(key) = key {
+                pem.push(b'\n');
+                pem.extend(read(key, "key")?);
+            }
+            let id = reqwest::Identity::from_pem(&pem).map_err(|_| {
+                Error::Config(match key {
+                    None => format!(
+                        "client certificate {} must hold a PEM certificate and its private key \
+                         (or set client_key to the key's file)",
+                        cert.display()
+                    ),
+                    Some(key) => format!(
+                        "client certificate {} and key {} must be a PEM certificate and its \
+                         private key",
+                        cert.display(),
+                        key.display()
+                    ),
+                })
+            })?;
+            b = b.identity(id);
+        }
+        (None, Some(key)) => {
+            return Err(Error::Config(format!(
+                "client_key {} for {host} has no client_cert to go with it",
+                key.display()
+            )));
+        }
+        (None, None) => {}
     }
     b.build().map_err(|e| {
         Error::Config(format!("cannot set up HTTP for {host}: {}", describe_reqwest(&e)))

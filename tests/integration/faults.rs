@@ -1337,6 +1337,22 @@ fn tls_client_certificate_is_sent_when_configured() {
     assert_clean(&out);
     out.assert_success();
     assert_layout_valid(&with.layout());
+    // The key in a file of its own (containerd's [cert, key] pairs).
+    let pair =
+        format!("{ca}client_cert = {:?}\nclient_key = {:?}\n", pki.client_cert, pki.client_key);
+    let with_pair = Test::new().config(&tls_config(&front.host(), &pair));
+    let out = pull(&with_pair, &format!("{}/team/app:v1", front.host()), &[]);
+    assert_clean(&out);
+    out.assert_success();
+    // The certificate without its key is a configuration error that says
+    // what to do.
+    let no_key = format!("{ca}client_cert = {:?}\n", pki.client_cert);
+    let out = pull(
+        &Test::new().config(&tls_config(&front.host(), &no_key)),
+        &format!("{}/team/app:v1", front.host()),
+        &[],
+    );
+    assert_fails(&out, 2, &["client_key"]);
 }
 
 #[test]

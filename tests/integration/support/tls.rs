@@ -22,14 +22,18 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use super::registry::Registry;
 
 /// A CA, a server certificate for 127.0.0.1 signed by it, and a client
-/// certificate (with its key, in one PEM file) signed by it, all as files.
+/// certificate signed by it (with its key in one PEM file, and as two
+/// files), all as files.
 pub struct Pki {
     /// The CA certificate (PEM): what a client must trust.
     pub ca: PathBuf,
     pub server_cert: PathBuf,
     pub server_key: PathBuf,
-    /// Client certificate and key in one PEM file, as `client_cert` expects.
+    /// Client certificate and key in one PEM file, as `client_cert` alone takes it.
     pub client: PathBuf,
+    /// The same certificate and key as two files (`client_cert` and `client_key`).
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
     /// A second, unrelated CA: trusting it must not help.
     pub other_ca: PathBuf,
 }
@@ -127,6 +131,8 @@ impl Pki {
             server_cert: dir.join("server.crt"),
             server_key: dir.join("server.key"),
             client: dir.join("client.pem"),
+            client_cert: dir.join("client.crt"),
+            client_key: dir.join("client.key"),
             other_ca: dir.join("other-ca.pem"),
         }
     }
