@@ -1,5 +1,9 @@
 //! Import of the mirrors in a podman/containers `registries.conf`
-//! (containers-registries.conf(5), version 2: `[[registry]]` tables).
+//! (containers-registries.conf(5), version 2: `[[registry]]` tables) and
+//! its drop-in directory (containers-registries.conf.d(5)). Only the
+//! drop-ins next to the file given are read: podman also reads the user's
+//! `~/.config/containers/registries.conf.d` over the system's; pass that
+//! file to read those.
 //!
 //! Podman picks one `[[registry]]` per image by longest `prefix`, which may
 //! be a whole registry, a namespace inside one or a wildcard; ours are rules
@@ -16,7 +20,7 @@
 //! for tags, so mirrors keep ocimirror's default trust.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
@@ -24,14 +28,69 @@ use super::containerd::serves;
 use super::{Config, HostConfig, MirrorEntry, RegistryRule, host_key};
 use crate::error::{Error, Result};
 
-/// Reads the `[[registry]]` tables of a registries.conf into `config`.
-/// Other top-level settings (search registries, aliases, short-name mode,
-/// credential helpers) are not about mirrors and are ignored.
+/// Reads the `[[registry]]` tables of a registries.conf, and of its drop-in
+/// files, into `config`. Other top-level settings (search registries,
+/// aliases, short-name mode, credential helpers) are not about mirrors and
+/// are ignored.
+///
+/// Drop-ins are as in containers-registries.conf.d(5): the `.conf` files
+/// of the directory named like the file plus `.d`, in name order; a
+/// `[[registry]]` with the prefix of an earlier one replaces it, others
+/// are added.
 pub fn load_registries_conf(path: &Path, config: &mut Config) -> Result<()> {
+    let mut files = vec![path.to_path_buf()];
+    files.extend(drop_ins(path)?);
+    // (file, its number in that file, the table, its prefix)
+    let mut entries: Vec<(String, usize, Table, Option<String>)> = Vec::new();
+    for file in &files {
+        for (n, table) in registry_tables(file)? {
+            let prefix = ["prefix", "location"]
+                .iter()
+                .find_map(|k| table.get(*k).and_then(Value::as_str).map(str::trim))
+                .filter(|p| !p.is_empty())
+                .map(str::to_string);
+            let entry = (file.display().to_string(), n, table, prefix);
+            match entries.iter_mut().find(|e| entry.3.is_some() && e.3 == entry.3) {
+                Some(earlier) => *earlier = entry,
+                None => entries.push(entry),
+            }
+        }
+    }
+    let mut warnings = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (file, n, table, _) in &entries {
+        import_entry(file, *n, table, &mut seen, config, &mut warnings)?;
+    }
+    config.files.extend(files);
+    config.warnings.extend(warnings);
+    Ok(())
+}
+
+/// The drop-in files of `path`: `<path>.d/*.conf`, in name order. No
+/// directory, no drop-ins.
+fn drop_ins(path: &Path) -> Result<Vec<PathBuf>> {
+    let mut dir = path.as_os_str().to_owned();
+    dir.push(".d");
+    let dir = PathBuf::from(dir);
+    let listing = match std::fs::read_dir(&dir) {
+        Ok(l) => l,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::Config(format!("cannot read {}: {e}", dir.display()))),
+    };
+    let mut files: Vec<PathBuf> = listing
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "conf") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The `[[registry]]` tables of one file, numbered from 1.
+fn registry_tables(path: &Path) -> Result<Vec<(usize, Table)>> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::Config(format!("cannot read {file}: {e}")))?;
-    let doc: Table = toml::from_str(&text)
+    let mut doc: Table = toml::from_str(&text)
         .map_err(|e| Error::Config(format!("{file}: {}", e.to_string().trim())))?;
     if doc.contains_key("registries") {
         return Err(Error::Config(format!(
@@ -39,24 +98,20 @@ pub fn load_registries_conf(path: &Path, config: &mut Config) -> Result<()> {
              only the version 2 format ([[registry]] tables) is read"
         )));
     }
-    let entries = match doc.get("registry") {
-        None => &Vec::new(),
+    let not_tables = || Error::Config(format!("{file}: registry must be [[registry]] tables"));
+    let entries = match doc.remove("registry") {
+        None => Vec::new(),
         Some(Value::Array(entries)) => entries,
-        Some(_) => {
-            return Err(Error::Config(format!("{file}: registry must be [[registry]] tables")));
-        }
+        Some(_) => return Err(not_tables()),
     };
-    let mut warnings = Vec::new();
-    let mut seen = BTreeSet::new();
-    for (i, entry) in entries.iter().enumerate() {
-        let Value::Table(entry) = entry else {
-            return Err(Error::Config(format!("{file}: registry must be [[registry]] tables")));
-        };
-        import_entry(&file, i + 1, entry, &mut seen, config, &mut warnings)?;
-    }
-    config.files.push(path.to_path_buf());
-    config.warnings.extend(warnings);
-    Ok(())
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| match e {
+            Value::Table(t) => Ok((i + 1, t)),
+            _ => Err(not_tables()),
+        })
+        .collect()
 }
 
 /// One `[[registry]]` table (the `n`th in the file).
@@ -344,6 +399,51 @@ mod tests {
         assert!(!c.registries.contains_key("remapped.example.com"));
         let urls: Vec<_> = c.rule_for("quay.io").mirrors.iter().map(|m| m.url.clone()).collect();
         assert_eq!(urls, ["tags.example.com"]);
+    }
+
+    #[test]
+    fn drop_ins_replace_entries_by_prefix_and_add_others_in_name_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("registries.conf");
+        std::fs::write(&path, CONF).unwrap();
+        let d = dir.path().join("registries.conf.d");
+        std::fs::create_dir(&d).unwrap();
+        let entry = |prefix: &str, mirror: &str| {
+            format!(
+                "[[registry]]\nprefix = \"{prefix}\"\n[[registry.mirror]]\nlocation = \"{mirror}\"\n"
+            )
+        };
+        // Name order: 10-hub replaces the main file's docker.io entry, then
+        // 20-hub replaces that; 10-hub also adds ghcr.io.
+        std::fs::write(d.join("20-hub.conf"), entry("docker.io", "second.example.com")).unwrap();
+        let first =
+            entry("docker.io", "first.example.com") + &entry("ghcr.io", "ghcr-mirror.example.com");
+        std::fs::write(d.join("10-hub.conf"), first).unwrap();
+        // Not a .conf file, and a directory: both ignored.
+        std::fs::write(d.join("30-hub.conf.bak"), entry("docker.io", "ignored.example.com"))
+            .unwrap();
+        std::fs::create_dir(d.join("40-dir.conf")).unwrap();
+        let mut c = Config::default();
+        load_registries_conf(&path, &mut c).unwrap();
+        let urls = |r: &str| -> Vec<String> {
+            c.rule_for(r).mirrors.iter().map(|m| m.url.clone()).collect()
+        };
+        assert_eq!(urls("docker.io"), ["second.example.com"]);
+        assert!(
+            c.rule_for("docker.io").origin.contains("20-hub.conf"),
+            "{}",
+            c.rule_for("docker.io").origin
+        );
+        assert_eq!(urls("ghcr.io"), ["ghcr-mirror.example.com"]);
+        assert_eq!(urls("quay.io"), ["quay-mirror.example.com"], "untouched entries stay");
+        assert_eq!(c.files, [path, d.join("10-hub.conf"), d.join("20-hub.conf")]);
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        // A drop-in in the old format is an error naming it.
+        std::fs::write(d.join("50-old.conf"), "[registries.search]\nregistries = []\n").unwrap();
+        let err = load_registries_conf(&dir.path().join("registries.conf"), &mut Config::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("50-old.conf") && err.contains("version 2"), "{err}");
     }
 
     #[test]
