@@ -140,6 +140,8 @@ impl DistributionBuilder {
                 cmd.env_remove(key);
             }
         }
+        #[cfg(target_os = "linux")]
+        die_with_parent(&mut cmd);
         let mut child = cmd.spawn().map_err(|e| format!("cannot run {REGISTRY_BIN}: {e}"))?;
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
@@ -500,4 +502,29 @@ fn quote(s: &str) -> String {
 
 fn read_lossy(path: &Path) -> String {
     std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+}
+
+/// Makes the registry die with the test that started it, even when the
+/// test process is SIGKILLed and `Drop` never runs (Linux's parent-death
+/// signal). It fires when the spawning *thread* ends: fine here, as each
+/// test starts and drops its registries on its own thread.
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt as _;
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: between fork and exec only prctl(2) and getppid(2) run, both
+    // async-signal-safe; nothing is allocated or locked.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The test may have died before the prctl: then nobody would
+            // send the signal.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::other("the test process is gone"));
+            }
+            Ok(())
+        });
+    }
 }
