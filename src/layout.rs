@@ -54,8 +54,13 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
 /// renamed over it. The rename itself becomes durable with the next
 /// `sync_dir` of the parent (see `add_image`).
 fn write_atomic(path: &Path, tmp_dir: &Path, bytes: &[u8]) -> Result<()> {
+    // `<name>.<n>.<pid>.tmp`: the pid tells a later run whether the writer
+    // is gone (`remove_stale_temp_files`); `n` keeps two threads of one
+    // process from sharing a temporary file.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = tmp_dir.join(format!("{name}.{}.tmp", std::process::id()));
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = tmp_dir.join(format!("{name}.{n}.{}.tmp", std::process::id()));
     let mut f = File::create(&tmp).map_err(io(format!("cannot create {}", tmp.display())))?;
     f.write_all(bytes)
         .and_then(|_| f.sync_all())
@@ -719,5 +724,32 @@ mod tests {
         std::fs::write(dir.path().join("index.json"), b"{broken").unwrap();
         assert!(layout.add_image("x/y:1", desc("x/y:1", &a)).is_err());
         assert_eq!(std::fs::read(dir.path().join("index.json")).unwrap(), b"{broken");
+    }
+
+    #[test]
+    fn concurrent_index_updates_lose_no_entry() {
+        // Each thread opens the layout itself, like separate processes (the
+        // index lock is per open file). Without the lock, updates that read
+        // index.json while another is being written drop entries.
+        let dir = tempfile::tempdir().unwrap();
+        let threads: Vec<_> = (0..6)
+            .map(|t| {
+                let root = dir.path().to_path_buf();
+                std::thread::spawn(move || {
+                    let layout = Layout::open(&root).unwrap();
+                    for i in 0..15 {
+                        let name = format!("t{t}/image:{i}");
+                        layout
+                            .add_image(&name, desc(&name, &Digest::sha256(name.as_bytes())))
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let index = Layout::open(dir.path()).unwrap().read_index().unwrap();
+        assert_eq!(index.manifests().len(), 6 * 15);
     }
 }
