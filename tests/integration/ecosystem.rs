@@ -5,16 +5,12 @@ use serde_json::json;
 
 use crate::support::Test;
 use crate::support::image::Image;
-use crate::support::registry::{Auth, NsMode, Registry};
+use crate::support::registry::{Auth, NsMode, Registry, mirror_and_authority};
 
 /// An authority and a mirror that holds the same image.
 fn authority_and_mirror() -> (Registry, Registry, Image, String) {
-    let authority = Registry::start();
-    let mirror = Registry::start();
     let img = Image::oci(50, &[1200, 3400]);
-    authority.push_image("team/app", "v1", &img);
-    mirror.push_image("team/app", "v1", &img);
-    let reference = format!("{}/team/app:v1", authority.host());
+    let (mirror, authority, reference) = mirror_and_authority(&img);
     (authority, mirror, img, reference)
 }
 

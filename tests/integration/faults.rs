@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use crate::support::image::{Blob, DOCKER_MANIFEST, Image, OCI_INDEX, OCI_MANIFEST, sha256};
 #[cfg(target_os = "linux")]
 use crate::support::registry::Unreachable;
-use crate::support::registry::{Auth, Fault, Registry};
+use crate::support::registry::{Auth, Fault, Registry, mirror_and_authority};
 use crate::support::tls::{Pki, TlsFront, have_openssl};
 use crate::support::{Output, Test, assert_layout_valid, layout_has_blob, layout_index};
 
@@ -271,16 +271,12 @@ fn truncated_blob_with_range_ignored_restarts_cleanly() {
 fn blob_cut_more_often_than_retries_moves_to_the_next_source() {
     // The mirror cuts every download; after `--retries` attempts the rest of
     // the blob comes from the authority, resumed where the mirror left off.
-    let mirror = Registry::start();
-    let authority = Registry::start();
     let img = Image::oci(13, &[200_000]);
-    mirror.push_image("team/app", "v1", &img);
-    authority.push_image("team/app", "v1", &img);
+    let (mirror, authority, reference) = mirror_and_authority(&img);
     let layer = &img.layers[0].digest;
     // Each resumed request gets 20 000 more bytes, then the cut.
     mirror.fault(Fault::TruncateBlob { digest: layer.clone(), after: 20_000, times: 100 });
     let t = Test::new();
-    let reference = format!("{}/team/app:v1", authority.host());
     let out = pull(&t, &reference, &["--mirror", &mirror.url(), "--retries", "2", "--json"]);
     assert_clean(&out);
     out.assert_success();
@@ -438,14 +434,10 @@ fn too_many_requests_waits_for_retry_after_then_succeeds() {
 #[test]
 fn too_long_retry_after_moves_on_at_once() {
     // A mirror asking for an hour's pause is not waited for: the authority serves.
-    let mirror = Registry::start();
-    let authority = Registry::start();
     let img = Image::oci(22, &[1000]);
-    mirror.push_image("team/app", "v1", &img);
-    authority.push_image("team/app", "v1", &img);
+    let (mirror, authority, reference) = mirror_and_authority(&img);
     mirror.fault(Fault::TooManyRequests { n: 100, retry_after_secs: 3600 });
     let t = Test::new();
-    let reference = format!("{}/team/app:v1", authority.host());
     let out = pull(&t, &reference, &["--mirror", &mirror.url(), "--json"]);
     assert_clean(&out);
     out.assert_success();
@@ -508,14 +500,10 @@ fn hung_mirror_costs_one_response_timeout_then_the_authority_serves() {
 
 #[test]
 fn mirror_hanging_on_blobs_costs_one_response_timeout_then_the_authority_serves_them() {
-    let mirror = Registry::start();
-    let authority = Registry::start();
     let img = Image::oci(27, &[1000, 2000, 3000, 4000, 5000, 6000, 7000]);
-    mirror.push_image("team/app", "v1", &img);
-    authority.push_image("team/app", "v1", &img);
+    let (mirror, authority, reference) = mirror_and_authority(&img);
     mirror.fault(Fault::HangBlobs);
     let t = Test::new();
-    let reference = format!("{}/team/app:v1", authority.host());
     // --jobs 1: two small downloads at a time, so the eight blobs would
     // wait for four timeouts in a row if each paid its own.
     let out = pull(
@@ -580,15 +568,11 @@ fn unreachable_mirror_costs_the_connect_timeout_then_the_authority_serves() {
 
 #[test]
 fn stalled_body_times_out_and_resumes_from_the_next_source() {
-    let mirror = Registry::start();
-    let authority = Registry::start();
     let img = Image::oci(26, &[2 * MIB]);
-    mirror.push_image("team/app", "v1", &img);
-    authority.push_image("team/app", "v1", &img);
+    let (mirror, authority, reference) = mirror_and_authority(&img);
     let layer = img.layers[0].digest.clone();
     mirror.fault(Fault::StallBlob { digest: layer.clone(), after: 3 * MIB / 2 });
     let t = Test::new();
-    let reference = format!("{}/team/app:v1", authority.host());
     let out = pull(
         &t,
         &reference,
@@ -741,11 +725,8 @@ fn blob_longer_or_shorter_than_its_descriptor_is_refused() {
 
 #[test]
 fn endless_blob_is_cut_at_the_descriptor_size_and_the_next_source_serves() {
-    let mirror = Registry::start();
-    let authority = Registry::start();
     let img = Image::oci(32, &[100_000]);
-    mirror.push_image("team/app", "v1", &img);
-    authority.push_image("team/app", "v1", &img);
+    let (mirror, authority, via_authority) = mirror_and_authority(&img);
     let layer = img.layers[0].digest.clone();
     mirror.fault(Fault::EndlessBlob(layer.clone()));
     // Alone, the endless mirror is a clear, quick error...
@@ -765,8 +746,7 @@ fn endless_blob_is_cut_at_the_descriptor_size_and_the_next_source_serves() {
     assert_layout_sane(&t.layout());
     // ...and with a good source after it, a fallback.
     let t = Test::new();
-    let reference = format!("{}/team/app:v1", authority.host());
-    let out = pull(&t, &reference, &["--mirror", &mirror.url(), "--json"]);
+    let out = pull(&t, &via_authority, &["--mirror", &mirror.url(), "--json"]);
     assert_clean(&out);
     out.assert_success();
     let j = out.json();
@@ -785,18 +765,14 @@ fn refused_then_the_authority_serves(
     fault: impl Fn(&Image) -> Fault,
     needle: &str,
 ) -> (Value, Registry, Registry, Image) {
-    let mirror = Registry::start();
-    let authority = Registry::start();
     let img = Image::oci(seed, &[50_000]);
-    mirror.push_image("team/app", "v1", &img);
-    authority.push_image("team/app", "v1", &img);
+    let (mirror, authority, reference) = mirror_and_authority(&img);
     mirror.fault(fault(&img));
     let t = Test::new();
     let out = pull(&t, &format!("{}/team/app:v1", mirror.host()), &[]);
     assert_fails(&out, 1, &[needle]);
     assert_layout_sane(&t.layout());
     let t = Test::new();
-    let reference = format!("{}/team/app:v1", authority.host());
     let out = pull(&t, &reference, &["--mirror", &mirror.url(), "--json"]);
     assert_clean(&out);
     out.assert_success();
@@ -893,11 +869,8 @@ fn schema1_manifest_is_refused_with_a_clear_message() {
 
 #[test]
 fn redirect_loop_is_a_clear_error_and_the_next_source_serves() {
-    let mirror = Registry::start();
-    let authority = Registry::start();
     let img = Image::oci(38, &[1000]);
-    authority.push_image("team/app", "v1", &img);
-    mirror.push_image("team/app", "v1", &img);
+    let (mirror, authority, reference) = mirror_and_authority(&img);
     mirror.fault(Fault::RedirectLoop);
     let t = Test::new();
     let out = pull(&t, &format!("{}/team/app:v1", mirror.host()), &[]);
@@ -908,7 +881,6 @@ fn redirect_loop_is_a_clear_error_and_the_next_source_serves() {
         mirror.count("GET", "/v2/")
     );
     let t = Test::new();
-    let reference = format!("{}/team/app:v1", authority.host());
     let out = pull(&t, &reference, &["--mirror", &mirror.url(), "--json"]);
     assert_clean(&out);
     out.assert_success();

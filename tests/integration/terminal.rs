@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::support::Test;
 use crate::support::image::Image;
-use crate::support::registry::{Fault, Registry};
+use crate::support::registry::{Fault, Registry, mirror_and_authority};
 use crate::support::terminal::OnTerminal;
 
 const MIB: usize = 1 << 20;
@@ -42,17 +42,13 @@ fn interrupted_pull_leaves_only_the_error_on_the_terminal() {
 
 #[test]
 fn finished_pull_replaces_its_bars_with_the_summary() {
-    let mirror = Registry::start();
-    let authority = Registry::start();
     let img = Image::oci(62, &[3 * MIB, 1000]);
-    mirror.push_image("team/app", "v1", &img);
-    authority.push_image("team/app", "v1", &img);
+    let (mirror, _authority, reference) = mirror_and_authority(&img);
     let layer = img.layers[0].digest.clone();
     // The mirror stalls for a second mid-blob (so the bar is surely drawn);
     // the authority serves the rest.
     mirror.fault(Fault::StallBlob { digest: layer.clone(), after: MIB });
     let t = Test::new();
-    let reference = format!("{}/team/app:v1", authority.host());
     let run = OnTerminal::spawn(
         &t,
         &[

@@ -881,6 +881,18 @@ pub fn refused_addr() -> String {
     addr.to_string()
 }
 
+/// A mirror and an authority that both serve `img` as `team/app:v1`, and
+/// the reference to pull (it names the authority): the setup of most
+/// fallback tests.
+pub fn mirror_and_authority(img: &Image) -> (Registry, Registry, String) {
+    let mirror = Registry::start();
+    let authority = Registry::start();
+    mirror.push_image("team/app", "v1", img);
+    authority.push_image("team/app", "v1", img);
+    let reference = format!("{}/team/app:v1", authority.host());
+    (mirror, authority, reference)
+}
+
 /// A TCP listener that accepts connections and never writes a byte: a mirror
 /// whose HTTP server is wedged. Dropping it closes every connection.
 pub struct HangServer {

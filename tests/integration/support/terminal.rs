@@ -2,7 +2,6 @@
 //! the raw bytes (escape codes and all) replayed on a small screen model.
 
 use std::fs::File;
-use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
@@ -46,18 +45,7 @@ impl OnTerminal {
         // Only the child holds the terminal now: when it exits, reading the
         // master side ends (EIO).
         drop(slave);
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let sink = output.clone();
-        let mut master = File::from(master);
-        let reader = std::thread::spawn(move || {
-            let mut chunk = [0u8; 8192];
-            while let Ok(n) = master.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
-            }
-        });
+        let (output, reader) = super::collect(File::from(master));
         OnTerminal { child, output, reader: Some(reader) }
     }
 
