@@ -66,6 +66,10 @@ pub struct HostConfig {
     pub plain_http: Option<bool>,
     /// Verify TLS certificates (default true).
     pub tls_verify: Option<bool>,
+    /// Like docker's and podman's insecure registries: certificates are not
+    /// verified, and when HTTPS cannot connect at all the host is asked
+    /// over plain HTTP instead.
+    pub insecure: Option<bool>,
     /// A PEM file of extra CA certificates to trust for this host.
     pub ca_file: Option<PathBuf>,
     /// A PEM client certificate for mutual TLS, with its private key
@@ -92,6 +96,11 @@ pub struct HostConfig {
 }
 
 impl HostConfig {
+    /// Are this host's TLS certificates verified?
+    pub fn verifies_tls(&self) -> bool {
+        self.tls_verify != Some(false) && self.insecure != Some(true)
+    }
+
     /// Fill the fields this one leaves unset from `other`.
     pub fn or(mut self, other: &HostConfig) -> HostConfig {
         macro_rules! fill {
@@ -100,6 +109,7 @@ impl HostConfig {
         fill!(
             plain_http,
             tls_verify,
+            insecure,
             ca_file,
             client_cert,
             client_key,

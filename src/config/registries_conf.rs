@@ -15,9 +15,9 @@
 //! Locations are imported without a scheme, so ocimirror's usual rule
 //! applies: HTTPS, except plain HTTP for loopback hosts (as docker and podman
 //! treat `localhost`) and hosts with `plain_http = true` in config.toml.
-//! Podman's `insecure` allows both plain HTTP and unverified TLS; we map it
-//! to `tls_verify = false` only. Unlike containerd, podman has no notion of trusting a mirror
-//! for tags, so mirrors keep ocimirror's default trust.
+//! Podman's `insecure` (unverified TLS, and plain HTTP when HTTPS cannot
+//! connect) is ours too. Unlike containerd, podman has no notion of
+//! trusting a mirror for tags, so mirrors keep ocimirror's default trust.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -187,10 +187,8 @@ fn import_entry(
     }
     let location_host = host_key(&location);
     if insecure {
-        config.add_host(
-            &location_host,
-            HostConfig { tls_verify: Some(false), ..HostConfig::default() },
-        );
+        config
+            .add_host(&location_host, HostConfig { insecure: Some(true), ..HostConfig::default() });
     }
     let mut rule = RegistryRule { origin: at.clone(), ..RegistryRule::default() };
     if !serves(&registry, &location_host) {
@@ -234,7 +232,7 @@ fn import_mirror(
             "location" => location = Some(value.as_str().ok_or_else(|| bad("a string"))?.trim()),
             "insecure" => {
                 if value.as_bool().ok_or_else(|| bad("true or false"))? {
-                    host.tls_verify = Some(false);
+                    host.insecure = Some(true);
                 }
             }
             "pull-from-mirror" => match value.as_str().ok_or_else(|| bad("a string"))? {
@@ -340,7 +338,7 @@ mod tests {
         );
         assert_eq!(hub.endpoint, None, "registry-1.docker.io serves docker.io");
         let aa = c.host("aa-mirror.example.com:5000");
-        assert_eq!((aa.digest_only, aa.tls_verify, aa.trusted), (Some(true), Some(false), None));
+        assert_eq!((aa.digest_only, aa.insecure, aa.trusted), (Some(true), Some(true), None));
         assert_eq!(c.host("zz-mirror.example.com"), HostConfig::default());
         // mirror-by-digest-only applies to every mirror of the entry.
         assert_eq!(c.rule_for("quay.io").mirrors[0].url, "quay-mirror.example.com");
@@ -355,7 +353,7 @@ mod tests {
         let gcr = c.rule_for("gcr.io");
         assert_eq!(gcr.endpoint.as_deref(), Some("gcr-copy.example.com"));
         assert!(gcr.mirrors.is_empty());
-        assert_eq!(c.host("gcr-copy.example.com").tls_verify, Some(false));
+        assert_eq!(c.host("gcr-copy.example.com").insecure, Some(true));
     }
 
     #[test]

@@ -42,7 +42,7 @@ impl Clients {
         host: &str,
     ) -> Result<reqwest::Client, Error> {
         let key = ClientKey {
-            tls_verify: settings.tls_verify != Some(false),
+            tls_verify: settings.verifies_tls(),
             ca_file: settings.ca_file.clone(),
             client_cert: settings.client_cert.clone(),
             client_key: settings.client_key.clone(),
@@ -71,7 +71,7 @@ fn build_client(
         .tcp_nodelay(true)
         .pool_idle_timeout(std::time::Duration::from_secs(60))
         .user_agent(concat!("ocimirror/", env!("CARGO_PKG_VERSION")));
-    if settings.tls_verify == Some(false) {
+    if !settings.verifies_tls() {
         b = b.tls_danger_accept_invalid_certs(true);
     }
     if let Some(ca) = &settings.ca_file {
@@ -131,8 +131,19 @@ fn build_client(
 pub fn describe_reqwest(e: &reqwest::Error) -> String {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     let mut root = None;
+    let mut not_tls = false;
     while let Some(c) = cause {
         root = Some(c);
+        // What a TLS client makes of an answer in plain HTTP. I/O errors
+        // wrap it (twice, here) without listing it as their source.
+        let mut inner: &(dyn std::error::Error + 'static) = c;
+        while let Some(wrapped) = inner.downcast_ref::<std::io::Error>().and_then(|e| e.get_ref()) {
+            inner = wrapped;
+        }
+        not_tls |= matches!(
+            inner.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType))
+        );
         cause = c.source();
     }
     let what = if e.is_connect() {
@@ -147,7 +158,13 @@ pub fn describe_reqwest(e: &reqwest::Error) -> String {
         "HTTP error"
     };
     let host = e.url().map(super::host_of).unwrap_or_default();
-    let root = root.map(|r| r.to_string()).unwrap_or_default();
+    let mut root = root.map(|r| r.to_string()).unwrap_or_default();
+    if not_tls {
+        root.push_str(
+            " (the server does not speak TLS: for a plain-HTTP registry set plain_http = true, \
+             or insecure = true, for this host)",
+        );
+    }
     match (host.is_empty(), root.is_empty()) {
         (false, false) => format!("{what} to {host}: {root}"),
         (false, true) => format!("{what} to {host}"),

@@ -9,6 +9,7 @@ mod client;
 pub mod manifest;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -114,6 +115,11 @@ pub struct Endpoint {
     credential: Option<Credential>,
     network: Network,
     auth: Arc<AuthCache>,
+    /// `insecure` on an HTTPS endpoint: plain HTTP is tried when HTTPS
+    /// cannot connect (see `raw_send`).
+    http_fallback: bool,
+    /// Set once HTTPS failed and plain HTTP is used for the rest of the run.
+    plain: AtomicBool,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -158,6 +164,7 @@ impl Endpoint {
         };
         let client = clients.get(settings, &network, &host)?;
         Ok(Endpoint {
+            http_fallback: settings.insecure == Some(true) && base.scheme() == "https",
             base,
             host,
             override_path: settings.override_path.unwrap_or(false),
@@ -166,6 +173,7 @@ impl Endpoint {
             credential,
             network,
             auth,
+            plain: AtomicBool::new(false),
         })
     }
 
@@ -276,9 +284,43 @@ impl Endpoint {
         }
     }
 
+    /// One request (see `send_following`). On an `insecure` host, a
+    /// request over HTTPS that cannot connect (no TLS there, or nothing on
+    /// the HTTPS port) is sent again over plain HTTP, as docker and podman
+    /// do for insecure registries, and the host stays on HTTP for the run.
+    async fn raw_send(
+        &self,
+        method: Method,
+        url: Url,
+        authorization: Option<&str>,
+        extra: &[(&str, String)],
+    ) -> Result<reqwest::Response, FetchError> {
+        let own = url.origin() == self.base.origin();
+        let plain = |mut url: Url| {
+            let _ = url.set_scheme("http");
+            url
+        };
+        if own && self.plain.load(Ordering::Relaxed) {
+            return self.send_following(method, plain(url), authorization, extra).await;
+        }
+        match self.send_following(method.clone(), url.clone(), authorization, extra).await {
+            Err(FetchError::Transport { kind: TransportKind::Connect, message })
+                if own && self.http_fallback =>
+            {
+                tracing::warn!(
+                    "{}: {message}; it is configured insecure, so plain HTTP is used",
+                    self.host
+                );
+                self.plain.store(true, Ordering::Relaxed);
+                self.send_following(method, plain(url), authorization, extra).await
+            }
+            other => other,
+        }
+    }
+
     /// One request, following redirects by hand so that `Authorization`
     /// and configured headers go only to this endpoint's own origin.
-    async fn raw_send(
+    async fn send_following(
         &self,
         method: Method,
         mut url: Url,

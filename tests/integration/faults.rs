@@ -1291,6 +1291,39 @@ fn tls_verify_false_applies_only_where_configured() {
 }
 
 #[test]
+fn insecure_hosts_take_any_certificate_and_fall_back_to_plain_http() {
+    let t = Test::new();
+    let Some(pki) = pki(&t) else { return };
+    let reg = Registry::start();
+    let img = Image::oci(85, &[1000, 2000]);
+    reg.push_image("team/app", "v1", &img);
+    // HTTPS with a certificate nobody trusts: taken as it is, no fallback.
+    let front = TlsFront::start(&reg, &pki, false);
+    let t = t.config(&tls_config(&front.host(), "insecure = true\n"));
+    let out = pull(&t, &format!("{}/team/app:v1", front.host()), &[]);
+    assert_clean(&out);
+    out.assert_success();
+    assert!(!out.stderr.contains("plain HTTP"), "{}", out.dump());
+    assert_layout_valid(&t.layout());
+    // A host with no TLS at all: an error unless it is insecure; then plain
+    // HTTP, said once, used for every request of the run.
+    let plain = Registry::start();
+    plain.push_image("team/app", "v1", &img);
+    let reference = format!("{}/team/app:v1", plain.host());
+    let strict = Test::new().config(&tls_config(&plain.host(), ""));
+    let out = pull(&strict, &reference, &[]);
+    assert_fails(&out, 1, &["does not speak TLS", "plain_http = true"]);
+    assert_eq!(plain.requests().len(), 0, "nothing went over plain HTTP");
+    let lax = Test::new().config(&tls_config(&plain.host(), "insecure = true\n"));
+    let out = pull(&lax, &reference, &["--json"]);
+    assert_clean(&out);
+    out.assert_success();
+    assert_eq!(out.stderr.matches("plain HTTP is used").count(), 1, "{}", out.dump());
+    assert!(plain.count("GET", "/v2/team/app/blobs/") >= 3, "the blobs came over HTTP too");
+    assert_layout_valid(&lax.layout());
+}
+
+#[test]
 fn tls_client_certificate_is_sent_when_configured() {
     let t = Test::new();
     let Some(pki) = pki(&t) else { return };
