@@ -40,17 +40,15 @@ pub enum Error {
     #[error("interrupted")]
     Interrupted,
 
-    #[error("{context}: {source}")]
-    Io {
-        context: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The OS error is part of the message and deliberately not a `source`:
+    // the error chain printed at the edge would repeat it.
+    #[error("{context}: {cause}")]
+    Io { context: String, cause: std::io::Error },
 }
 
 impl Error {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Error {
-        Error::Io { context: context.into(), source }
+        Error::Io { context: context.into(), cause: source }
     }
 }
 

@@ -211,18 +211,20 @@ impl Layout {
         }
         // Resume: hash what an earlier run left, unless it cannot be a prefix.
         let mut hasher = Hasher::new(digest.algorithm());
-        let mut have = file.metadata().map_err(io("cannot stat a partial download"))?.len();
+        let mut have =
+            file.metadata().map_err(io(format!("cannot read {}", partial.display())))?.len();
         if have > size {
-            file.set_len(0).map_err(io("cannot truncate a partial download"))?;
+            file.set_len(0).map_err(io(format!("cannot truncate {}", partial.display())))?;
             have = 0;
         } else if have > 0 {
             let mut buf = vec![0u8; WRITE_CHUNK];
             let mut left = have;
-            file.seek(SeekFrom::Start(0)).map_err(io("cannot read a partial download"))?;
+            file.seek(SeekFrom::Start(0))
+                .map_err(io(format!("cannot read {}", partial.display())))?;
             while left > 0 {
                 let n = file
                     .read(&mut buf[..(left.min(WRITE_CHUNK as u64) as usize)])
-                    .map_err(io("cannot read a partial download"))?;
+                    .map_err(io(format!("cannot read {}", partial.display())))?;
                 if n == 0 {
                     break;
                 }
@@ -230,7 +232,8 @@ impl Layout {
                 left -= n as u64;
             }
         }
-        file.seek(SeekFrom::Start(have)).map_err(io("cannot seek a partial download"))?;
+        file.seek(SeekFrom::Start(have))
+            .map_err(io(format!("cannot seek {}", partial.display())))?;
         Ok(Begin::Writer(BlobWriter {
             file: Arc::new(file),
             partial,
@@ -415,8 +418,9 @@ impl BlobWriter {
     /// sent bad bytes).
     pub fn restart(&mut self) -> Result<()> {
         self.clear_buffer();
-        self.file.set_len(0).map_err(io("cannot truncate a partial download"))?;
-        (&*self.file).seek(SeekFrom::Start(0)).map_err(io("cannot seek a partial download"))?;
+        let what = |verb: &str| io(format!("cannot {verb} {}", self.partial.display()));
+        self.file.set_len(0).map_err(what("truncate"))?;
+        (&*self.file).seek(SeekFrom::Start(0)).map_err(what("seek"))?;
         self.hasher = Hasher::new(self.digest.algorithm());
         self.written = 0;
         Ok(())
@@ -454,7 +458,7 @@ impl BlobWriter {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let result = hash_and_write(&mut self.hasher, &self.file, &self.buf);
+        let result = hash_and_write(&mut self.hasher, &self.file, &self.partial, &self.buf);
         self.not_written_back += self.buffered as u64;
         self.clear_buffer();
         result?;
@@ -506,12 +510,15 @@ impl BlobWriter {
     }
 }
 
-/// Hashes the chunks and appends them to the partial file.
-fn hash_and_write(hasher: &mut Hasher, file: &File, chunks: &[Bytes]) -> Result<()> {
+/// Hashes the chunks and appends them to the partial file at `path`.
+fn hash_and_write(hasher: &mut Hasher, file: &File, path: &Path, chunks: &[Bytes]) -> Result<()> {
     for chunk in chunks {
         hasher.update(chunk);
     }
-    write_all_vectored(file, chunks).map_err(io("cannot write a blob"))
+    write_all_vectored(file, chunks).map_err(io(format!(
+        "cannot write {} (what it holds is kept: the next pull resumes from there)",
+        path.display()
+    )))
 }
 
 /// `write_all` for several buffers: `writev` until every byte is written
@@ -556,7 +563,7 @@ fn start_writeback(_file: &File) {}
 /// then rename into `blobs/` (the directory is synced before index.json
 /// names the blob, in `add_image`).
 fn commit(file: &File, partial: &Path, target: &Path) -> Result<()> {
-    file.sync_all().map_err(io("cannot sync a blob"))?;
+    file.sync_all().map_err(io(format!("cannot sync {}", partial.display())))?;
     if let Some(dir) = target.parent() {
         fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
     }

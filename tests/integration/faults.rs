@@ -1090,6 +1090,32 @@ fn concurrent_pulls_into_one_layout_all_succeed_with_one_entry_per_name() {
     }
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn write_error_fails_clearly_and_keeps_what_was_written() {
+    let reg = Registry::start();
+    let img = Image::oci(72, &[3 * MIB]);
+    reg.push_image("team/app", "v1", &img);
+    let layer = img.layers[0].digest.clone();
+    let reference = format!("{}/team/app:v1", reg.host());
+    // No file may pass 1 MiB: writing the layer fails as on a full disk.
+    let t = Test::new().file_size_limit(MIB as u64);
+    let out = t.run_with(pull_args(&t, &reference, &[]));
+    let partial = partial_path(&t, &layer);
+    assert_fails(&out, 1, &["file too large", &partial.display().to_string()]);
+    assert_layout_sane(&t.layout());
+    assert!(!t.layout().join("index.json").exists());
+    assert!(!layout_has_blob(&t.layout(), &layer));
+    // What did get written stays, and the next run (room again) resumes it.
+    assert_eq!(std::fs::metadata(&partial).unwrap().len(), MIB as u64);
+    let t = t.file_size_limit(u64::MAX);
+    let out = t.run_with(pull_args(&t, &reference, &[]));
+    assert_clean(&out);
+    out.assert_success();
+    assert_eq!(blob_ranges(&reg, &layer).last().unwrap().as_deref(), Some("bytes=1048576-"));
+    assert_layout_valid(&t.layout());
+}
+
 #[test]
 fn ctrl_c_stops_promptly_with_130_and_removes_partial_files() {
     let reg = Registry::start();

@@ -63,6 +63,7 @@ pub struct Test {
     env: Vec<(OsString, Option<OsString>)>,
     stdin: Option<Vec<u8>>,
     timeout: Duration,
+    file_size_limit: Option<u64>,
 }
 
 impl Test {
@@ -80,6 +81,7 @@ impl Test {
             env: Vec::new(),
             stdin: None,
             timeout: Duration::from_secs(60),
+            file_size_limit: None,
         }
         .env("HOME", &home)
         .env("XDG_CONFIG_HOME", home.join(".config"))
@@ -180,6 +182,14 @@ impl Test {
         self
     }
 
+    /// No file the child writes may grow past `bytes` (RLIMIT_FSIZE): the
+    /// write that would fails with EFBIG, as on a full disk.
+    #[cfg(target_os = "linux")]
+    pub fn file_size_limit(mut self, bytes: u64) -> Self {
+        self.file_size_limit = Some(bytes);
+        self
+    }
+
     /// Kill the child after this long (default 60 s) and fail the test.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -260,6 +270,24 @@ impl Test {
                 Some(v) => cmd.env(key, v),
                 None => cmd.env_remove(key),
             };
+        }
+        #[cfg(target_os = "linux")]
+        if let Some(limit) = self.file_size_limit {
+            use std::os::unix::process::CommandExt as _;
+            // SAFETY: between fork and exec only setrlimit(2) and signal(2)
+            // run, both async-signal-safe. SIGXFSZ is ignored so the write
+            // fails instead of killing the process (the disposition survives
+            // exec).
+            unsafe {
+                cmd.pre_exec(move || {
+                    let rlimit = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+                    if libc::setrlimit(libc::RLIMIT_FSIZE, &rlimit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                    Ok(())
+                });
+            }
         }
         cmd
     }
