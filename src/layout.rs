@@ -452,8 +452,10 @@ impl BlobWriter {
 
     /// Hashes the buffered bytes and writes them to the partial file (so a
     /// later run can resume). Hashing as the bytes go to disk keeps the hash
-    /// covering exactly what the file holds, in one pass. On an error the
-    /// buffered bytes are dropped: they must not land after a hole.
+    /// covering exactly what the file holds, in one pass. After an error
+    /// the writer is done for: the file may hold only part of the buffer
+    /// while the hash covers all of it. Drop it; the next `begin` hashes
+    /// what the file really holds.
     pub fn flush(&mut self) -> Result<()> {
         if self.buf.is_empty() {
             return Ok(());

@@ -307,8 +307,9 @@ impl Endpoint {
             Err(FetchError::Transport { kind: TransportKind::Connect, message })
                 if own && self.http_fallback =>
             {
+                tracing::debug!("{}: {message}", self.host);
                 tracing::warn!(
-                    "{}: {message}; it is configured insecure, so plain HTTP is used",
+                    "{}: no HTTPS connection; it is configured insecure, so plain HTTP is used",
                     self.host
                 );
                 self.plain.store(true, Ordering::Relaxed);
