@@ -1229,11 +1229,15 @@ fn ctrl_c_of_one_pull_does_not_break_another_waiting_for_the_same_blob() {
 // TLS
 // ---------------------------------------------------------------------------
 
-/// The test PKI, or `None` (with a note) when the openssl CLI is missing.
+/// The test PKI, or `None` (with a note) when the openssl CLI is missing;
+/// a failure instead under `OCIMIRROR_REQUIRE_INTEROP=1` (CI), where no
+/// test may skip for want of an outside tool.
 fn pki(t: &Test) -> Option<Pki> {
     if !have_openssl() {
-        if std::env::var("OCIMIRROR_REQUIRE_TLS_TESTS").as_deref() == Ok("1") {
-            panic!("OCIMIRROR_REQUIRE_TLS_TESTS=1 but the openssl CLI is missing");
+        if std::env::var("OCIMIRROR_REQUIRE_INTEROP").as_deref() == Ok("1") {
+            panic!(
+                "OCIMIRROR_REQUIRE_INTEROP=1 but the openssl CLI is missing (apt-get install openssl)"
+            );
         }
         eprintln!("skipped TLS test: openssl not found");
         return None;
