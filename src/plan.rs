@@ -4,7 +4,7 @@
 
 use url::Url;
 
-use crate::config::{self, Config, CredentialSource, NsMode};
+use crate::config::{Config, CredentialSource, NsMode};
 use crate::error::{Error, Result};
 use crate::reference::Reference;
 use crate::registry::api_url;
@@ -172,7 +172,7 @@ pub fn parse_base(config: &Config, raw: &str) -> Result<(Url, String)> {
         raw.to_string()
     } else {
         let host = raw.split('/').next().unwrap_or("");
-        let plain = config.host(host).plain_http.unwrap_or_else(|| config::is_loopback(host));
+        let plain = config.plain_http(host);
         format!("{}://{raw}", if plain { "http" } else { "https" })
     };
     let url = Url::parse(&with_scheme).map_err(|e| bad(&format!("not a URL ({e})")))?;

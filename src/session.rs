@@ -26,18 +26,18 @@ pub struct Session {
     credentials: OnceCell<CredentialStore>,
     auth: Arc<AuthCache>,
     endpoints: tokio::sync::Mutex<HashMap<String, Arc<Endpoint>>>,
-    clients: Clients,
+    clients: Arc<Clients>,
     facts: Mutex<HashMap<String, HostFacts>>,
 }
 
 impl Session {
     pub fn new(config: Config) -> Session {
         Session {
+            clients: Arc::new(Clients::new(config.clone())),
             config,
             credentials: OnceCell::new(),
             auth: Arc::new(AuthCache::default()),
             endpoints: Default::default(),
-            clients: Clients::default(),
             facts: Default::default(),
         }
     }
@@ -60,10 +60,10 @@ impl Session {
         let endpoint = Arc::new(Endpoint::new(
             source.base.clone(),
             &settings,
-            self.config.network.clone(),
+            self.config.network_for(&source.host, &settings)?,
             credential,
             self.auth.clone(),
-            &self.clients,
+            self.clients.clone(),
         )?);
         endpoints.insert(key, endpoint.clone());
         Ok(endpoint)

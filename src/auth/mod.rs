@@ -124,7 +124,7 @@ impl AuthCache {
     /// credentials).
     pub async fn answer(
         &self,
-        client: &reqwest::Client,
+        service: &TokenService<'_>,
         host: &str,
         repository: &str,
         challenge: &Challenge,
@@ -142,11 +142,11 @@ impl AuthCache {
             (Challenge::Bearer { .. }, Some(Credential::RegistryToken(t))) => {
                 format!("Bearer {t}")
             }
-            (Challenge::Bearer { realm, service, scope }, credential) => {
+            (Challenge::Bearer { realm, service: svc, scope }, credential) => {
                 let scope =
                     scope.clone().unwrap_or_else(|| format!("repository:{repository}:pull"));
                 let (token, ttl) =
-                    fetch_token(client, realm, service.as_deref(), &scope, credential).await?;
+                    fetch_token(service, realm, svc.as_deref(), &scope, credential).await?;
                 let header = format!("Bearer {token}");
                 self.put(host, repository, header.clone(), ttl);
                 return Ok(Some(header));
@@ -157,6 +157,16 @@ impl AuthCache {
     }
 }
 
+/// How to reach a token service: with its own host's client and within
+/// the run's timeouts; and whether the registry that sent us there is on
+/// HTTPS (its credentials must not then go to a plain-HTTP realm).
+pub struct TokenService<'a> {
+    pub clients: &'a crate::registry::Clients,
+    pub registry_is_https: bool,
+    pub response_timeout: Duration,
+    pub stall_timeout: Duration,
+}
+
 #[derive(serde::Deserialize)]
 struct TokenReply {
     token: Option<String>,
@@ -165,7 +175,7 @@ struct TokenReply {
 }
 
 async fn fetch_token(
-    client: &reqwest::Client,
+    via: &TokenService<'_>,
     realm: &str,
     service: Option<&str>,
     scope: &str,
@@ -176,6 +186,18 @@ async fn fetch_token(
     if !matches!(url.scheme(), "http" | "https") {
         return Err(failed("the realm is not an http(s) URL".into()));
     }
+    if credential.is_some()
+        && via.registry_is_https
+        && url.scheme() == "http"
+        && !via.clients.plain_http_allowed(&url)
+    {
+        return Err(failed(format!(
+            "it is plain HTTP while the registry is HTTPS, so the credentials would travel in \
+             clear text; refusing (set plain_http = true for {} if that is intended)",
+            crate::registry::host_of(&url)
+        )));
+    }
+    let client = via.clients.for_url(&url).map_err(|e| failed(e.to_string()))?;
     let request = if let Some(Credential::IdentityToken(refresh)) = credential {
         // OAuth2 refresh-token grant, as docker does with identity tokens.
         let mut form = url::form_urlencoded::Serializer::new(String::new());
@@ -206,7 +228,10 @@ async fn fetch_token(
             _ => req,
         }
     };
-    let resp = request.send().await.map_err(|e| failed(crate::registry::describe_reqwest(&e)))?;
+    let resp = tokio::time::timeout(via.response_timeout, request.send())
+        .await
+        .map_err(|_| failed(format!("no response within {:?}", via.response_timeout)))?
+        .map_err(|e| failed(crate::registry::describe_reqwest(&e)))?;
     let status = resp.status().as_u16();
     if status == 401 || status == 403 {
         return Err(AuthError::Refused { realm: realm.to_string(), status });
@@ -214,7 +239,7 @@ async fn fetch_token(
     if !(200..300).contains(&status) {
         return Err(failed(format!("HTTP {status}")));
     }
-    let body = crate::registry::read_capped(resp, MAX_TOKEN_BODY)
+    let body = crate::registry::read_capped(resp, MAX_TOKEN_BODY, via.stall_timeout)
         .await
         .map_err(|_| AuthError::BadResponse { realm: realm.to_string() })?;
     let reply: TokenReply = serde_json::from_slice(&body)

@@ -335,6 +335,34 @@ impl Config {
 
     /// Host settings for `host[:port]`: an entry for the exact host and
     /// port wins over one for the bare host.
+    /// Whether `host` (`host[:port]`) is spoken to in plain HTTP when no
+    /// scheme says otherwise: as configured, else only loopback hosts.
+    pub fn plain_http(&self, host: &str) -> bool {
+        self.host(host).plain_http.unwrap_or_else(|| is_loopback(host))
+    }
+
+    /// The network settings for talking to `host`: the run's, with the
+    /// host's own timeouts where it sets them.
+    pub fn network_for(&self, host: &str, settings: &HostConfig) -> Result<Network, Error> {
+        let timeout = |what: &str, set: Option<f64>, default: Duration| match set {
+            Some(v) => seconds(&format!("{what} for {host}"), v),
+            None => Ok(default),
+        };
+        Ok(Network {
+            connect_timeout: timeout(
+                "connect_timeout",
+                settings.connect_timeout,
+                self.network.connect_timeout,
+            )?,
+            response_timeout: timeout(
+                "response_timeout",
+                settings.response_timeout,
+                self.network.response_timeout,
+            )?,
+            ..self.network.clone()
+        })
+    }
+
     pub fn host(&self, host: &str) -> HostConfig {
         let key = host_key(host);
         let exact = self.hosts.get(&key).cloned().unwrap_or_default();

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Mutex, Once};
 use std::time::Duration;
 
-use crate::config::{HostConfig, Network};
+use crate::config::{Config, HostConfig, Network};
 use crate::error::Error;
 
 /// reqwest is built without a default crypto provider; install ring's once.
@@ -28,11 +28,38 @@ struct ClientKey {
     connect_timeout: Duration,
 }
 
-/// The clients of one run, by the settings they were built from.
+/// The clients of one run, by the settings they were built from, and the
+/// configuration that says which settings each host gets.
 #[derive(Default)]
-pub struct Clients(Mutex<HashMap<ClientKey, reqwest::Client>>);
+pub struct Clients {
+    config: Config,
+    built: Mutex<HashMap<ClientKey, reqwest::Client>>,
+}
 
 impl Clients {
+    pub fn new(config: Config) -> Clients {
+        Clients { config, built: Mutex::default() }
+    }
+
+    /// The client for `url`'s host, with that host's own settings: what a
+    /// redirect target or a token service gets, never the settings (a CA,
+    /// a client certificate, no verification) of the host that sent us
+    /// there.
+    pub fn for_url(&self, url: &url::Url) -> Result<reqwest::Client, Error> {
+        let host = super::host_of(url);
+        let settings = self.config.host(&host);
+        let network = self.config.network_for(&host, &settings)?;
+        self.get(&settings, &network, &host)
+    }
+
+    /// May credentials go to `url` although it is plain HTTP? Only when
+    /// its host is spoken to in plain HTTP anyway (configured so, or
+    /// loopback) or is configured `insecure`.
+    pub fn plain_http_allowed(&self, url: &url::Url) -> bool {
+        let host = super::host_of(url);
+        self.config.plain_http(&host) || self.config.host(&host).insecure == Some(true)
+    }
+
     /// The client for a host with these settings: an existing one with the
     /// same TLS settings and connect timeout, or a new one.
     pub fn get(
@@ -48,7 +75,7 @@ impl Clients {
             client_key: settings.client_key.clone(),
             connect_timeout: network.connect_timeout,
         };
-        let mut clients = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut clients = self.built.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(c) = clients.get(&key) {
             return Ok(c.clone());
         }
@@ -173,8 +200,13 @@ pub fn describe_reqwest(e: &reqwest::Error) -> String {
     }
 }
 
-/// Reads a whole body, failing once it passes `cap` bytes.
-pub async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<u8>, String> {
+/// Reads a whole body, failing once it passes `cap` bytes or when no byte
+/// comes for `stall`.
+pub async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: usize,
+    stall: Duration,
+) -> Result<Vec<u8>, String> {
     if resp.content_length().is_some_and(|n| n > cap as u64) {
         return Err(format!(
             "body of {} bytes is over the {cap}-byte limit",
@@ -182,7 +214,11 @@ pub async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<
         ));
     }
     let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| describe_reqwest(&e))? {
+    loop {
+        let next = tokio::time::timeout(stall, resp.chunk())
+            .await
+            .map_err(|_| format!("the body stalled for {stall:?}"))?;
+        let Some(chunk) = next.map_err(|e| describe_reqwest(&e))? else { break };
         if out.len() + chunk.len() > cap {
             return Err(format!("body is over the {cap}-byte limit"));
         }
@@ -203,16 +239,16 @@ mod tests {
         let insecure = HostConfig { tls_verify: Some(false), ..Default::default() };
         clients.get(&plain, &network, "a.example").unwrap();
         clients.get(&plain, &network, "b.example").unwrap();
-        assert_eq!(clients.0.lock().unwrap().len(), 1);
+        assert_eq!(clients.built.lock().unwrap().len(), 1);
         clients.get(&insecure, &network, "c.example").unwrap();
         let slow = Network { connect_timeout: Duration::from_secs(30), ..Network::default() };
         clients.get(&plain, &slow, "d.example").unwrap();
-        assert_eq!(clients.0.lock().unwrap().len(), 3);
+        assert_eq!(clients.built.lock().unwrap().len(), 3);
         // A client that cannot be built is an error for that host, not cached.
         let missing =
             HostConfig { ca_file: Some("/nonexistent/ca.pem".into()), ..Default::default() };
         let e = clients.get(&missing, &network, "e.example").unwrap_err();
         assert!(e.to_string().contains("for e.example"), "{e}");
-        assert_eq!(clients.0.lock().unwrap().len(), 3);
+        assert_eq!(clients.built.lock().unwrap().len(), 3);
     }
 }

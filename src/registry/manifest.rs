@@ -201,6 +201,7 @@ fn media_type(header: Option<&str>, bytes: &[u8]) -> Result<String, FetchError> 
 pub async fn read(
     resp: reqwest::Response,
     expected: Option<&Digest>,
+    stall: std::time::Duration,
 ) -> Result<Manifest, FetchError> {
     let header_type =
         resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -211,7 +212,7 @@ pub async fn read(
         .map(str::to_string);
     let namespace =
         resp.headers().get("oci-namespace").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let bytes = super::read_capped(resp, MAX_MANIFEST_SIZE)
+    let bytes = super::read_capped(resp, MAX_MANIFEST_SIZE, stall)
         .await
         .map_err(|e| FetchError::Invalid(format!("manifest: {e}")))?;
     let media_type = media_type(header_type.as_deref(), &bytes)?;

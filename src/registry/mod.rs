@@ -115,9 +115,13 @@ pub struct Endpoint {
     credential: Option<Credential>,
     network: Network,
     auth: Arc<AuthCache>,
+    /// The run's clients, for hosts other than this one (see `raw_send`).
+    clients: Arc<Clients>,
     /// `insecure` on an HTTPS endpoint: plain HTTP is tried when HTTPS
     /// cannot connect (see `raw_send`).
     http_fallback: bool,
+    /// `base` over plain HTTP.
+    plain_base: Url,
     /// Set once HTTPS failed and plain HTTP is used for the rest of the run.
     plain: AtomicBool,
 }
@@ -142,29 +146,14 @@ impl Endpoint {
         network: Network,
         credential: Option<Credential>,
         auth: Arc<AuthCache>,
-        clients: &Clients,
+        clients: Arc<Clients>,
     ) -> Result<Endpoint, crate::error::Error> {
         let host = host_of(&base);
-        let timeout = |what: &str, set: Option<f64>, default: Duration| match set {
-            Some(v) => crate::config::seconds(&format!("{what} for {host}"), v),
-            None => Ok(default),
-        };
-        let network = Network {
-            connect_timeout: timeout(
-                "connect_timeout",
-                settings.connect_timeout,
-                network.connect_timeout,
-            )?,
-            response_timeout: timeout(
-                "response_timeout",
-                settings.response_timeout,
-                network.response_timeout,
-            )?,
-            ..network
-        };
         let client = clients.get(settings, &network, &host)?;
         Ok(Endpoint {
             http_fallback: settings.insecure == Some(true) && base.scheme() == "https",
+            plain_base: with_scheme(base.clone(), "http"),
+            clients,
             base,
             host,
             override_path: settings.override_path.unwrap_or(false),
@@ -189,12 +178,12 @@ impl Endpoint {
 
     /// `<base>/v2/<repo>/<kind>/<target>[?ns=<ns>]`.
     pub fn url(&self, repository: &str, kind: &str, target: &str, ns: Option<&str>) -> Url {
-        api_url(&self.base, self.override_path, repository, kind, target, ns)
+        api_url(self.current_base(), self.override_path, repository, kind, target, ns)
     }
 
     /// `GET /v2/`: is this a registry, and does it want credentials?
     pub async fn ping(&self) -> Result<(u16, Option<String>), FetchError> {
-        let mut url = self.base.clone();
+        let mut url = self.current_base().clone();
         let path = url.path().trim_end_matches('/').to_string();
         url.set_path(&format!("{path}{}", if self.override_path { "/" } else { "/v2/" }));
         let resp = self.raw_send(Method::GET, url, None, &[]).await?;
@@ -223,7 +212,7 @@ impl Endpoint {
             let err = match result {
                 Ok(resp) if is_retryable_status(resp.status()) => {
                     let wait = retry_after(&resp);
-                    let err = error_from_response(resp).await;
+                    let err = error_from_response(resp, self.network.stall_timeout).await;
                     match wait {
                         Some(w) if w > MAX_RETRY_AFTER => return Err(err),
                         Some(w) if attempt < self.network.retries => {
@@ -255,7 +244,10 @@ impl Endpoint {
     ) -> Result<reqwest::Response, FetchError> {
         let cached = self.auth.get(&self.host, repository);
         let resp = self.raw_send(method.clone(), url.clone(), cached.as_deref(), extra).await?;
-        if resp.status() != StatusCode::UNAUTHORIZED {
+        // A 401 from another host (a redirect target) is its own business:
+        // answering its challenge would hand this host's credentials to a
+        // token service that host names.
+        if resp.status() != StatusCode::UNAUTHORIZED || !self.is_own(resp.url()) {
             return Ok(resp);
         }
         let Some(challenge) = resp
@@ -268,7 +260,18 @@ impl Endpoint {
         };
         let header = self
             .auth
-            .answer(&self.client, &self.host, repository, &challenge, self.credential.as_ref())
+            .answer(
+                &crate::auth::TokenService {
+                    clients: &self.clients,
+                    registry_is_https: self.base.scheme() == "https",
+                    response_timeout: self.network.response_timeout,
+                    stall_timeout: self.network.stall_timeout,
+                },
+                &self.host,
+                repository,
+                &challenge,
+                self.credential.as_ref(),
+            )
             .await
             .map_err(|e| match e {
                 // Only a refusal is "access denied" (exit 4); junk or an
@@ -284,10 +287,38 @@ impl Endpoint {
         }
     }
 
-    /// One request (see `send_following`). On an `insecure` host, a
-    /// request over HTTPS that cannot connect (no TLS there, or nothing on
-    /// the HTTPS port) is sent again over plain HTTP, as docker and podman
-    /// do for insecure registries, and the host stays on HTTP for the run.
+    /// Is `url` on this endpoint's own origin (its HTTP twin included, for
+    /// an `insecure` host)?
+    fn is_own(&self, url: &Url) -> bool {
+        url.origin() == self.base.origin()
+            || (self.http_fallback && url.origin() == self.plain_base.origin())
+    }
+
+    /// The base requests go to: the configured one, or its plain-HTTP twin
+    /// once an `insecure` host has fallen back to HTTP.
+    fn current_base(&self) -> &Url {
+        if self.plain.load(Ordering::Relaxed) { &self.plain_base } else { &self.base }
+    }
+
+    /// `url` on the plain-HTTP base, if this endpoint has fallen back to it.
+    fn current(&self, url: Url) -> Url {
+        if self.plain.load(Ordering::Relaxed) && url.origin() == self.base.origin() {
+            with_scheme(url, "http")
+        } else {
+            url
+        }
+    }
+
+    /// One request, following redirects by hand so that `Authorization`
+    /// and configured headers go only to the first URL's origin. Each hop
+    /// uses the client of its own host (a redirect target or any other
+    /// host gets its own TLS settings, not this endpoint's).
+    ///
+    /// On an `insecure` host, a request over HTTPS that cannot connect (no
+    /// TLS there, or nothing on the HTTPS port) is sent again over plain
+    /// HTTP, as docker and podman do for insecure registries, and the host
+    /// stays on HTTP for the run. Only a failure of the host itself does
+    /// that, never one of a redirect target.
     async fn raw_send(
         &self,
         method: Method,
@@ -295,43 +326,16 @@ impl Endpoint {
         authorization: Option<&str>,
         extra: &[(&str, String)],
     ) -> Result<reqwest::Response, FetchError> {
-        let own = url.origin() == self.base.origin();
-        let plain = |mut url: Url| {
-            let _ = url.set_scheme("http");
-            url
-        };
-        if own && self.plain.load(Ordering::Relaxed) {
-            return self.send_following(method, plain(url), authorization, extra).await;
-        }
-        match self.send_following(method.clone(), url.clone(), authorization, extra).await {
-            Err(FetchError::Transport { kind: TransportKind::Connect, message })
-                if own && self.http_fallback =>
-            {
-                tracing::debug!("{}: {message}", self.host);
-                tracing::warn!(
-                    "{}: no HTTPS connection; it is configured insecure, so plain HTTP is used",
-                    self.host
-                );
-                self.plain.store(true, Ordering::Relaxed);
-                self.send_following(method, plain(url), authorization, extra).await
-            }
-            other => other,
-        }
-    }
-
-    /// One request, following redirects by hand so that `Authorization`
-    /// and configured headers go only to this endpoint's own origin.
-    async fn send_following(
-        &self,
-        method: Method,
-        mut url: Url,
-        authorization: Option<&str>,
-        extra: &[(&str, String)],
-    ) -> Result<reqwest::Response, FetchError> {
-        let origin = url.origin();
+        let mut url = self.current(url);
+        let mut origin = url.origin();
         for _ in 0..=MAX_REDIRECTS {
             let same_origin = url.origin() == origin;
-            let mut req = self.client.request(method.clone(), url.clone());
+            let client = if self.is_own(&url) {
+                self.client.clone()
+            } else {
+                self.clients.for_url(&url).map_err(|e| FetchError::Invalid(e.to_string()))?
+            };
+            let mut req = client.request(method.clone(), url.clone());
             if same_origin {
                 for (k, v) in &self.headers {
                     req = req.header(k.as_str(), v.as_str());
@@ -343,7 +347,7 @@ impl Endpoint {
             for (k, v) in extra {
                 req = req.header(*k, v.as_str());
             }
-            let resp = tokio::time::timeout(self.network.response_timeout, req.send())
+            let sent = tokio::time::timeout(self.network.response_timeout, req.send())
                 .await
                 .map_err(|_| FetchError::Transport {
                     kind: TransportKind::Timeout,
@@ -353,7 +357,28 @@ impl Endpoint {
                         self.network.response_timeout
                     ),
                 })?
-                .map_err(|e| transport_error(&e))?;
+                .map_err(|e| transport_error(&e));
+            let resp = match sent {
+                Err(FetchError::Transport { kind: TransportKind::Connect, message })
+                    if self.http_fallback && url.origin() == self.base.origin() =>
+                {
+                    tracing::debug!("{}: {message}", self.host);
+                    if !self.plain.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(
+                            "{}: no HTTPS connection; it is configured insecure, so plain HTTP \
+                             is used",
+                            self.host
+                        );
+                    }
+                    let first = url.origin() == origin;
+                    url = with_scheme(url, "http");
+                    if first {
+                        origin = url.origin();
+                    }
+                    continue;
+                }
+                other => other?,
+            };
             if !resp.status().is_redirection() {
                 return Ok(resp);
             }
@@ -382,7 +407,7 @@ impl Endpoint {
                     host_of(&url)
                 )));
             }
-            url = next;
+            url = self.current(next);
         }
         Err(FetchError::Invalid(format!(
             "more than {MAX_REDIRECTS} redirects (a redirect loop?) starting at {}",
@@ -410,7 +435,7 @@ impl Endpoint {
         };
         exchange.status = Some(resp.status().as_u16());
         if !resp.status().is_success() {
-            return Err((error_from_response(resp).await, exchange));
+            return Err((error_from_response(resp, self.network.stall_timeout).await, exchange));
         }
         Ok((resp, exchange))
     }
@@ -427,7 +452,7 @@ impl Endpoint {
         let accept = [("accept", MANIFEST_ACCEPT.to_string())];
         let (resp, exchange) =
             self.request(Method::GET, repository, "manifests", target, ns, &accept).await?;
-        match manifest::read(resp, expected).await {
+        match manifest::read(resp, expected, self.network.stall_timeout).await {
             Ok(m) => Ok((m, exchange)),
             Err(e) => Err((e, exchange)),
         }
@@ -561,9 +586,9 @@ struct ErrorItem {
 
 /// Turns an error response into a `FetchError`, reading the distribution
 /// error body if there is one (capped: error bodies are small).
-pub async fn error_from_response(resp: reqwest::Response) -> FetchError {
+pub async fn error_from_response(resp: reqwest::Response, stall: Duration) -> FetchError {
     let status = resp.status().as_u16();
-    let body = read_capped(resp, crate::auth::MAX_TOKEN_BODY).await.unwrap_or_default();
+    let body = read_capped(resp, crate::auth::MAX_TOKEN_BODY, stall).await.unwrap_or_default();
     let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
         Ok(b) if !b.errors.is_empty() => {
             let e = &b.errors[0];
@@ -604,6 +629,12 @@ pub fn api_url(
 }
 
 /// `host[:port]` of a URL, with IPv6 brackets.
+/// `url` with another scheme (http <-> https; always possible for those).
+fn with_scheme(mut url: Url, scheme: &str) -> Url {
+    let _ = url.set_scheme(scheme);
+    url
+}
+
 pub fn host_of(url: &Url) -> String {
     let host = match url.host() {
         Some(url::Host::Ipv6(a)) => format!("[{a}]"),
@@ -628,7 +659,7 @@ mod tests {
             Network::default(),
             None,
             Arc::new(AuthCache::default()),
-            &Clients::default(),
+            Arc::new(Clients::default()),
         )
         .unwrap()
     }

@@ -931,6 +931,103 @@ fn blob_redirected_to_another_host_never_carries_authorization() {
 }
 
 #[test]
+fn a_redirect_targets_challenge_never_gets_the_registrys_credentials() {
+    // Storage that itself asks for a token must not be answered with the
+    // registry's password: its token service is its own business.
+    let reg = Registry::start();
+    let storage = Registry::start();
+    let img = Image::oci(42, &[10_000]);
+    reg.push_image("team/app", "v1", &img);
+    storage.push_image("team/app", "v1", &img);
+    reg.set_auth(Auth::Basic { user: USER.into(), pass: SECRET.into() });
+    reg.fault(Fault::RedirectBlobsTo(storage.url()));
+    storage.set_auth(Auth::Bearer { user_pass: None });
+    let t = basic_docker_config(Test::new(), &reg.host());
+    let out = pull(&t, &format!("{}/team/app:v1", reg.host()), &[]);
+    assert_clean(&out);
+    let carried: Vec<String> = storage
+        .requests()
+        .into_iter()
+        .filter(|r| r.header("authorization").is_some())
+        .map(|r| r.path)
+        .collect();
+    assert!(carried.is_empty(), "the registry's credentials went to {carried:?}");
+    assert_layout_sane(&t.layout());
+}
+
+#[test]
+fn a_token_realm_on_an_https_registry_must_not_be_plain_http() {
+    let t = Test::new();
+    let Some(pki) = pki(&t) else { return };
+    let reg = Registry::start();
+    reg.push_image("team/app", "v1", &Image::oci(43, &[1000]));
+    reg.set_auth(Auth::Bearer { user_pass: Some((USER.into(), SECRET.into())) });
+    // A plain-HTTP realm on a host that is not loopback (and never resolves):
+    // refused before any connection.
+    reg.set_realm("http://auth.ocimirror-test.invalid/token");
+    let front = TlsFront::start(&reg, &pki, false);
+    let ca = format!("ca_file = {:?}\n", pki.ca);
+    let t = basic_docker_config(t, &front.host()).config(&tls_config(&front.host(), &ca));
+    let out = pull(&t, &format!("{}/team/app:v1", front.host()), &[]);
+    assert_fails(&out, 1, &["clear text", "plain_http = true"]);
+}
+
+#[test]
+fn a_token_realm_on_another_host_does_not_inherit_relaxed_tls() {
+    let t = Test::new();
+    let Some(pki) = pki(&t) else { return };
+    let reg = Registry::start();
+    reg.push_image("team/app", "v1", &Image::oci(44, &[1000]));
+    reg.set_auth(Auth::Bearer { user_pass: Some((USER.into(), SECRET.into())) });
+    let front = TlsFront::start(&reg, &pki, false);
+    // The token service is another TLS host, with a certificate nobody
+    // trusts and no settings of its own.
+    let auth = TlsFront::start(&reg, &pki, false);
+    reg.set_realm(&format!("https://{}/token", auth.host()));
+    let t = basic_docker_config(t, &front.host())
+        .config(&tls_config(&front.host(), "tls_verify = false\n"));
+    let out = pull(&t, &format!("{}/team/app:v1", front.host()), &[]);
+    assert_fails(&out, 1, &["certificate"]);
+    let sent = reg.requests().iter().filter(|r| r.path == "/token").count();
+    assert_eq!(sent, 0, "the credentials reached an unverified token service");
+}
+
+#[test]
+fn a_redirect_target_does_not_inherit_relaxed_tls() {
+    let t = Test::new();
+    let Some(pki) = pki(&t) else { return };
+    let reg = Registry::start();
+    let storage = Registry::start();
+    let img = Image::oci(45, &[1000]);
+    reg.push_image("team/app", "v1", &img);
+    storage.push_image("team/app", "v1", &img);
+    let front = TlsFront::start(&reg, &pki, false);
+    let storage_front = TlsFront::start(&storage, &pki, false);
+    reg.fault(Fault::RedirectBlobsTo(format!("https://{}", storage_front.host())));
+    let t = t.config(&tls_config(&front.host(), "insecure = true\n"));
+    let out = pull(&t, &format!("{}/team/app:v1", front.host()), &[]);
+    assert_fails(&out, 1, &["certificate"]);
+    assert_eq!(storage.count("GET", "/v2/team/app/blobs/"), 0);
+    // Nor does a redirect target that cannot be reached switch the
+    // insecure host itself to plain HTTP.
+    assert!(!out.stderr.contains("plain HTTP is used"), "{}", out.dump());
+}
+
+#[test]
+fn a_token_service_that_never_answers_costs_one_response_timeout() {
+    use crate::support::registry::HangServer;
+    let reg = Registry::start();
+    reg.push_image("team/app", "v1", &Image::oci(46, &[1000]));
+    reg.set_auth(Auth::Bearer { user_pass: None });
+    let hung = HangServer::start();
+    reg.set_realm(&format!("{}/token", hung.url()));
+    let t = Test::new().timeout(Duration::from_secs(30));
+    let out = pull(&t, &format!("{}/team/app:v1", reg.host()), &["--response-timeout", "1"]);
+    assert_fails(&out, 1, &["token service", "no response"]);
+    assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
+}
+
+#[test]
 fn junk_from_the_token_endpoint_is_a_clear_error_without_credentials_in_it() {
     let reg = Registry::start();
     reg.push_image("team/app", "v1", &Image::oci(42, &[1000]));

@@ -169,6 +169,9 @@ impl Store {
 struct State {
     /// `http://127.0.0.1:PORT`, for the token realm and redirects.
     base_url: String,
+    /// The token realm announced in Bearer challenges, when not our own
+    /// `/token`.
+    realm: Option<String>,
     default: Store,
     namespaces: HashMap<String, Store>,
     ns_mode: NsMode,
@@ -198,6 +201,7 @@ impl Registry {
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State {
             base_url: format!("http://{addr}"),
+            realm: None,
             default: Store::default(),
             namespaces: HashMap::new(),
             ns_mode: NsMode::Ignore,
@@ -294,6 +298,13 @@ impl Registry {
 
     pub fn set_auth(&self, auth: Auth) -> &Self {
         self.lock().auth = auth;
+        self
+    }
+
+    /// Announce this token realm in Bearer challenges instead of our own
+    /// `/token` (a token service on another host).
+    pub fn set_realm(&self, realm: &str) -> &Self {
+        self.lock().realm = Some(realm.to_string());
         self
     }
 
@@ -790,7 +801,8 @@ fn authorized(st: &State, headers: &HeaderMap, repo: Option<&str>) -> bool {
 fn challenge(st: &State, repo: Option<&str>) -> Response<Body> {
     let value = match &st.auth {
         Auth::Bearer { .. } => {
-            let mut v = format!("Bearer realm=\"{}/token\",service=\"test-registry\"", st.base_url);
+            let realm = st.realm.clone().unwrap_or_else(|| format!("{}/token", st.base_url));
+            let mut v = format!("Bearer realm=\"{realm}\",service=\"test-registry\"");
             if let Some(repo) = repo {
                 v.push_str(&format!(",scope=\"repository:{repo}:pull\""));
             }
