@@ -122,7 +122,11 @@ impl CredentialStore {
         let Ok(text) = std::fs::read_to_string(path) else { return };
         match serde_json::from_str::<AuthFile>(&text) {
             Ok(f) => self.files.push((path.to_path_buf(), f)),
-            Err(e) => tracing::warn!("ignoring credentials file {}: {e}", path.display()),
+            Err(e) => tracing::warn!(
+                "ignoring credentials file {}: {}",
+                path.display(),
+                crate::config::without_values(&e.to_string())
+            ),
         }
     }
 

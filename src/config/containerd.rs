@@ -106,8 +106,7 @@ fn has_docker_certs(dir: &Path) -> bool {
 fn load_hosts_file(file: &Path, registry: Option<&str>, config: &mut Config) -> Result<()> {
     let text = std::fs::read_to_string(file).map_err(|e| cannot_read(file, e))?;
     let at = file.display().to_string();
-    let doc: Table = toml::from_str(&text)
-        .map_err(|e| Error::Config(format!("{at}: {}", e.to_string().trim())))?;
+    let doc: Table = toml::from_str(&text).map_err(|e| super::toml_error(&at, &text, &e))?;
     // containerd resolves relative certificate paths against the file's directory.
     let base = file.parent().unwrap_or(Path::new("."));
     let mut warnings = Vec::new();

@@ -155,8 +155,54 @@ pub struct FileConfig {
 
 impl FileConfig {
     pub fn parse(text: &str, path: &Path) -> Result<FileConfig> {
-        toml::from_str(text)
-            .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.to_string().trim())))
+        toml::from_str(text).map_err(|e| toml_error(&path.display().to_string(), text, &e))
+    }
+}
+
+/// A TOML error as a config error: where (line and column) and what, but
+/// not the offending line, which toml quotes and which may hold a secret (a
+/// header value, a token); values quoted in the message are left out too.
+pub fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> Error {
+    let at = e
+        .span()
+        .and_then(|span| text.get(..span.start))
+        .map(|before| {
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!(", line {line}, column {column}")
+        })
+        .unwrap_or_default();
+    Error::Config(format!("{file}{at}: {}", without_values(e.message().trim())))
+}
+
+/// A parser's message without the values it quotes (`invalid type: string
+/// "s3cret", expected a boolean` -> `invalid type: string, expected a
+/// boolean`): they come from files that may hold secrets. Names of keys
+/// and fields stay.
+pub fn without_values(message: &str) -> String {
+    const QUOTED: [(&str, char); 5] = [
+        ("string \"", '"'),
+        ("integer `", '`'),
+        ("floating point `", '`'),
+        ("boolean `", '`'),
+        ("character `", '`'),
+    ];
+    let mut out = String::new();
+    let mut rest = message;
+    loop {
+        let next = QUOTED
+            .iter()
+            .filter_map(|&(prefix, close)| rest.find(prefix).map(|i| (i, prefix, close)))
+            .min_by_key(|&(i, _, _)| i);
+        let Some((i, prefix, close)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        // Keep the kind ("string"), drop the value and its quotes.
+        out.push_str(&rest[..i]);
+        out.push_str(&prefix[..prefix.len() - 2]);
+        let value = &rest[i + prefix.len()..];
+        rest = value.find(close).map_or("", |j| &value[j + 1..]);
     }
 }
 
@@ -420,6 +466,29 @@ pub fn strip_port(host: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn parse_errors_say_where_but_quote_no_values() {
+        let secret = "Bearer s3cr3t-TOKEN";
+        for text in [
+            format!("[hosts.\"r.example\"]\nheader = {{ Authorization = \"{secret}\" }}\n"),
+            format!("[hosts.\"r.example\"]\ntls_verify = \"{secret}\"\n"),
+            format!("[hosts.\"r.example\"]\nheaders = {{ Authorization = \"{secret}\n"),
+        ] {
+            let e = FileConfig::parse(&text, Path::new("c.toml")).unwrap_err().to_string();
+            assert!(!e.contains("s3cr3t"), "{e}");
+            assert!(e.starts_with("c.toml, line 2, column "), "{e}");
+        }
+        let e = FileConfig::parse("[hosts.\"r\"]\nheader = 1\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `header`"), "key names stay: {e}");
+        assert_eq!(
+            without_values("invalid type: integer `918273645`, expected a string at line 3"),
+            "invalid type: integer, expected a string at line 3"
+        );
+    }
+
     use super::*;
 
     const EXAMPLE: &str = r#"

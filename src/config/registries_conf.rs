@@ -90,8 +90,7 @@ fn registry_tables(path: &Path) -> Result<Vec<(usize, Table)>> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::Config(format!("cannot read {file}: {e}")))?;
-    let mut doc: Table = toml::from_str(&text)
-        .map_err(|e| Error::Config(format!("{file}: {}", e.to_string().trim())))?;
+    let mut doc: Table = toml::from_str(&text).map_err(|e| super::toml_error(&file, &text, &e))?;
     if doc.contains_key("registries") {
         return Err(Error::Config(format!(
             "{file}: this is the deprecated version 1 format ([registries.search] and friends); \

@@ -1028,6 +1028,27 @@ fn a_token_service_that_never_answers_costs_one_response_timeout() {
 }
 
 #[test]
+fn bad_config_and_credential_files_are_reported_without_their_values() {
+    // A containerd-style `header` typo in config.toml, with a token in it.
+    let config =
+        format!("[hosts.\"r.example\"]\nheader = {{ Authorization = \"Bearer {SECRET}\" }}\n");
+    let t = Test::new().config(&config);
+    let out = t.run_with(["mirrors"]);
+    assert_fails(&out, 2, &["config.toml, line 2", "unknown field `header`"]);
+    // A docker config whose password is a number: skipped with a warning
+    // that does not quote it.
+    let reg = Registry::start();
+    reg.push_image("team/app", "v1", &Image::oci(47, &[1000]));
+    let t = Test::new()
+        .docker_config(json!({"auths": {reg.host(): {"username": USER, "password": 918273645}}}));
+    let out = pull(&t, &format!("{}/team/app:v1", reg.host()), &[]);
+    assert_clean(&out);
+    out.assert_success();
+    assert!(out.stderr.contains("ignoring credentials file"), "{}", out.dump());
+    assert!(!out.stderr.contains("918273645"), "{}", out.dump());
+}
+
+#[test]
 fn junk_from_the_token_endpoint_is_a_clear_error_without_credentials_in_it() {
     let reg = Registry::start();
     reg.push_image("team/app", "v1", &Image::oci(42, &[1000]));
