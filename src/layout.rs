@@ -245,6 +245,7 @@ impl Layout {
             buf: Vec::new(),
             buffered: 0,
             not_written_back: 0,
+            broken: false,
         }))
     }
 
@@ -406,6 +407,9 @@ pub struct BlobWriter {
     buffered: usize,
     /// Bytes written since writeback was last started.
     not_written_back: u64,
+    /// A write failed: the file may hold part of a buffer the hash covers
+    /// in full, so nothing more may be written or completed.
+    broken: bool,
 }
 
 impl BlobWriter {
@@ -423,6 +427,7 @@ impl BlobWriter {
         (&*self.file).seek(SeekFrom::Start(0)).map_err(what("seek"))?;
         self.hasher = Hasher::new(self.digest.algorithm());
         self.written = 0;
+        self.broken = false;
         Ok(())
     }
 
@@ -430,6 +435,7 @@ impl BlobWriter {
     /// the size is part of the contract. Bytes are buffered up to
     /// `WRITE_CHUNK`, then hashed and written.
     pub fn write(&mut self, bytes: Bytes) -> Result<()> {
+        self.check_intact()?;
         if self.written + bytes.len() as u64 > self.size {
             return Err(Error::Invalid(format!(
                 "blob {} is longer than its descriptor's {} bytes",
@@ -445,6 +451,17 @@ impl BlobWriter {
         Ok(())
     }
 
+    fn check_intact(&self) -> Result<()> {
+        match self.broken {
+            false => Ok(()),
+            true => Err(Error::Failed(format!(
+                "blob {}: an earlier write to {} failed",
+                self.digest,
+                self.partial.display()
+            ))),
+        }
+    }
+
     fn clear_buffer(&mut self) {
         self.buf.clear();
         self.buffered = 0;
@@ -453,16 +470,18 @@ impl BlobWriter {
     /// Hashes the buffered bytes and writes them to the partial file (so a
     /// later run can resume). Hashing as the bytes go to disk keeps the hash
     /// covering exactly what the file holds, in one pass. After an error
-    /// the writer is done for: the file may hold only part of the buffer
-    /// while the hash covers all of it. Drop it; the next `begin` hashes
-    /// what the file really holds.
+    /// the writer is done for (every later call fails): the file may hold
+    /// only part of the buffer while the hash covers all of it. The next
+    /// `begin` hashes what the file really holds.
     pub fn flush(&mut self) -> Result<()> {
+        self.check_intact()?;
         if self.buf.is_empty() {
             return Ok(());
         }
         let result = hash_and_write(&mut self.hasher, &self.file, &self.partial, &self.buf);
         self.not_written_back += self.buffered as u64;
         self.clear_buffer();
+        self.broken = result.is_err();
         result?;
         if self.not_written_back >= WRITEBACK_EVERY {
             self.not_written_back = 0;

@@ -2,7 +2,7 @@
 //! manifests and blobs (in parallel, from the best source that has them,
 //! resuming cut downloads), and record the image in the layout.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -200,14 +200,26 @@ pub async fn pull(
         }
     };
 
-    // Every blob of every image, once.
-    let mut seen = HashSet::new();
+    // Every blob of every image, once. One digest with two sizes cannot
+    // be right, and storing it under one would leave a descriptor that
+    // does not match its blob.
+    let mut sizes: HashMap<Digest, u64> = HashMap::new();
     let mut blobs: Vec<Descriptor> = Vec::new();
     for m in &images {
         if let Parsed::Image { config, layers } = m.parse()? {
             for d in std::iter::once(config).chain(layers) {
-                if seen.insert(d.digest.clone()) {
-                    blobs.push(d);
+                match sizes.get(&d.digest) {
+                    None => {
+                        sizes.insert(d.digest.clone(), d.size);
+                        blobs.push(d);
+                    }
+                    Some(&size) if size == d.size => {}
+                    Some(&size) => {
+                        return Err(Error::Invalid(format!(
+                            "{}: blob {} is listed with two sizes ({size} and {} bytes)",
+                            plan.reference, d.digest, d.size
+                        )));
+                    }
                 }
             }
         }
@@ -358,6 +370,17 @@ impl Ctx {
             )
             .await;
             match result {
+                // The digest matched, so these are the right bytes: a size
+                // that differs is the index's error, whoever serves it.
+                Ok(m) if m.bytes.len() as u64 != d.size => {
+                    return Err(Error::Invalid(format!(
+                        "{}: the index gives {} a size of {} bytes, but it has {}",
+                        self.plan.reference,
+                        d.digest,
+                        d.size,
+                        m.bytes.len()
+                    )));
+                }
                 Ok(m) => return Ok(m),
                 Err(e) => failures.push((source.display(), e)),
             }
@@ -470,6 +493,9 @@ impl Ctx {
                 match outcome {
                     BodyOutcome::Complete => match w.finish().await {
                         Ok(()) => return Ok(source.display()),
+                        // The disk's fault, not the bytes': no source can
+                        // help, and the writer is done for (see `flush`).
+                        Err(e) if !matches!(e, Error::Invalid(_)) => return Err(e),
                         // The bytes before `offset` came from an earlier
                         // attempt or run (maybe another source, maybe bad):
                         // `finish` dropped them; fetch the whole blob from

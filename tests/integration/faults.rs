@@ -599,6 +599,47 @@ fn stalled_body_times_out_and_resumes_from_the_next_source() {
 // ---------------------------------------------------------------------------
 
 #[test]
+fn one_digest_with_two_sizes_is_refused() {
+    let reg = Registry::start();
+    let config = Blob::new("application/vnd.oci.image.config.v1+json", b"{}".to_vec());
+    let layer = Blob::new("application/vnd.oci.image.layer.v1.tar", vec![5u8; 1000]);
+    reg.push_blob(&config);
+    reg.push_blob(&layer);
+    let mut bigger = layer.descriptor();
+    bigger["size"] = json!(1001);
+    let manifest = manifest_json(config.descriptor(), vec![layer.descriptor(), bigger]);
+    reg.push_manifest("team/app", "v1", &Blob::new(OCI_MANIFEST, manifest));
+    let t = Test::new();
+    let out = pull(&t, &format!("{}/team/app:v1", reg.host()), &[]);
+    assert_fails(&out, 1, &["two sizes"]);
+    assert!(!t.layout().join("index.json").exists());
+}
+
+#[test]
+fn an_index_entry_with_the_wrong_size_is_refused() {
+    let reg = Registry::start();
+    let img = Image::oci(74, &[1000]);
+    reg.push_image("team/app", "child", &img);
+    let mut entry = img.manifest.descriptor();
+    entry["size"] = json!(img.manifest.bytes.len() + 1);
+    entry["platform"] = json!({"os": "linux", "architecture": "amd64"});
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [entry],
+    }))
+    .unwrap();
+    reg.push_manifest("team/app", "v1", &Blob::new(OCI_INDEX, index));
+    let reference = format!("{}/team/app:v1", reg.host());
+    for platform in [&["--all-platforms"][..], &["--platform", "linux/amd64"][..]] {
+        let t = Test::new();
+        let out = t.run_with(["pull", &reference, "-o", &t.layout_str()].iter().chain(platform));
+        assert_fails(&out, 1, &["size of"]);
+        assert!(!t.layout().join("index.json").exists(), "{platform:?}");
+    }
+}
+
+#[test]
 fn oversized_manifest_is_refused_with_and_without_content_length() {
     for chunked in [false, true] {
         let reg = Registry::start();
@@ -1232,6 +1273,27 @@ fn write_error_fails_clearly_and_keeps_what_was_written() {
     out.assert_success();
     assert_eq!(blob_ranges(&reg, &layer).last().unwrap().as_deref(), Some("bytes=1048576-"));
     assert_layout_valid(&t.layout());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_failed_last_write_is_never_completed_by_an_empty_answer() {
+    // The download is cut once, the resumed one fails on its very last
+    // write (a file size limit one byte short), and the server would answer
+    // a request for the bytes after the end with an empty 206: the writer
+    // must not take that as the rest of a blob it never wrote.
+    let size = 3 * MIB + 12345;
+    let reg = Registry::start();
+    let img = Image::oci(73, &[size]);
+    reg.push_image("team/app", "v1", &img);
+    let layer = img.layers[0].digest.clone();
+    reg.fault(Fault::TruncateBlob { digest: layer.clone(), after: MIB, times: 1 });
+    reg.fault(Fault::EmptyRangeAtEnd);
+    let t = Test::new().file_size_limit(size as u64 - 1);
+    let out = t.run_with(pull_args(&t, &format!("{}/team/app:v1", reg.host()), &[]));
+    assert_fails(&out, 1, &["file too large"]);
+    assert!(!layout_has_blob(&t.layout(), &layer));
+    assert_layout_sane(&t.layout());
 }
 
 #[test]

@@ -77,6 +77,9 @@ pub enum Fault {
     TruncateBlob { digest: String, after: usize, times: usize },
     /// Answer Range requests with 200 and the whole body.
     IgnoreRange,
+    /// Answer a Range request that starts at the blob's end with an empty
+    /// 206 (a lax server; distribution says 416).
+    EmptyRangeAtEnd,
     /// Accept every request and never answer (until the registry is dropped).
     Hang,
     /// Like `Hang`, for blob requests only: manifests are served.
@@ -685,6 +688,16 @@ fn blob(
     } else {
         headers.get(header::RANGE).and_then(|v| parse_range(v.to_str().ok()?, total))
     };
+    let at_end = headers.get(header::RANGE).and_then(|v| v.to_str().ok())
+        == Some(format!("bytes={total}-").as_str());
+    if at_end && st.faults.contains(&Fault::EmptyRangeAtEnd) {
+        return Response::builder()
+            .status(StatusCode::PARTIAL_CONTENT)
+            .header(header::CONTENT_RANGE, format!("bytes {total}-{total}/{total}"))
+            .header(header::CONTENT_LENGTH, 0)
+            .body(Body::empty())
+            .unwrap();
+    }
     let mut builder = Response::builder()
         .header(header::CONTENT_TYPE, "application/octet-stream")
         .header("docker-content-digest", digest);
