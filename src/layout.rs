@@ -36,6 +36,9 @@ pub const CONVERTED_FROM: &str = "io.ocimirror.converted-from";
 /// Data is written to disk in chunks of at least this size (fewer
 /// syscalls); a blob being downloaded buffers up to one.
 pub const WRITE_CHUNK: usize = 256 << 10;
+/// A temporary file this old and unlocked is left over from a run that
+/// died (see `remove_stale_temp_files`).
+const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 /// After this many bytes of a download, the kernel is asked to start
 /// writing them to disk (see `start_writeback`).
 const WRITEBACK_EVERY: u64 = 8 << 20;
@@ -54,14 +57,17 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
 /// renamed over it. The rename itself becomes durable with the next
 /// `sync_dir` of the parent (see `add_image`).
 fn write_atomic(path: &Path, tmp_dir: &Path, bytes: &[u8]) -> Result<()> {
-    // `<name>.<n>.<pid>.tmp`: the pid tells a later run whether the writer
-    // is gone (`remove_stale_temp_files`); `n` keeps two threads of one
-    // process from sharing a temporary file.
-    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    // A random name, created exclusively: no other writer (another thread,
+    // or a process in another PID namespace sharing the layout) can have
+    // it. Locked until the rename, so `remove_stale_temp_files` leaves it.
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = tmp_dir.join(format!("{name}.{n}.{}.tmp", std::process::id()));
-    let mut f = File::create(&tmp).map_err(io(format!("cannot create {}", tmp.display())))?;
+    let tmp = tmp_dir.join(format!("{name}.{:016x}.tmp", rand::random::<u64>()));
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(io(format!("cannot create {}", tmp.display())))?;
+    f.lock().map_err(io(format!("cannot lock {}", tmp.display())))?;
     f.write_all(bytes)
         .and_then(|_| f.sync_all())
         .map_err(io(format!("cannot write {}", tmp.display())))?;
@@ -103,22 +109,26 @@ impl Layout {
         Ok(layout)
     }
 
-    /// Removes `*.<pid>.tmp` files (from `write_atomic`) whose process is
-    /// gone: a run killed between writing one and renaming it. Partial blob
-    /// downloads are kept: they are resumed. Linux only (it asks /proc).
+    /// Removes `*.tmp` files (from `write_atomic`) whose writer is gone: a
+    /// run killed between writing one and renaming it. A lock, not a pid,
+    /// says so: pids mean nothing across containers sharing a layout.
+    /// Partial blob downloads are kept: they are resumed.
     fn remove_stale_temp_files(&self) {
-        if !Path::new("/proc/self").exists() {
-            return;
-        }
         let Ok(entries) = fs::read_dir(self.partial_dir()) else { return };
+        let old = std::time::SystemTime::now() - STALE_TEMP_AGE;
         for entry in entries.flatten() {
-            let name = entry.file_name();
-            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".tmp")) else { continue };
-            let Some(pid) = stem.rsplit('.').next().and_then(|p| p.parse::<u32>().ok()) else {
+            let path = entry.path();
+            if path.extension().is_none_or(|x| x != "tmp") {
                 continue;
-            };
-            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-                let _ = fs::remove_file(entry.path());
+            }
+            // Unlocked and old: its writer is gone. (A writer locks its file
+            // right after creating it; the age covers that moment.)
+            let Ok(f) = OpenOptions::new().write(true).open(&path) else { continue };
+            let stale = f.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < old)
+                && f.try_lock().is_ok()
+                && still_named(&f, &path);
+            if stale {
+                let _ = fs::remove_file(&path);
             }
         }
     }
@@ -311,6 +321,8 @@ impl Layout {
             // What matters is that index.json never names a blob whose
             // rename was lost, so the blob directories are synced (once per
             // image) before index.json is replaced, and the root after.
+            // `blobs/` too: on a new layout its own entries are new.
+            sync_dir(&self.root.join("blobs"));
             for alg in ["sha256", "sha512"] {
                 sync_dir(&self.root.join("blobs").join(alg));
             }
@@ -725,17 +737,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let layout = Layout::open(dir.path()).unwrap();
         let partial = dir.path().join(".ocimirror/partial");
-        // No process has pid 4294967295; this one is alive.
-        let dead = partial.join("index.json.4294967295.tmp");
-        let alive = partial.join(format!("index.json.{}.tmp", std::process::id()));
-        let download = partial.join(format!("sha256-{}", Digest::sha256(b"x").hex()));
-        for f in [&dead, &alive, &download] {
-            std::fs::write(f, b"x").unwrap();
-        }
+        let file = |name: &str, age: u64| {
+            let path = partial.join(name);
+            let f = File::create(&path).unwrap();
+            let when = std::time::SystemTime::now() - std::time::Duration::from_secs(age);
+            f.set_modified(when).unwrap();
+            path
+        };
+        let dead = file("index.json.00000000000000aa.tmp", 3600);
+        let young = file("index.json.00000000000000bb.tmp", 0);
+        let held = file("index.json.00000000000000cc.tmp", 3600);
+        let writer = OpenOptions::new().write(true).open(&held).unwrap();
+        writer.lock().unwrap();
+        let download = file(&format!("sha256-{}", Digest::sha256(b"x").hex()), 3600);
         drop(layout);
         Layout::open(dir.path()).unwrap();
-        assert!(!dead.exists());
-        assert!(alive.exists() && download.exists());
+        assert!(!dead.exists(), "old and unlocked: its writer is gone");
+        assert!(young.exists(), "a writer may be about to lock it");
+        assert!(held.exists(), "its writer holds the lock");
+        assert!(download.exists(), "partial downloads are resumed, not removed");
     }
 
     #[test]

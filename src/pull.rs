@@ -75,35 +75,52 @@ pub struct ImageReport {
     pub converted_from: Option<Digest>,
 }
 
-/// The layout and the digests being written into it.
-type Unfinished = Option<(Layout, HashSet<Digest>)>;
+/// The layout, the digests being written into it, and whether cleanup
+/// has begun (then no new download may start).
+#[derive(Default)]
+struct Unfinished {
+    layout: Option<Layout>,
+    digests: HashSet<Digest>,
+    stopped: bool,
+}
 
 /// Digests this process started writing, so Ctrl-C can remove them.
 #[derive(Default, Clone)]
 pub struct Cleanup(Arc<Mutex<Unfinished>>);
 
 impl Cleanup {
-    fn note(&self, layout: &Layout, d: &Digest) {
-        let mut g = self.0.lock().unwrap();
-        g.get_or_insert_with(|| (layout.clone(), HashSet::new())).1.insert(d.clone());
+    /// Records a download about to write `d`; false once cleanup has begun
+    /// (the caller must then remove what it opened itself).
+    fn note(&self, layout: &Layout, d: &Digest) -> bool {
+        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if g.stopped {
+            return false;
+        }
+        g.layout.get_or_insert_with(|| layout.clone());
+        g.digests.insert(d.clone());
+        true
     }
 
     fn done(&self, d: &Digest) {
-        if let Some((_, set)) = self.0.lock().unwrap().as_mut() {
-            set.remove(d);
-        }
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).digests.remove(d);
     }
 
     /// Removes the partial files of downloads that never finished.
     pub fn run(&self) {
-        if let Some((layout, set)) = self.0.lock().unwrap().take() {
-            // Time for this process's downloads, aborted but maybe in the
-            // middle of a write or an fsync on another thread, to stop and
-            // let go of the files' locks.
-            let deadline = Instant::now() + std::time::Duration::from_secs(1);
-            for d in set {
-                layout.discard_partial(&d, deadline);
-            }
+        // Taken out, so downloads still stopping on other threads are not
+        // held up on the lock (and new ones see `stopped`).
+        let (layout, digests) = {
+            let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            g.stopped = true;
+            (g.layout.take(), std::mem::take(&mut g.digests))
+        };
+        let Some(layout) = layout else { return };
+        // Time for this process's downloads, aborted but maybe in the
+        // middle of a write or an fsync on another thread, to stop and let
+        // go of the files' locks.
+        let deadline = Instant::now() + std::time::Duration::from_secs(1);
+        for d in digests {
+            layout.discard_partial(&d, deadline);
         }
     }
 }
@@ -265,11 +282,6 @@ pub async fn pull(
         }
     }
 
-    // Manifests after their blobs, the index entry last: a reader of
-    // index.json only ever finds complete images.
-    for m in &manifests {
-        layout.put_verified(&m.digest, &m.bytes)?;
-    }
     let name = plan.reference.to_string();
     let mut desc = oci_spec::image::Descriptor::new(
         entry.media_type.as_str().into(),
@@ -298,7 +310,21 @@ pub async fn pull(
         op.set_variant(p.variant.clone());
         desc.set_platform(Some(op));
     }
-    layout.add_image(&name, desc)?;
+    // Manifests after their blobs, the index entry last: a reader of
+    // index.json only ever finds complete images. On a blocking thread:
+    // the index lock may be held by another pull for a while, and Ctrl-C
+    // must still be heard meanwhile.
+    let to_store: Vec<(Digest, bytes::Bytes)> =
+        manifests.iter().map(|m| (m.digest.clone(), m.bytes.clone())).collect();
+    let (store, entry_name) = (layout.clone(), name.clone());
+    tokio::task::spawn_blocking(move || {
+        for (digest, bytes) in &to_store {
+            store.put_verified(digest, bytes)?;
+        }
+        store.add_image(&entry_name, desc)
+    })
+    .await
+    .map_err(|e| Error::Failed(format!("recording the image: {e}")))??;
 
     Ok(PullReport {
         reference: name,
@@ -418,7 +444,12 @@ impl Ctx {
                 }
             }
         };
-        self.cleanup.note(&self.layout, &d.digest);
+        if !self.cleanup.note(&self.layout, &d.digest) {
+            // Ctrl-C's cleanup already ran: leave nothing behind.
+            drop(writer);
+            self.layout.discard_partial(&d.digest, Instant::now());
+            return Err(Error::Interrupted);
+        }
         // A run killed after the last byte but before the rename left a
         // complete partial: asking for `bytes=<size>-` would get 416. Verify
         // it as it is; on a mismatch `finish` empties it and we download.
@@ -552,7 +583,7 @@ impl Ctx {
             bar.set_position(0);
         }
         if let Some(len) = body.content_length()
-            && body.start + len != d.size
+            && body.start.checked_add(len) != Some(d.size)
         {
             return Ok(BodyOutcome::Bad(format!(
                 "announced {} bytes from offset {}, but the blob has {}",
@@ -595,4 +626,25 @@ enum BodyOutcome {
 
 fn short(d: &Digest) -> String {
     d.hex()[..12].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn once_cleanup_has_run_no_download_may_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::open(dir.path()).unwrap();
+        let cleanup = Cleanup::default();
+        let (a, b) = (Digest::sha256(b"a"), Digest::sha256(b"b"));
+        assert!(cleanup.note(&layout, &a));
+        // A download of `a` that stopped (its writer dropped) left a file.
+        drop(layout.begin(&a, 1).unwrap());
+        let partial = dir.path().join(format!(".ocimirror/partial/sha256-{}", a.hex()));
+        assert!(partial.exists());
+        cleanup.run();
+        assert!(!partial.exists(), "cleanup removes what was noted");
+        assert!(!cleanup.note(&layout, &b), "a download starting now must clean up itself");
+    }
 }

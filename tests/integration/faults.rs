@@ -1372,6 +1372,32 @@ fn ctrl_c_during_a_fast_download_removes_its_partial_file() {
 }
 
 #[test]
+fn ctrl_c_is_heard_while_waiting_for_the_index_lock() {
+    let reg = Registry::start();
+    let img = Image::oci(75, &[1000]);
+    reg.push_image("team/app", "v1", &img);
+    let t = Test::new();
+    let reference = format!("{}/team/app:v1", reg.host());
+    // Another pull is updating index.json (this test holds its lock).
+    std::fs::create_dir_all(t.layout().join(".ocimirror")).unwrap();
+    let lock = std::fs::File::create(t.layout().join(".ocimirror/index.lock")).unwrap();
+    lock.lock().unwrap();
+    let run = t.spawn(pull_args(&t, &reference, &[]));
+    // Every blob is in place: what is left is waiting for the lock.
+    wait_until(Duration::from_secs(20), "the blobs in place", || {
+        img.blobs().iter().all(|b| layout_has_blob(&t.layout(), &b.digest))
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let sent = Instant::now();
+    run.interrupt();
+    let out = run.wait(Duration::from_secs(10));
+    assert_clean(&out);
+    out.assert_code(130);
+    assert!(sent.elapsed() < Duration::from_secs(3), "Ctrl-C took {:?}", sent.elapsed());
+    assert!(!t.layout().join("index.json").exists());
+}
+
+#[test]
 fn ctrl_c_of_one_pull_does_not_break_another_waiting_for_the_same_blob() {
     let reg = Registry::start();
     let img = Image::oci(71, &[2 * MIB]);
