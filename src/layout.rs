@@ -123,7 +123,9 @@ impl Layout {
             }
             // Unlocked and old: its writer is gone. (A writer locks its file
             // right after creating it; the age covers that moment.)
-            let Ok(f) = OpenOptions::new().write(true).open(&path) else { continue };
+            // Read-only is enough for the lock, and works on another
+            // user's file (removing it needs only the directory).
+            let Ok(f) = File::open(&path) else { continue };
             let stale = f.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < old)
                 && f.try_lock().is_ok()
                 && still_named(&f, &path);

@@ -453,9 +453,16 @@ impl Ctx {
         // A run killed after the last byte but before the rename left a
         // complete partial: asking for `bytes=<size>-` would get 416. Verify
         // it as it is; on a mismatch `finish` empties it and we download.
-        if writer.complete() && writer.finish().await.is_ok() {
-            self.cleanup.done(&d.digest);
-            return Ok(report(None));
+        if writer.complete() {
+            match writer.finish().await {
+                Ok(()) => {
+                    self.cleanup.done(&d.digest);
+                    return Ok(report(None));
+                }
+                Err(Error::Invalid(_)) => {}
+                // A disk error: no download can help.
+                Err(e) => return Err(e),
+            }
         }
         let bar = self.progress.blob(&short(&d.digest), d.size);
         bar.set_position(writer.offset());

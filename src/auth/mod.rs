@@ -163,6 +163,8 @@ impl AuthCache {
 pub struct TokenService<'a> {
     pub clients: &'a crate::registry::Clients,
     pub registry_is_https: bool,
+    /// The registry's extra CA (see `Clients::for_url`).
+    pub registry_ca: Option<&'a std::path::Path>,
     pub response_timeout: Duration,
     pub stall_timeout: Duration,
 }
@@ -193,11 +195,13 @@ async fn fetch_token(
     {
         return Err(failed(format!(
             "it is plain HTTP while the registry is HTTPS, so the credentials would travel in \
-             clear text; refusing (set plain_http = true for {} if that is intended)",
+             clear text; refusing. A registry behind a TLS-terminating proxy says http:// when \
+             the proxy does not pass X-Forwarded-Proto: fix it there. If plain HTTP to {} is \
+             really intended, set plain_http = true for that host",
             crate::registry::host_of(&url)
         )));
     }
-    let client = via.clients.for_url(&url).map_err(|e| failed(e.to_string()))?;
+    let client = via.clients.for_url(&url, via.registry_ca).map_err(|e| failed(e.to_string()))?;
     let request = if let Some(Credential::IdentityToken(refresh)) = credential {
         // OAuth2 refresh-token grant, as docker does with identity tokens.
         let mut form = url::form_urlencoded::Serializer::new(String::new());

@@ -175,35 +175,39 @@ pub fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> Error {
     Error::Config(format!("{file}{at}: {}", without_values(e.message().trim())))
 }
 
-/// A parser's message without the values it quotes (`invalid type: string
+/// A parser's message without the value it quotes (`invalid type: string
 /// "s3cret", expected a boolean` -> `invalid type: string, expected a
-/// boolean`): they come from files that may hold secrets. Names of keys
-/// and fields stay.
+/// boolean`): it comes from a file that may hold secrets. serde puts the
+/// value after one of a few phrases and before ", expected ..."; the value
+/// may itself hold quotes, so everything from its opening quote to the
+/// last ", expected" goes (or to the end, without one). Key names and the
+/// expected values (the schema's own words) stay.
 pub fn without_values(message: &str) -> String {
-    const QUOTED: [(&str, char); 5] = [
-        ("string \"", '"'),
-        ("integer `", '`'),
-        ("floating point `", '`'),
-        ("boolean `", '`'),
-        ("character `", '`'),
-    ];
-    let mut out = String::new();
-    let mut rest = message;
-    loop {
-        let next = QUOTED
-            .iter()
-            .filter_map(|&(prefix, close)| rest.find(prefix).map(|i| (i, prefix, close)))
-            .min_by_key(|&(i, _, _)| i);
-        let Some((i, prefix, close)) = next else {
-            out.push_str(rest);
-            return out;
-        };
-        // Keep the kind ("string"), drop the value and its quotes.
-        out.push_str(&rest[..i]);
-        out.push_str(&prefix[..prefix.len() - 2]);
-        let value = &rest[i + prefix.len()..];
-        rest = value.find(close).map_or("", |j| &value[j + 1..]);
+    const BEFORE_A_VALUE: [&str; 3] = ["invalid type: ", "invalid value: ", "unknown variant "];
+    let Some((at, phrase)) = BEFORE_A_VALUE
+        .iter()
+        .filter_map(|p| message.find(p).map(|i| (i, *p)))
+        .min_by_key(|&(i, _)| i)
+    else {
+        return message.to_string();
+    };
+    let after = &message[at + phrase.len()..];
+    let tail_at = after.rfind(", expected");
+    let head = &after[..tail_at.unwrap_or(after.len())];
+    // The value starts at its first quote; before it, its kind ("string").
+    let Some(quote) = head.find(['"', '`']) else {
+        return message.to_string();
+    };
+    let kind = head[..quote].trim_end();
+    let mut out = format!("{}{}", &message[..at], phrase.trim_end());
+    if !kind.is_empty() {
+        out.push(' ');
+        out.push_str(kind);
     }
+    if let Some(t) = tail_at {
+        out.push_str(&after[t..]);
+    }
+    out
 }
 
 /// One mirror, with where it was configured (shown by `ocimirror mirrors`).
@@ -487,6 +491,32 @@ mod tests {
             without_values("invalid type: integer `918273645`, expected a string at line 3"),
             "invalid type: integer, expected a string at line 3"
         );
+        assert_eq!(
+            without_values(r#"invalid type: string "pa\"ss s3cr3t", expected struct AuthEntry"#),
+            "invalid type: string, expected struct AuthEntry"
+        );
+        assert_eq!(
+            without_values("unknown variant `s3cr3t`, expected one of `own`, `none`"),
+            "unknown variant, expected one of `own`, `none`"
+        );
+        assert_eq!(
+            without_values("invalid type: map, expected a string"),
+            "invalid type: map, expected a string"
+        );
+        for text in [
+            "[hosts.\"r\"]\ncredentials = \"s3cr3t-password\"\n",
+            "[hosts.\"r\"]\nns = \"s3cr3t\"\n",
+        ] {
+            let e = FileConfig::parse(text, Path::new("c.toml")).unwrap_err().to_string();
+            assert!(!e.contains("s3cr3t") && e.contains("expected one of"), "{e}");
+        }
+        let e = FileConfig::parse(
+            "[hosts.\"r\"]\nheaders = 'Bearer \"x\" s3cr3t-tail'\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!e.contains("s3cr3t"), "{e}");
     }
 
     use super::*;

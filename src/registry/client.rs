@@ -42,12 +42,22 @@ impl Clients {
     }
 
     /// The client for `url`'s host, with that host's own settings: what a
-    /// redirect target or a token service gets, never the settings (a CA,
-    /// a client certificate, no verification) of the host that sent us
-    /// there.
-    pub fn for_url(&self, url: &url::Url) -> Result<reqwest::Client, Error> {
+    /// redirect target or a token service gets. Never the relaxed
+    /// verification or the client certificate of the host that sent us
+    /// there; but that host's extra CA (`ca_file`) when this one has none,
+    /// as an internal CA tends to sign the registry's token service and
+    /// storage too, and trusting it there exposes nothing the registry's
+    /// own connection did not.
+    pub fn for_url(
+        &self,
+        url: &url::Url,
+        sender_ca: Option<&std::path::Path>,
+    ) -> Result<reqwest::Client, Error> {
         let host = super::host_of(url);
-        let settings = self.config.host(&host);
+        let mut settings = self.config.host(&host);
+        if settings.ca_file.is_none() {
+            settings.ca_file = sender_ca.map(std::path::Path::to_path_buf);
+        }
         let network = self.config.network_for(&host, &settings)?;
         self.get(&settings, &network, &host)
     }

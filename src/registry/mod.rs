@@ -122,6 +122,9 @@ pub struct Endpoint {
     http_fallback: bool,
     /// `base` over plain HTTP.
     plain_base: Url,
+    /// This host's extra CA, also trusted for its token service and
+    /// redirect targets (see `Clients::for_url`).
+    ca_file: Option<std::path::PathBuf>,
     /// Set once HTTPS failed and plain HTTP is used for the rest of the run.
     plain: AtomicBool,
 }
@@ -153,6 +156,7 @@ impl Endpoint {
         Ok(Endpoint {
             http_fallback: settings.insecure == Some(true) && base.scheme() == "https",
             plain_base: with_scheme(base.clone(), "http"),
+            ca_file: settings.ca_file.clone(),
             clients,
             base,
             host,
@@ -264,6 +268,7 @@ impl Endpoint {
                 &crate::auth::TokenService {
                     clients: &self.clients,
                     registry_is_https: self.base.scheme() == "https",
+                    registry_ca: self.ca_file.as_deref(),
                     response_timeout: self.network.response_timeout,
                     stall_timeout: self.network.stall_timeout,
                 },
@@ -333,7 +338,9 @@ impl Endpoint {
             let client = if self.is_own(&url) {
                 self.client.clone()
             } else {
-                self.clients.for_url(&url).map_err(|e| FetchError::Invalid(e.to_string()))?
+                self.clients
+                    .for_url(&url, self.ca_file.as_deref())
+                    .map_err(|e| FetchError::Invalid(e.to_string()))?
             };
             let mut req = client.request(method.clone(), url.clone());
             if same_origin {
@@ -407,7 +414,9 @@ impl Endpoint {
                     host_of(&url)
                 )));
             }
-            url = self.current(next);
+            // Followed as given: a host that fell back to HTTP may well
+            // send us to its HTTPS again (a port-80 redirect), and that works.
+            url = next;
         }
         Err(FetchError::Invalid(format!(
             "more than {MAX_REDIRECTS} redirects (a redirect loop?) starting at {}",
@@ -687,5 +696,93 @@ mod tests {
         );
         assert!(backoff(3) >= Duration::from_millis(800));
         assert!(backoff(30) <= Duration::from_secs(5));
+    }
+
+    /// A self-signed certificate for 127.0.0.1 made with the openssl CLI, as
+    /// rustls server config; `None` without openssl (a failure in CI).
+    fn self_signed(dir: &std::path::Path) -> Option<rustls::ServerConfig> {
+        use rustls::pki_types::pem::PemObject as _;
+        let made = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
+            .args(["-nodes", "-keyout", "k.pem", "-out", "c.pem", "-days", "1"])
+            .args(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+            .current_dir(dir)
+            .output();
+        if !made.is_ok_and(|o| o.status.success()) {
+            assert_ne!(std::env::var("OCIMIRROR_REQUIRE_INTEROP").as_deref(), Ok("1"), "openssl");
+            return None;
+        }
+        let certs = rustls::pki_types::CertificateDer::pem_file_iter(dir.join("c.pem"))
+            .unwrap()
+            .map(|c| c.unwrap())
+            .collect();
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_file(dir.join("k.pem")).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+        Some(config)
+    }
+
+    #[tokio::test]
+    async fn an_insecure_host_that_fell_back_to_http_may_redirect_to_https() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let dir = tempfile::tempdir().unwrap();
+        let Some(config) = self_signed(dir.path()) else { return };
+        let tls = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // One port, both protocols: the first TLS connection is dropped (a
+        // passing failure), later ones get 200; plain HTTP gets a redirect
+        // to the same path over HTTPS, like an nginx on port 80.
+        let handshakes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let server = tokio::spawn(async move {
+            loop {
+                let (socket, _) = listener.accept().await.unwrap();
+                let (tls, handshakes) = (tls.clone(), handshakes.clone());
+                tokio::spawn(async move {
+                    let mut first = [0u8; 1];
+                    if socket.peek(&mut first).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut request = vec![0u8; 4096];
+                    if first[0] == 0x16 {
+                        if handshakes.fetch_add(1, Ordering::SeqCst) == 0 {
+                            return;
+                        }
+                        let Ok(mut s) = tls.accept(socket).await else { return };
+                        let _ = s.read(&mut request).await;
+                        let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await;
+                        let _ = s.shutdown().await;
+                    } else {
+                        let mut s = socket;
+                        let n = s.read(&mut request).await.unwrap_or(0);
+                        let text = String::from_utf8_lossy(&request[..n]).to_string();
+                        let path = text.split_whitespace().nth(1).unwrap_or("/").to_string();
+                        let answer = format!(
+                            "HTTP/1.1 301 Moved Permanently\r\nlocation: https://127.0.0.1:{port}{path}\r\ncontent-length: 0\r\n\r\n"
+                        );
+                        let _ = s.write_all(answer.as_bytes()).await;
+                        let _ = s.shutdown().await;
+                    }
+                });
+            }
+        });
+        let settings = HostConfig { insecure: Some(true), ..Default::default() };
+        let e = Endpoint::new(
+            Url::parse(&format!("https://127.0.0.1:{port}")).unwrap(),
+            &settings,
+            Network::default(),
+            None,
+            Arc::new(AuthCache::default()),
+            Arc::new(Clients::default()),
+        )
+        .unwrap();
+        let (status, _) = e.ping().await.expect("the redirect back to HTTPS is followed");
+        assert_eq!(status, 200);
+        server.abort();
     }
 }

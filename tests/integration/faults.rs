@@ -1034,6 +1034,27 @@ fn a_token_realm_on_another_host_does_not_inherit_relaxed_tls() {
 }
 
 #[test]
+fn a_token_realm_on_another_host_is_trusted_through_the_registrys_ca_file() {
+    // An internal CA signs both the registry and its token service; only the
+    // registry is configured.
+    let t = Test::new();
+    let Some(pki) = pki(&t) else { return };
+    let reg = Registry::start();
+    reg.push_image("team/app", "v1", &Image::oci(48, &[1000]));
+    reg.set_auth(Auth::Bearer { user_pass: Some((USER.into(), SECRET.into())) });
+    let front = TlsFront::start(&reg, &pki, false);
+    let auth = TlsFront::start(&reg, &pki, false);
+    reg.set_realm(&format!("https://{}/token", auth.host()));
+    let ca = format!("ca_file = {:?}\n", pki.ca);
+    let t = basic_docker_config(t, &front.host()).config(&tls_config(&front.host(), &ca));
+    let out = pull(&t, &format!("{}/team/app:v1", front.host()), &[]);
+    assert_clean(&out);
+    out.assert_success();
+    assert!(reg.requests().iter().any(|r| r.path == "/token"));
+    assert_layout_valid(&t.layout());
+}
+
+#[test]
 fn a_redirect_target_does_not_inherit_relaxed_tls() {
     let t = Test::new();
     let Some(pki) = pki(&t) else { return };
