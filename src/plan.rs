@@ -66,8 +66,10 @@ impl Plan {
             let entries = config.cli_mirrors.iter().chain(rule.mirrors.iter());
             for entry in entries {
                 let s = mirror_source(config, &entry.url, &entry.origin)?;
-                // Never treat the authority as a mirror: it must not get `ns`.
-                let is_authority = s.host == authority.host || s.host == reference.registry;
+                // Never treat the authority as a mirror (nor another name
+                // of it, such as index.docker.io): it must not get `ns`.
+                let is_authority = s.host == authority.host
+                    || crate::config::containerd::serves(&reference.registry, &s.host);
                 if !is_authority && !sources.iter().any(|m| m.base == s.base) {
                     sources.push(s);
                 }

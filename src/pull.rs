@@ -372,6 +372,7 @@ impl Ctx {
         let mut failures = Vec::new();
         for source in self.sources() {
             if let Some(why) = resolve::skip_reason(&self.session, source, false) {
+                resolve::note_skipped(&self.session, source, &why, &mut failures);
                 self.trace.skipped(source, "manifest", why);
                 continue;
             }
@@ -494,6 +495,7 @@ impl Ctx {
         let mut failures: Vec<(String, FetchError)> = Vec::new();
         for source in self.sources() {
             if let Some(why) = resolve::skip_reason(&self.session, source, false) {
+                resolve::note_skipped(&self.session, source, &why, &mut failures);
                 self.trace.skipped(source, &what, why);
                 continue;
             }
@@ -504,7 +506,7 @@ impl Ctx {
                 let offset = w.offset();
                 let started = Instant::now();
                 let repo = self.plan.reference.repository.clone();
-                let (result, _) = resolve::with_ns(&self.session, &self.plan, source, &self.trace, &what, |ns| {
+                let (result, ns_path) = resolve::with_ns(&self.session, &self.plan, source, &self.trace, &what, |ns| {
                     let endpoint = endpoint.clone();
                     let repo = repo.clone();
                     let digest = d.digest.clone();
@@ -522,7 +524,14 @@ impl Ctx {
                 let failed = |error: String| Attempt {
                     endpoint: source.display(),
                     what: what.clone(),
-                    url: endpoint.url(&repo, "blobs", &d.digest.to_string(), None).to_string(),
+                    url: endpoint
+                        .url(
+                            &repo,
+                            "blobs",
+                            &d.digest.to_string(),
+                            ns_path.sent().then(|| self.plan.ns_value()),
+                        )
+                        .to_string(),
                     status: None,
                     error: Some(error),
                     outcome: "failed",

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::config::NsMode;
 use crate::error::Error;
 use crate::plan::{Plan, Role, Source};
-use crate::registry::{Exchange, FetchError, Manifest};
+use crate::registry::{Exchange, FetchError, Manifest, TransportKind};
 use crate::session::Session;
 
 /// One request of the walk, as `--json` and `-v` report it.
@@ -124,12 +124,29 @@ fn outcome_of(e: &FetchError) -> &'static str {
     }
 }
 
+/// How `ns` went with the request that produced a result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NsPath {
+    /// Sent to a mirror, and that request's answer is the result.
+    Sent,
+    /// Not sent: the authority, `ns = "off"`, or a host known to reject it.
+    NotSent,
+    /// Sent and answered with this status (404 or 400); the result is the
+    /// answer to the same request without it.
+    Stripped { first: u16 },
+}
+
+impl NsPath {
+    pub fn sent(self) -> bool {
+        self == NsPath::Sent
+    }
+}
+
 /// Runs `op` against one source with the `ns` rules: send `ns` to mirrors;
 /// if that is answered with 404 or 400 (and the mode is `auto`), ask once
 /// more without it. Learns, for the rest of the run, that a host rejects
-/// `ns` (the retry worked) or is down (refused or timed out).
-/// Returns the result and whether `ns` was sent with the request that
-/// produced it.
+/// `ns` (the retry worked, or 400 with it and 404 without) or is down
+/// (refused or timed out). Returns the result and how `ns` went.
 pub async fn with_ns<T, F, Fut>(
     session: &Session,
     plan: &Plan,
@@ -137,7 +154,7 @@ pub async fn with_ns<T, F, Fut>(
     trace: &Trace,
     what: &str,
     op: F,
-) -> (Result<T, FetchError>, bool)
+) -> (Result<T, FetchError>, NsPath)
 where
     F: Fn(Option<String>) -> Fut,
     Fut: Future<Output = Result<(T, Exchange), (FetchError, Exchange)>>,
@@ -160,43 +177,48 @@ where
             elapsed_ms: started.elapsed().as_millis() as u64,
         })
     };
+    let path = if send_ns { NsPath::Sent } else { NsPath::NotSent };
     let (err, exchange) = match first {
         Ok((v, ex)) => {
-            if what == "manifest" {
-                record(&ex, None, "served", started);
-            }
-            return (Ok(v), send_ns);
+            record(&ex, None, "served", started);
+            return (Ok(v), path);
         }
         Err(e) => e,
     };
     learn(session, source, &err);
-    if !(may_strip && matches!(err.status(), Some(404 | 400))) {
-        record(&exchange, Some(&err), outcome_of(&err), started);
-        return (Err(err), send_ns);
-    }
+    let first_status = match err.status() {
+        Some(s @ (404 | 400)) if may_strip => s,
+        _ => {
+            record(&exchange, Some(&err), outcome_of(&err), started);
+            return (Err(err), path);
+        }
+    };
     record(&exchange, Some(&err), "retry-without-ns", started);
     let started = Instant::now();
+    let stripped = NsPath::Stripped { first: first_status };
     match op(None).await {
         Ok((v, ex)) => {
             // The same request worked without `ns`: this host rejects it.
             session.mark_rejects_ns(source);
-            if what == "manifest" {
-                record(&ex, None, "served", started);
-            }
-            (Ok(v), false)
+            record(&ex, None, "served", started);
+            (Ok(v), stripped)
         }
         Err((e, ex)) => {
             // 400 with `ns` then 404 without shows `ns` caused the 400 (an
             // old registry that lacks the image); before, that cost one
-            // rejected request per blob. 404 then 400 proves nothing (a
-            // mirror that requires `ns` may 400 without it).
-            let rejected = err.status() == Some(400) && e.status() == Some(404);
-            if rejected || !matches!(e.status(), Some(404 | 400)) {
+            // rejected request per blob. Any other failure of the retry
+            // says nothing about `ns`.
+            if first_status == 400 && e.status() == Some(404) {
                 session.mark_rejects_ns(source);
             }
             learn(session, source, &e);
             record(&ex, Some(&e), outcome_of(&e), started);
-            (Err(e), false)
+            // 404 with `ns` then 400 without: a mirror that requires `ns`,
+            // and its 404 ("not here") is the answer.
+            if first_status == 404 && e.status() == Some(400) {
+                return (Err(err), path);
+            }
+            (Err(e), stripped)
         }
     }
 }
@@ -213,6 +235,26 @@ fn learn(session: &Session, source: &Source, err: &FetchError) {
         || matches!(err, FetchError::Auth(_) | FetchError::TokenService(_))
     {
         session.mark_down(source, &format!("needs credentials: {err}"));
+    }
+}
+
+/// A source not asked because it failed earlier in the run still counts
+/// among the failures: `give_up` must not read the others' "not found" as
+/// every source's answer (and the authority's silence as its own).
+pub fn note_skipped(
+    session: &Session,
+    source: &Source,
+    why: &str,
+    failures: &mut Vec<(String, FetchError)>,
+) {
+    if session.down(source).is_some() {
+        failures.push((
+            source.display(),
+            FetchError::Transport {
+                kind: TransportKind::Other,
+                message: format!("not asked: {why}"),
+            },
+        ));
     }
 }
 
@@ -233,11 +275,12 @@ pub async fn resolve(session: &Session, plan: &Plan, trace: &Trace) -> Result<Re
     let mut failures: Vec<(String, FetchError)> = Vec::new();
     for (i, source) in plan.sources.iter().enumerate() {
         if let Some(why) = skip_reason(session, source, reference.is_by_tag()) {
-            trace.skipped(source, "manifest", why);
+            trace.skipped(source, "manifest", why.clone());
+            note_skipped(session, source, &why, &mut failures);
             continue;
         }
         let endpoint = session.endpoint(plan, source).await?;
-        let (result, ns_sent) =
+        let (result, ns_path) =
             with_ns(session, plan, source, trace, "manifest", |ns| {
                 let endpoint = endpoint.clone();
                 let target = target.clone();
@@ -255,6 +298,7 @@ pub async fn resolve(session: &Session, plan: &Plan, trace: &Trace) -> Result<Re
                 continue;
             }
         };
+        let ns_sent = ns_path.sent();
         let ns_honored = ns_sent && manifest.namespace.as_deref() == Some(plan.ns_value());
         if ns_honored {
             session.mark_honors_ns(source);
@@ -272,7 +316,11 @@ pub async fn resolve(session: &Session, plan: &Plan, trace: &Trace) -> Result<Re
             Trust::Digest
         } else if source.role == Role::Authority {
             Trust::Authority
-        } else if source.trusted {
+        } else if source.trusted && ns_path != (NsPath::Stripped { first: 404 }) {
+            // Trusted for the namespace asked: an answer that came only
+            // after a 404 for it (and `ns` dropped) may be another
+            // registry's image, and is confirmed like any mirror's. (A 400
+            // rejected `ns` itself: an old registry with one upstream.)
             Trust::TrustedMirror
         } else if ns_honored {
             Trust::NamespaceEcho

@@ -56,7 +56,13 @@ impl Session {
             CredentialSource::Authority => store.get(&plan.reference.registry).await,
             CredentialSource::None => None,
         };
-        let settings = self.config.host(&source.host);
+        let mut settings = self.config.host(&source.host);
+        if source.role == crate::plan::Role::Authority {
+            // The registry's own name (docker.io) stands for the host that
+            // serves it (registry-1.docker.io): its settings apply there,
+            // as containerd's certs.d/docker.io does.
+            settings = settings.or(&self.config.host(&plan.reference.registry));
+        }
         let endpoint = Arc::new(Endpoint::new(
             source.base.clone(),
             &settings,

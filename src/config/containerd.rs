@@ -258,7 +258,7 @@ impl HostUrl {
 
 /// Is `host` the registry's own address (where containerd goes when nothing
 /// is configured)? `registry` is already a `host_key`.
-pub(super) fn serves(registry: &str, host: &str) -> bool {
+pub(crate) fn serves(registry: &str, host: &str) -> bool {
     let host = host_key(host);
     host == registry
         || (registry == "docker.io"

@@ -378,9 +378,11 @@ impl Config {
     }
 
     /// Whether a registry under `rule` may be asked itself after its
-    /// mirrors: yes unless the rule or `--no-fallback` says no.
+    /// mirrors: yes unless the rule, `[defaults]` (for a rule that does not
+    /// say: an air-gapped `fallback = false` must hold for every registry)
+    /// or `--no-fallback` says no.
     pub fn fallback(&self, rule: &RegistryRule) -> bool {
-        !self.no_fallback && rule.fallback.unwrap_or(true)
+        !self.no_fallback && rule.fallback.or(self.default_rule.fallback).unwrap_or(true)
     }
 
     /// Host settings for `host[:port]`: an entry for the exact host and

@@ -1061,3 +1061,149 @@ fn a_mirror_that_echoed_the_namespace_is_not_asked_again_without_ns() {
     assert_eq!(asked, 1, "the mirror's 404 with ns is final: no retry without ns");
     assert!(!attempts(&j).iter().any(|a| a["outcome"] == "retry-without-ns"), "{j}");
 }
+
+#[test]
+fn a_trusted_mirrors_answer_after_a_404_for_the_namespace_is_confirmed() {
+    // The mirror serves by namespace; it has nothing for this registry, and
+    // without `ns` it answers from its default store: another image.
+    let img = Image::oci(201, &[700]);
+    let other = Image::oci(202, &[800]);
+    let (auth, reference) = authority(&img);
+    let mirror = Registry::start();
+    mirror.set_ns_mode(NsMode::Honor);
+    mirror.push_image(REPO, "v1", &other);
+    let t = Test::new().config(&format!("[hosts.\"{}\"]\ntrusted = true\n", mirror.host()));
+    let out = pull(&t, &reference, &flags(&[mirror.url()], &[]));
+    out.assert_success();
+    let j = out.json();
+    assert_eq!(j["digest"], img.manifest.digest, "another namespace's image: {j}");
+    assert_eq!(j["servedBy"]["endpoint"], auth.url());
+}
+
+#[test]
+fn defaults_fallback_off_holds_for_a_registry_with_its_own_rule() {
+    let img = Image::oci(203, &[300]);
+    let (auth, reference) = authority(&img);
+    let mirror = Registry::start();
+    let t = Test::new().config(&format!(
+        "[defaults]\nmirrors = [\"{m}\"]\nfallback = false\n\n[registries.\"{a}\"]\nmirrors = [\"{m}\"]\n",
+        m = mirror.url(),
+        a = auth.host()
+    ));
+    let out = pull(&t, &reference, &[]);
+    out.assert_code(3);
+    assert!(auth.requests().is_empty(), "the authority was contacted");
+}
+
+#[test]
+fn a_source_skipped_as_down_is_no_not_found() {
+    // The authority refuses connections (so it is down after the confirm
+    // HEAD); the mirror serves the tag but lacks a layer. "Not found on any
+    // source" would be false: the authority was never asked.
+    let img = Image::oci(204, &[1000, 2000]);
+    let gone = refused_addr();
+    let mirror = Registry::start();
+    mirror.push_image(REPO, "v1", &img);
+    mirror.fault(Fault::MissingBlob(img.layers[0].digest.clone()));
+    let t = Test::new();
+    let out = pull(&t, &format!("{gone}/{REPO}:v1"), &flags(&[mirror.url()], &[]));
+    out.assert_code(1);
+    assert!(out.stderr.contains("not asked"), "{}", out.dump());
+}
+
+#[test]
+fn a_404_for_the_namespace_is_the_answer_of_a_mirror_that_requires_ns() {
+    let (_auth, reference) = authority(&Image::oci(205, &[100]));
+    let mirror = Registry::start();
+    mirror.set_ns_mode(NsMode::RequireNs);
+    let t = Test::new();
+    let out = pull(&t, &reference, &flags(&[mirror.url()], &["--no-fallback"]));
+    out.assert_code(3);
+}
+
+#[test]
+fn a_failed_retry_without_ns_does_not_teach_that_the_host_rejects_ns() {
+    // A honours `ns` and has the blobs under it, but its default store
+    // answers the tag with a wrong digest; B serves the manifest (echoing
+    // `ns`) but has no blobs. The blobs must still come from A, with `ns`.
+    let img = Image::oci(206, &[900, 1100]);
+    let other = Image::oci(207, &[1300]);
+    let (auth, reference) = authority(&img);
+    let a = Registry::start();
+    a.set_ns_mode(NsMode::Honor);
+    for b in img.blobs() {
+        a.push_blob_ns(&auth.host(), b);
+    }
+    a.push_image(REPO, "v1", &other);
+    a.fault(Fault::WrongContentDigest);
+    let b = Registry::start();
+    b.set_ns_mode(NsMode::Honor);
+    b.push_image_ns(&auth.host(), REPO, "v1", &img);
+    for blob in img.blobs() {
+        b.fault(Fault::MissingBlob(blob.digest.clone()));
+    }
+    let t = Test::new();
+    let out = pull(&t, &reference, &flags(&[a.url(), b.url()], &[]));
+    out.assert_success();
+    let j = out.json();
+    for blob in img.blobs() {
+        assert_eq!(blob_endpoint(&j, &blob.digest), a.url(), "{j}");
+    }
+}
+
+#[test]
+fn another_name_of_the_registry_is_not_a_mirror() {
+    let t = Test::new();
+    let out = t.run_with([
+        "resolve",
+        "--dry-run",
+        "--json",
+        "--mirror",
+        "https://index.docker.io",
+        "ubuntu",
+    ]);
+    out.assert_success();
+    for source in out.json()["sources"].as_array().unwrap() {
+        for url in source["urls"].as_array().unwrap() {
+            assert!(!url.as_str().unwrap().contains("ns="), "ns to Docker Hub itself: {url}");
+        }
+    }
+}
+
+#[test]
+fn every_blob_fetch_is_in_the_trace() {
+    let img = Image::oci(208, &[400, 500]);
+    let (_auth, reference) = authority(&img);
+    let t = Test::new();
+    let out = pull(&t, &reference, &[]);
+    out.assert_success();
+    let j = out.json();
+    let served: Vec<Value> = attempts(&j)
+        .into_iter()
+        .filter(|a| a["what"].as_str().is_some_and(|w| w.starts_with("blob")))
+        .filter(|a| a["outcome"] == "served")
+        .collect();
+    assert_eq!(served.len(), img.blobs().len(), "{j}");
+}
+
+#[test]
+fn the_registrys_host_settings_reach_the_host_that_serves_it() {
+    // As docker.io is served by registry-1.docker.io: settings written for
+    // the registry's name apply to the endpoint that serves it.
+    let img = Image::oci(209, &[100]);
+    let named = refused_addr();
+    let copy = Registry::start();
+    copy.push_image(REPO, "v1", &img);
+    let config = format!(
+        "[registries.\"{named}\"]\nendpoint = \"{}\"\n\n[hosts.\"{named}\"]\nheaders = {{ X-Team = \"ci\" }}\n",
+        copy.url()
+    );
+    let t = Test::new().config(&config);
+    let out = pull(&t, &format!("{named}/{REPO}:v1"), &[]);
+    out.assert_success();
+    let requests = copy.requests();
+    assert!(!requests.is_empty());
+    for r in requests {
+        assert_eq!(r.header("x-team"), Some("ci"), "{}", r.path);
+    }
+}

@@ -48,6 +48,9 @@ pub enum NsMode {
     /// Like registries that refuse unknown query parameters: any request with a
     /// query string gets this status (400 or 404) and a JSON error body.
     RejectQuery(u16),
+    /// Like `Honor`, for a mirror that serves only by namespace: a manifest
+    /// or blob request without `ns` gets 400.
+    RequireNs,
 }
 
 /// Which credentials `/v2/...` requires.
@@ -489,9 +492,12 @@ fn respond(st: &mut State, method: &Method, headers: &HeaderMap, req: &Request) 
         return resp;
     }
     let ns = match st.ns_mode {
-        NsMode::Honor => req.query_param("ns"),
+        NsMode::Honor | NsMode::RequireNs => req.query_param("ns"),
         _ => None,
     };
+    if st.ns_mode == NsMode::RequireNs && ns.is_none() {
+        return error(StatusCode::BAD_REQUEST, "UNSUPPORTED", "ns is required", json!(null));
+    }
     let mut resp = match route {
         Route::Manifest { name, reference } => manifest(st, ns.as_deref(), req, &name, &reference),
         Route::Blob { name, digest } => blob(st, ns.as_deref(), method, headers, &name, &digest),
