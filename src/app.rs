@@ -235,7 +235,13 @@ fn ls(g: &GlobalArgs, dir: &std::path::Path) -> Result<()> {
             "{}  {}  {}  {}",
             e.name.as_deref().unwrap_or("<unnamed>"),
             e.digest,
-            e.platform.as_deref().unwrap_or("all platforms"),
+            e.platform.as_deref().unwrap_or(
+                if crate::registry::manifest::is_index(&e.media_type) {
+                    "all platforms"
+                } else {
+                    "-"
+                }
+            ),
             e.source.map(|s| format!("from {s}")).unwrap_or_default()
         );
     }

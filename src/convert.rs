@@ -32,6 +32,13 @@ fn oci_type(docker: &str) -> Option<&'static str> {
         "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => {
             "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
         }
+        "application/vnd.docker.image.rootfs.diff.tar" => "application/vnd.oci.image.layer.v1.tar",
+        "application/vnd.docker.image.rootfs.foreign.diff.tar" => {
+            "application/vnd.oci.image.layer.nondistributable.v1.tar"
+        }
+        "application/vnd.docker.image.rootfs.diff.tar.zstd" => {
+            "application/vnd.oci.image.layer.v1.tar+zstd"
+        }
         _ => return None,
     })
 }
@@ -122,6 +129,50 @@ fn rewrite(m: &Manifest, renamed: &HashMap<Digest, Manifest>) -> Result<Manifest
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_docker_layer_type_becomes_its_oci_type() {
+        for (docker, oci) in [
+            (
+                "application/vnd.docker.image.rootfs.diff.tar",
+                "application/vnd.oci.image.layer.v1.tar",
+            ),
+            (
+                "application/vnd.docker.image.rootfs.foreign.diff.tar",
+                "application/vnd.oci.image.layer.nondistributable.v1.tar",
+            ),
+            (
+                "application/vnd.docker.image.rootfs.diff.tar.zstd",
+                "application/vnd.oci.image.layer.v1.tar+zstd",
+            ),
+            (
+                "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "application/vnd.oci.image.layer.v1.tar+gzip",
+            ),
+        ] {
+            let json = serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": DOCKER_MANIFEST,
+                "config": {
+                    "mediaType": "application/vnd.docker.container.image.v1+json",
+                    "digest": Digest::sha256(b"c").to_string(),
+                    "size": 1,
+                },
+                "layers": [{"mediaType": docker, "digest": Digest::sha256(b"l").to_string(), "size": 1}],
+            });
+            let bytes = serde_json::to_vec(&json).unwrap();
+            let m = Manifest {
+                digest: Digest::sha256(&bytes),
+                bytes: bytes.into(),
+                media_type: DOCKER_MANIFEST.into(),
+                namespace: None,
+            };
+            let (out, _) = to_oci(&[m]).unwrap();
+            let v: Value = serde_json::from_slice(&out[0].bytes).unwrap();
+            assert_eq!(v["layers"][0]["mediaType"], oci, "{docker}");
+        }
+    }
+
     use super::*;
     use crate::registry::manifest::{Parsed, parse_body};
 

@@ -23,7 +23,7 @@ impl Platform {
         let (architecture, variant) = match (arch.as_str(), variant.as_deref()) {
             ("x86_64" | "x86-64" | "amd64", None | Some("v1")) => ("amd64".to_string(), None),
             ("x86_64" | "x86-64" | "amd64", Some(v)) => ("amd64".to_string(), Some(v.to_string())),
-            ("aarch64" | "arm64", None | Some("v8" | "8")) => ("arm64".to_string(), None),
+            ("aarch64" | "arm64", None | Some("v8" | "8" | "v8.0")) => ("arm64".to_string(), None),
             ("aarch64" | "arm64", Some(v)) => ("arm64".to_string(), Some(v.to_string())),
             ("armhf", _) => ("arm".to_string(), Some("v7".to_string())),
             ("armel", _) => ("arm".to_string(), Some("v6".to_string())),
@@ -33,6 +33,7 @@ impl Platform {
                 ("arm".to_string(), Some(v))
             }
             ("i386" | "i686" | "x86", _) => ("386".to_string(), None),
+            ("loongarch64", v) => ("loong64".to_string(), v.map(str::to_string)),
             (a, v) => (a.to_string(), v.map(str::to_string)),
         };
         Platform { os, architecture, variant }
@@ -44,7 +45,8 @@ impl Platform {
             "x86_64" => "amd64",
             "aarch64" => "arm64",
             "x86" => "386",
-            "powerpc64" => "ppc64le",
+            "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
+            "powerpc64" => "ppc64",
             other => other,
         };
         Platform::new(std::env::consts::OS, arch, None)
@@ -100,9 +102,56 @@ fn is_attestation(d: &Descriptor) -> bool {
         || d.platform.as_ref().is_some_and(Platform::is_unknown)
 }
 
-/// The first entry of an index that matches `want`. Attestations never match.
+impl Platform {
+    /// What can run here, best first, as containerd orders it: the platform
+    /// itself, then older variants of its architecture (amd64/v3 -> v2 ->
+    /// v1, arm/v7 -> v6 -> v5), then what the CPU also runs (amd64 -> 386,
+    /// arm64 -> arm/v8 .. arm/v5).
+    pub fn compatible(&self) -> Vec<Platform> {
+        let with = |arch: &str, variant: Option<String>| Platform {
+            os: self.os.clone(),
+            architecture: arch.to_string(),
+            variant,
+        };
+        let level =
+            |v: &Option<String>| -> Option<u32> { v.as_deref()?.strip_prefix('v')?.parse().ok() };
+        let mut out = vec![self.clone()];
+        match self.architecture.as_str() {
+            "amd64" => {
+                if let Some(n) = level(&self.variant) {
+                    out.extend((2..n).rev().map(|i| with("amd64", Some(format!("v{i}")))));
+                    out.push(with("amd64", None));
+                }
+                out.push(with("386", None));
+            }
+            "arm" => {
+                if let Some(n) = level(&self.variant) {
+                    out.extend((5..n).rev().map(|i| with("arm", Some(format!("v{i}")))));
+                }
+            }
+            "arm64" if self.variant.is_none() => {
+                out.extend((5..=8).rev().map(|i| with("arm", Some(format!("v{i}")))));
+            }
+            _ => {}
+        }
+        out
+    }
+}
+
+/// The entry of an index to use for `want`, as containerd picks it: the one
+/// that matches the best of `want`'s compatible platforms (the first such
+/// in index order), else the first entry that names no platform.
+/// Attestations never match.
 pub fn choose<'a>(manifests: &'a [Descriptor], want: &Platform) -> Option<&'a Descriptor> {
-    manifests.iter().filter(|d| !is_attestation(d)).find(|d| d.platform.as_ref() == Some(want))
+    let candidates = want.compatible();
+    let entries = || manifests.iter().filter(|d| !is_attestation(d));
+    let rank =
+        |d: &Descriptor| d.platform.as_ref().and_then(|p| candidates.iter().position(|c| c == p));
+    entries()
+        .filter_map(|d| rank(d).map(|r| (r, d)))
+        .min_by_key(|&(r, _)| r)
+        .map(|(_, d)| d)
+        .or_else(|| entries().find(|d| d.platform.is_none()))
 }
 
 /// The platforms an index offers, for "not available" messages.
@@ -160,5 +209,50 @@ mod tests {
         assert_eq!(choose(&list, &p("linux/arm64")).unwrap().digest, list[2].digest);
         assert!(choose(&list, &Platform::new("unknown", "unknown", None)).is_none());
         assert_eq!(offered(&list), vec!["linux/amd64", "linux/arm64"]);
+    }
+
+    fn entry(platform: Option<&str>) -> Descriptor {
+        Descriptor {
+            media_type: crate::registry::manifest::OCI_MANIFEST.into(),
+            digest: Digest::sha256(format!("{platform:?}").as_bytes()),
+            size: 1,
+            platform: platform.map(p),
+            annotations: Default::default(),
+        }
+    }
+
+    #[test]
+    fn compatible_platforms_in_containerds_order() {
+        let names = |s: &str| p(s).compatible().iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            names("linux/amd64/v3"),
+            ["linux/amd64/v3", "linux/amd64/v2", "linux/amd64", "linux/386"]
+        );
+        assert_eq!(names("linux/amd64"), ["linux/amd64", "linux/386"]);
+        assert_eq!(names("linux/arm/v7"), ["linux/arm/v7", "linux/arm/v6", "linux/arm/v5"]);
+        assert_eq!(
+            names("linux/arm64"),
+            ["linux/arm64", "linux/arm/v8", "linux/arm/v7", "linux/arm/v6", "linux/arm/v5"]
+        );
+        assert_eq!(names("linux/riscv64"), ["linux/riscv64"]);
+    }
+
+    #[test]
+    fn chooses_the_best_compatible_entry_then_one_without_a_platform() {
+        let index =
+            [entry(Some("linux/arm/v6")), entry(Some("linux/arm/v7")), entry(Some("linux/386"))];
+        let chosen = |want: &str, from: &[Descriptor]| {
+            choose(from, &p(want)).and_then(|d| d.platform.clone()).map(|p| p.to_string())
+        };
+        assert_eq!(chosen("linux/arm/v7", &index).as_deref(), Some("linux/arm/v7"), "exact first");
+        assert_eq!(chosen("linux/arm/v7", &index[..1]).as_deref(), Some("linux/arm/v6"));
+        assert_eq!(chosen("linux/arm64", &index).as_deref(), Some("linux/arm/v7"));
+        assert_eq!(chosen("linux/amd64/v3", &index).as_deref(), Some("linux/386"));
+        assert_eq!(chosen("linux/arm/v5", &index), None, "never a newer variant");
+        let bare = [entry(Some("linux/s390x")), entry(None)];
+        assert!(choose(&bare, &p("linux/amd64")).is_some_and(|d| d.platform.is_none()));
+        assert!(choose(&bare, &p("linux/s390x")).is_some_and(|d| d.platform.is_some()));
+        // As an index entry may spell it.
+        assert_eq!(Platform::new("linux", "arm64", Some("v8.0")), p("linux/arm64"));
     }
 }

@@ -24,6 +24,9 @@ use crate::registry::manifest::{self, Descriptor, Manifest, Parsed};
 use crate::resolve::{self, Attempt, Resolution, ServedBy, Trace};
 use crate::session::Session;
 
+/// How deep `--platform` follows indexes inside indexes.
+const MAX_INDEX_DEPTH: usize = 4;
+
 /// Blobs up to this size fit in one write buffer: they may run beyond
 /// `jobs` (see `pull`).
 const SMALL_BLOB: u64 = layout::WRITE_CHUNK as u64;
@@ -178,29 +181,44 @@ pub async fn pull(
     let parsed = top.parse().map_err(|e| {
         Error::Invalid(format!("{}: {e} (manifest from {})", plan.reference, served_by.endpoint))
     })?;
-    let (mut entry, entry_platform) = match (parsed, choice) {
+    let (mut entry, mut entry_platform) = match (parsed, choice) {
         (Parsed::Image { .. }, _) => {
             images.push(top.clone());
             (top.clone(), None)
         }
         (Parsed::Index { manifests: children }, PlatformChoice::One(want)) => {
-            let Some(d) = platform::choose(&children, want) else {
-                return Err(Error::NotFound(format!(
-                    "{}: no image for platform {want}; the index offers: {}",
-                    plan.reference,
-                    platform::offered(&children).join(", ")
-                )));
+            // The entry for `want`; an index in turn is searched the same
+            // way (as containerd does), a few levels at most.
+            let mut children = children;
+            let mut depth = 0;
+            let (child, chosen) = loop {
+                let Some(d) = platform::choose(&children, want) else {
+                    return Err(Error::NotFound(format!(
+                        "{}: no image for platform {want}; the index offers: {}",
+                        plan.reference,
+                        platform::offered(&children).join(", ")
+                    )));
+                };
+                let child = ctx.manifest(d).await?;
+                match child.parse()? {
+                    Parsed::Image { .. } => break (child, d.platform.clone()),
+                    Parsed::Index { manifests } if depth < MAX_INDEX_DEPTH => {
+                        depth += 1;
+                        children = manifests;
+                    }
+                    Parsed::Index { .. } => {
+                        return Err(Error::Invalid(format!(
+                            "{}: indexes nested more than {MAX_INDEX_DEPTH} deep",
+                            plan.reference
+                        )));
+                    }
+                }
             };
-            let child = ctx.manifest(d).await?;
-            if manifest::is_index(&child.media_type) {
-                return Err(Error::Invalid(format!(
-                    "{}: the {want} entry is itself an index, which is not supported",
-                    plan.reference
-                )));
-            }
             manifests = vec![child.clone()];
             images.push(child.clone());
-            (child, Some(want.clone()))
+            // The platform of the entry chosen, which may be a compatible
+            // one (arm/v6 for arm/v7) or none at all.
+            (child, chosen)
         }
         (Parsed::Index { manifests: children }, PlatformChoice::All) => {
             // Keep the whole index, nested indexes included.
@@ -271,6 +289,13 @@ pub async fn pull(
     }
     reports.sort_by_key(|(i, _)| *i);
     let reports: Vec<BlobReport> = reports.into_iter().map(|(_, r)| r).collect();
+    // A single image says its platform in its config (now in the layout):
+    // recorded in index.json like a chosen index entry's.
+    if entry_platform.is_none()
+        && let Ok(Parsed::Image { config, .. }) = entry.parse()
+    {
+        entry_platform = layout.read_blob(&config.digest).ok().and_then(|b| config_platform(&b));
+    }
 
     let mut converted_from = None;
     if *format == Format::Oci {
@@ -343,6 +368,13 @@ pub async fn pull(
         blobs: reports,
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+/// The platform an image config names (`os`, `architecture`, `variant`).
+fn config_platform(config: &[u8]) -> Option<Platform> {
+    let v: serde_json::Value = serde_json::from_slice(config).ok()?;
+    let (os, arch) = (v["os"].as_str()?, v["architecture"].as_str()?);
+    Some(Platform::new(os, arch, v["variant"].as_str()))
 }
 
 pub fn oci_digest(d: &Digest) -> oci_spec::image::Digest {

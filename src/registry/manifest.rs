@@ -72,10 +72,19 @@ struct RawManifest {
     #[serde(rename = "schemaVersion")]
     schema_version: Option<i64>,
     config: Option<RawDescriptor>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     layers: Vec<RawDescriptor>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     manifests: Vec<RawDescriptor>,
+}
+
+/// `null` for a list, as Go writes a nil slice: no entries.
+fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// What a manifest refers to.
@@ -279,6 +288,21 @@ mod tests {
         );
         assert!(media_type(Some("text/html"), b"<html>").unwrap_err().to_string().contains("HTML"));
         assert!(media_type(Some("application/json"), b"<html>").is_err());
+    }
+
+    #[test]
+    fn null_lists_as_go_writes_them_are_empty() {
+        let config = format!(r#"{{"mediaType":"x","digest":"{}","size":1}}"#, Digest::sha256(b"c"));
+        let image = format!(r#"{{"schemaVersion":2,"config":{config},"layers":null}}"#);
+        match parse_body(image.as_bytes(), OCI_MANIFEST).unwrap() {
+            Parsed::Image { layers, .. } => assert!(layers.is_empty()),
+            Parsed::Index { .. } => panic!("an image"),
+        }
+        let index = r#"{"schemaVersion":2,"manifests":null}"#;
+        match parse_body(index.as_bytes(), OCI_INDEX).unwrap() {
+            Parsed::Index { manifests } => assert!(manifests.is_empty()),
+            Parsed::Image { .. } => panic!("an index"),
+        }
     }
 
     #[test]

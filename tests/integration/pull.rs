@@ -1,6 +1,6 @@
 //! Pulling from the authority itself: the spine of every other test.
 
-use crate::support::image::{Image, Index};
+use crate::support::image::{Blob, Image, Index, OCI_INDEX};
 use crate::support::registry::{Auth, Registry};
 use crate::support::{Test, assert_layout_valid, layout_has_blob, layout_index};
 
@@ -307,4 +307,67 @@ fn format_oci_converts_a_docker_list_and_its_images() {
     let again = pull_json(&t, &reference, &["--all-platforms", "--format", "oci"]);
     again.assert_success();
     assert_eq!(again.json()["image"]["digest"], j["image"]["digest"]);
+}
+
+#[test]
+fn a_compatible_platform_is_chosen_when_the_exact_one_is_missing() {
+    // Like containerd: arm/v7 runs arm/v6; an entry without a platform
+    // comes last; an index inside the index is searched too.
+    let reg = Registry::start();
+    let v6 = Image::builder(60).platform("linux", "arm", Some("v6")).layers(&[300]).build();
+    let index = Index::new(vec![v6.clone()], false);
+    reg.push_index("team/arm", "v1", &index);
+    let t = Test::new();
+    let out =
+        pull_json(&t, &format!("{}/team/arm:v1", reg.host()), &["--platform", "linux/arm/v7"]);
+    out.assert_success();
+    let j = out.json();
+    assert_eq!(j["image"]["digest"], v6.manifest.digest, "{j}");
+    assert_eq!(j["image"]["platform"], "linux/arm/v6", "the entry's platform, not the one asked");
+    assert_layout_valid(&t.layout());
+
+    let bare = Image::oci(61, &[200]);
+    let mut entry = bare.manifest.descriptor();
+    entry.as_object_mut().unwrap().remove("platform");
+    let inner = Blob::new(
+        OCI_INDEX,
+        serde_json::to_vec(
+            &json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [entry]}),
+        )
+        .unwrap(),
+    );
+    let outer = Blob::new(
+        OCI_INDEX,
+        serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [inner.descriptor()],
+        }))
+        .unwrap(),
+    );
+    reg.push_image("team/nested", "image", &bare);
+    reg.push_manifest("team/nested", "inner", &inner);
+    reg.push_manifest("team/nested", "v1", &outer);
+    let t = Test::new();
+    let out =
+        pull_json(&t, &format!("{}/team/nested:v1", reg.host()), &["--platform", "linux/amd64"]);
+    out.assert_success();
+    assert_eq!(out.json()["image"]["digest"], bare.manifest.digest);
+    assert_layout_valid(&t.layout());
+}
+
+#[test]
+fn a_single_images_platform_comes_from_its_config() {
+    let reg = Registry::start();
+    let img = Image::builder(62).platform("linux", "arm", Some("v7")).layers(&[100]).build();
+    reg.push_image("team/one", "v1", &img);
+    let t = Test::new();
+    let out = pull_json(&t, &format!("{}/team/one:v1", reg.host()), &[]);
+    out.assert_success();
+    assert_eq!(out.json()["image"]["platform"], "linux/arm/v7");
+    let entry = &layout_index(&t.layout())["manifests"][0];
+    assert_eq!(entry["platform"], json!({"os": "linux", "architecture": "arm", "variant": "v7"}));
+    let ls = t.run_with(["ls", &t.layout_str()]);
+    ls.assert_success();
+    assert!(ls.stdout.contains("linux/arm/v7"), "{}", ls.stdout);
 }
