@@ -31,8 +31,8 @@ complete -c ocimirror -n "__fish_ocimirror_needs_command" -l registries-conf -d 
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
-complete -c ocimirror -n "__fish_ocimirror_needs_command" -l retries -d 'Attempts per source for retryable failures (5xx, 429, resets) [default: 3]' -r
-complete -c ocimirror -n "__fish_ocimirror_needs_command" -l no-mirrors -d 'Ignore every configured mirror: go straight to the registry'
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l json -d 'Print results as JSON on stdout (one object)'
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -s q -l quiet -d 'No progress bars and no messages except errors'
@@ -48,7 +48,7 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s o -l output
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l platform -d 'Platform to pull from a multi-platform image [default: this machine\'s]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l format -d '`preserve`: manifests byte for byte as served; `oci`: rewrite Docker manifests as OCI (new manifest digests, same layers) for tools that read only OCI media types, such as skopeo\'s oci: transport' -r -f -a "preserve\t''
 oci\t''"
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s j -l jobs -d 'Large blobs downloaded at once; blobs under 256 KiB, up to twice as many [default: 8]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s j -l jobs -d 'Large blobs downloaded at once, 1 to 64; blobs under 256 KiB, up to twice as many [default: 8]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l config -d 'Configuration file [default: ~/.config/ocimirror/config.toml]' -r -F
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l mirror -d 'Try this mirror first (repeatable, in order); also OCIMIRROR_MIRRORS=url,url' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l hosts-dir -d 'Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d' -r -F
@@ -56,10 +56,10 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l registries-
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l retries -d 'Attempts per source for retryable failures (5xx, 429, resets) [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l all-platforms -d 'Keep the whole multi-platform index, every platform'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l dry-run -d 'Print the plan (sources and URLs, in order) without touching the network'
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l no-mirrors -d 'Ignore every configured mirror: go straight to the registry'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l json -d 'Print results as JSON on stdout (one object)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s q -l quiet -d 'No progress bars and no messages except errors'
@@ -73,9 +73,9 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l registri
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l retries -d 'Attempts per source for retryable failures (5xx, 429, resets) [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l dry-run -d 'Print the plan (sources and URLs, in order) without touching the network'
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l no-mirrors -d 'Ignore every configured mirror: go straight to the registry'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l json -d 'Print results as JSON on stdout (one object)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -s q -l quiet -d 'No progress bars and no messages except errors'
@@ -89,8 +89,8 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l registries-co
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l retries -d 'Attempts per source for retryable failures (5xx, 429, resets) [default: 3]' -r
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l no-mirrors -d 'Ignore every configured mirror: go straight to the registry'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l json -d 'Print results as JSON on stdout (one object)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -s q -l quiet -d 'No progress bars and no messages except errors'
@@ -104,8 +104,8 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __f
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l retries -d 'Attempts per source for retryable failures (5xx, 429, resets) [default: 3]' -r
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l no-mirrors -d 'Ignore every configured mirror: go straight to the registry'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l json -d 'Print results as JSON on stdout (one object)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -s q -l quiet -d 'No progress bars and no messages except errors'
@@ -120,8 +120,8 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l retries -d 'Attempts per source for retryable failures (5xx, 429, resets) [default: 3]' -r
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l no-mirrors -d 'Ignore every configured mirror: go straight to the registry'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l json -d 'Print results as JSON on stdout (one object)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -s q -l quiet -d 'No progress bars and no messages except errors'
@@ -135,8 +135,8 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l regi
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l retries -d 'Attempts per source for retryable failures (5xx, 429, resets) [default: 3]' -r
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l no-mirrors -d 'Ignore every configured mirror: go straight to the registry'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l json -d 'Print results as JSON on stdout (one object)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -s q -l quiet -d 'No progress bars and no messages except errors'

@@ -39,7 +39,7 @@ pub async fn run(cli: Cli, cleanup: Cleanup) -> Result<()> {
             None => mirrors(g, args.reference.as_deref()),
         },
         Command::Completions { shell } => {
-            print!("{}", crate::cli::completion(*shell));
+            output::out(format_args!("{}", crate::cli::completion(*shell)));
             Ok(())
         }
     }
@@ -64,7 +64,10 @@ pub fn load_config(g: &GlobalArgs) -> Result<Config, Error> {
         config::registries_conf::load_registries_conf(file, &mut c)?;
     }
     if g.mirrors.is_empty() {
-        if let Ok(list) = std::env::var("OCIMIRROR_MIRRORS") {
+        if let Some(list) = std::env::var_os("OCIMIRROR_MIRRORS") {
+            let list = list
+                .into_string()
+                .map_err(|_| Error::Usage("OCIMIRROR_MIRRORS is not valid UTF-8".into()))?;
             c.cli_mirrors = list
                 .split(',')
                 .map(str::trim)
@@ -81,18 +84,21 @@ pub fn load_config(g: &GlobalArgs) -> Result<Config, Error> {
     }
     c.no_mirrors = g.no_mirrors;
     c.no_fallback = g.no_fallback;
+    // Flags win, over per-host settings too.
     let secs = config::seconds;
     if let Some(v) = g.connect_timeout {
         c.network.connect_timeout = secs("--connect-timeout", v)?;
+        c.hosts.values_mut().for_each(|h| h.connect_timeout = None);
     }
     if let Some(v) = g.response_timeout {
         c.network.response_timeout = secs("--response-timeout", v)?;
+        c.hosts.values_mut().for_each(|h| h.response_timeout = None);
     }
     if let Some(v) = g.stall_timeout {
         c.network.stall_timeout = secs("--stall-timeout", v)?;
     }
     if let Some(v) = g.retries {
-        c.network.retries = v.max(1);
+        c.network.retries = v;
     }
     for w in &c.warnings {
         tracing::warn!("{w}");
@@ -109,7 +115,7 @@ fn plan_for(g: &GlobalArgs, reference: &str) -> Result<(Config, Plan), Error> {
 
 fn dry_run(g: &GlobalArgs, plan: &Plan) -> Result<()> {
     if g.json {
-        output::json(&output::plan_view(plan));
+        output::json(&output::plan_view(plan))?;
     } else {
         output::print_plan(plan);
     }
@@ -126,10 +132,7 @@ async fn pull(g: &GlobalArgs, args: &PullArgs, cleanup: &Cleanup) -> Result<()> 
         (None, false) => PlatformChoice::One(Platform::host()),
     };
     if let Some(j) = args.jobs {
-        if j == 0 {
-            return Err(Error::Usage("--jobs must be at least 1".into()).into());
-        }
-        config.network.jobs = j.min(64);
+        config.network.jobs = usize::from(j);
     }
     if args.dry_run {
         return dry_run(g, &plan);
@@ -140,11 +143,11 @@ async fn pull(g: &GlobalArgs, args: &PullArgs, cleanup: &Cleanup) -> Result<()> 
         PullOptions { output: args.output.clone(), platform: choice, format: args.format };
     let report = pull::pull(session, Arc::new(plan), &options, &progress, cleanup).await?;
     if g.json {
-        output::json(&report);
+        output::json(&report)?;
     } else if !g.quiet {
         output::print_pull(&report, g.verbose > 0);
     } else {
-        println!("{} {}", report.reference, report.image.digest);
+        output::outln!("{} {}", report.reference, report.image.digest);
     }
     Ok(())
 }
@@ -176,7 +179,7 @@ async fn resolve_cmd(g: &GlobalArgs, config: Config, plan: &Plan) -> Result<()> 
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
     if g.json {
-        output::json(&report);
+        output::json(&report)?;
     } else {
         if g.verbose > 0 {
             output::print_fallbacks(&report.attempts);
@@ -184,7 +187,7 @@ async fn resolve_cmd(g: &GlobalArgs, config: Config, plan: &Plan) -> Result<()> 
         if !g.quiet {
             eprintln!("served by {}", output::describe_served(&report.served_by));
         }
-        println!("{} {}", report.reference, report.digest);
+        output::outln!("{} {}", report.reference, report.digest);
     }
     Ok(())
 }
@@ -224,14 +227,14 @@ fn ls(g: &GlobalArgs, dir: &std::path::Path) -> Result<()> {
         })
         .collect();
     if g.json {
-        output::json(&entries);
+        output::json(&entries)?;
         return Ok(());
     }
-    if entries.is_empty() {
+    if entries.is_empty() && !g.quiet {
         eprintln!("{} holds no images", dir.display());
     }
     for e in entries {
-        println!(
+        output::outln!(
             "{}  {}  {}  {}",
             e.name.as_deref().unwrap_or("<unnamed>"),
             e.digest,
@@ -286,14 +289,15 @@ fn mirrors(g: &GlobalArgs, reference: Option<&str>) -> Result<()> {
     let mut rules = vec![view("*", &c.default_rule)];
     rules.extend(c.registries.iter().map(|(k, r)| view(k, r)));
     if g.json {
+        let files: Vec<String> = c.files.iter().map(|f| f.display().to_string()).collect();
         output::json(&serde_json::json!({
-            "files": c.files,
+            "files": files,
             "warnings": c.warnings,
             "registries": rules,
-        }));
+        }))?;
         return Ok(());
     }
-    if c.files.is_empty() {
+    if c.files.is_empty() && !g.quiet {
         eprintln!(
             "no configuration file found (looked for {})",
             config::default_path().map(|p| p.display().to_string()).unwrap_or_default()
@@ -305,14 +309,14 @@ fn mirrors(g: &GlobalArgs, reference: Option<&str>) -> Result<()> {
         }
         let label =
             if r.registry == "*" { "every other registry".to_string() } else { r.registry.clone() };
-        println!("{label}:");
+        output::outln!("{label}:");
         for (i, m) in r.mirrors.iter().enumerate() {
-            println!("  {}. {}  (from {})", i + 1, m.url, m.origin);
+            output::outln!("  {}. {}  (from {})", i + 1, m.url, m.origin);
         }
         if let Some(e) = &r.endpoint {
-            println!("  endpoint: {e}");
+            output::outln!("  endpoint: {e}");
         }
-        println!("  fallback to the registry: {}", if r.fallback { "yes" } else { "no" });
+        output::outln!("  fallback to the registry: {}", if r.fallback { "yes" } else { "no" });
     }
     Ok(())
 }
@@ -336,15 +340,39 @@ struct Probe {
     error: Option<String>,
 }
 
+/// The plans `mirrors check` probes: the reference's, or without one, one
+/// per configured registry (and Docker Hub, for `[defaults]`), so that
+/// every configured source is reached once.
+fn check_plans(config: &Config, reference: Option<&Reference>) -> Result<Vec<Plan>> {
+    if let Some(r) = reference {
+        return Ok(vec![Plan::new(config, r)?]);
+    }
+    let mut plans = Vec::new();
+    let registries =
+        std::iter::once("docker.io").chain(config.registries.keys().map(String::as_str));
+    for registry in registries {
+        // A name under the registry, only to build its plan: no manifest is
+        // asked for without a reference.
+        let Ok(r) = format!("{registry}/library/probe").parse::<Reference>() else { continue };
+        plans.push(Plan::new(config, &r)?);
+    }
+    Ok(plans)
+}
+
 /// `ocimirror mirrors check [REF]`: probe every source.
 async fn check(g: &GlobalArgs, reference: Option<&str>) -> Result<()> {
-    let reference: Reference = reference.unwrap_or("docker.io/library/busybox:latest").parse()?;
+    let reference: Option<Reference> = reference.map(str::parse).transpose()?;
     let config = load_config(g)?;
-    let plan = Plan::new(&config, &reference)?;
+    let plans = check_plans(&config, reference.as_ref())?;
     let session = Session::new(config);
     let mut probes = Vec::new();
-    for source in &plan.sources {
-        let endpoint = session.endpoint(&plan, source).await?;
+    let mut seen = std::collections::HashSet::new();
+    let sources = plans.iter().flat_map(|plan| plan.sources.iter().map(move |s| (plan, s)));
+    for (plan, source) in sources {
+        if !seen.insert(source.display()) {
+            continue;
+        }
+        let endpoint = session.endpoint(plan, source).await?;
         let started = Instant::now();
         let mut p = Probe {
             endpoint: source.display(),
@@ -369,6 +397,10 @@ async fn check(g: &GlobalArgs, reference: Option<&str>) -> Result<()> {
             }
             Err(e) => p.error = Some(e.to_string()),
         }
+        let Some(reference) = &reference else {
+            probes.push(p);
+            continue;
+        };
         if p.reachable && !(source.digest_only && reference.is_by_tag()) {
             let ns = plan.sends_ns(source).then(|| plan.ns_value().to_string());
             let url = endpoint.url(
@@ -380,8 +412,11 @@ async fn check(g: &GlobalArgs, reference: Option<&str>) -> Result<()> {
             let accept = [("accept", crate::registry::MANIFEST_ACCEPT.to_string())];
             match endpoint.send(reqwest::Method::HEAD, url, &reference.repository, &accept).await {
                 Ok(resp) => {
-                    p.has_reference = Some(resp.status().is_success());
-                    p.status = Some(resp.status().as_u16());
+                    // 401/403: whether it is there cannot be told.
+                    let status = resp.status().as_u16();
+                    p.has_reference =
+                        (!matches!(status, 401 | 403)).then(|| resp.status().is_success());
+                    p.status = Some(status);
                     if ns.is_some() {
                         let echo =
                             resp.headers().get("oci-namespace").and_then(|v| v.to_str().ok());
@@ -393,11 +428,12 @@ async fn check(g: &GlobalArgs, reference: Option<&str>) -> Result<()> {
         }
         probes.push(p);
     }
+    let title = reference.as_ref().map(Reference::to_string);
     if g.json {
-        output::json(&serde_json::json!({"reference": reference.to_string(), "sources": probes}));
+        output::json(&serde_json::json!({"reference": title, "sources": probes}))?;
         return Ok(());
     }
-    println!("{reference}");
+    output::outln!("{}", title.as_deref().unwrap_or("every configured source (/v2/ only)"));
     for p in &probes {
         let state = if p.reachable {
             format!("reachable in {} ms", p.latency_ms.unwrap_or(0))
@@ -420,9 +456,11 @@ async fn check(g: &GlobalArgs, reference: Option<&str>) -> Result<()> {
         match p.has_reference {
             Some(true) => notes.push("has the reference".into()),
             Some(false) => notes.push(format!("does not have it (HTTP {})", p.status.unwrap_or(0))),
+            None if matches!(p.status, Some(401 | 403)) && reference.is_some() => notes
+                .push(format!("cannot tell whether it has it (HTTP {})", p.status.unwrap_or(0))),
             None => {}
         }
-        println!(
+        output::outln!(
             "  {:9} {}  {}",
             format!("{:?}", p.role).to_lowercase(),
             p.endpoint,

@@ -57,8 +57,9 @@ pub struct GlobalArgs {
     #[arg(long = "mirror", global = true, value_name = "URL")]
     pub mirrors: Vec<String>,
 
-    /// Ignore every configured mirror: go straight to the registry
-    #[arg(long, global = true)]
+    /// Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go
+    /// straight to the registry
+    #[arg(long, global = true, conflicts_with = "mirrors")]
     pub no_mirrors: bool,
 
     /// Never fall back to the registry itself: mirrors only (air-gapped sites)
@@ -97,8 +98,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "SECS")]
     pub stall_timeout: Option<f64>,
 
-    /// Attempts per source for retryable failures (5xx, 429, resets) [default: 3]
-    #[arg(long, global = true, value_name = "N")]
+    /// Attempts per source for retryable failures (5xx, 408, 429, cut connections),
+    /// 1 to 100 [default: 3]
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub retries: Option<u32>,
 }
 
@@ -151,9 +153,10 @@ pub struct PullArgs {
     #[arg(long, value_enum, default_value_t = Format::Preserve)]
     pub format: Format,
 
-    /// Large blobs downloaded at once; blobs under 256 KiB, up to twice as many [default: 8]
-    #[arg(short, long, value_name = "N")]
-    pub jobs: Option<usize>,
+    /// Large blobs downloaded at once, 1 to 64; blobs under 256 KiB, up to twice as
+    /// many [default: 8]
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: Option<u16>,
 
     /// Print the plan (sources and URLs, in order) without touching the network
     #[arg(long)]
@@ -173,7 +176,7 @@ pub struct ResolveArgs {
 #[derive(Debug, Args)]
 pub struct LsArgs {
     /// The OCI layout directory
-    #[arg(default_value = "oci-layout")]
+    #[arg(default_value = "oci-layout", env = "OCIMIRROR_OUTPUT")]
     pub dir: PathBuf,
 }
 
@@ -191,7 +194,8 @@ pub struct MirrorsArgs {
 pub enum MirrorsAction {
     /// Probe each source: reachable, latency, TLS, auth, `ns` support, has the reference
     Check {
-        /// Reference to look up on each source [default: only probe /v2/]
+        /// Reference to look up on each of its sources [default: every configured source,
+        /// /v2/ only]
         reference: Option<String>,
     },
 }

@@ -293,7 +293,7 @@ impl Layout {
         match fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
                 Error::Invalid(format!(
-                    "{} is not a valid image index ({e}); refusing to overwrite it",
+                    "{} is not a valid image index ({e}); it is left as it is",
                     path.display()
                 ))
             }),

@@ -1,18 +1,55 @@
 //! What commands print: one JSON object on stdout with `--json`, else a
 //! few human lines (results on stdout, notes on stderr).
 
+use std::io::Write as _;
+use std::sync::OnceLock;
+
 use serde::Serialize;
 
+use crate::error::Error;
 use crate::plan::{Plan, Source};
 use crate::pull::PullReport;
 use crate::resolve::{Attempt, ServedBy};
 
-/// Prints a value as one line of JSON on stdout.
-pub fn json<T: Serialize>(value: &T) {
-    match serde_json::to_string_pretty(value) {
-        Ok(s) => println!("{s}"),
-        Err(e) => eprintln!("error: cannot encode JSON output: {e}"),
+/// The first failure to write to stdout, for `main` to report.
+static STDOUT_FAILURE: OnceLock<std::io::Error> = OnceLock::new();
+
+/// Writes results to stdout. A closed pipe (`| head`) or a full disk is no
+/// reason to panic: the first failure is kept (`stdout_failure`) and the
+/// rest of the output is dropped.
+pub fn out(text: std::fmt::Arguments) {
+    if STDOUT_FAILURE.get().is_some() {
+        return;
     }
+    if let Err(e) = std::io::stdout().lock().write_fmt(text) {
+        let _ = STDOUT_FAILURE.set(e);
+    }
+}
+
+/// `println!` through `out`.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::output::out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use outln;
+
+/// Why stdout could not be written, if it could not.
+pub fn stdout_failure() -> Option<&'static std::io::Error> {
+    STDOUT_FAILURE.get()
+}
+
+/// Prints a value as JSON on stdout.
+pub fn json<T: Serialize>(value: &T) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::Failed(format!("cannot encode the JSON output: {e}")))?;
+    outln!("{text}");
+    Ok(())
+}
+
+/// A path in JSON: as text, with anything that is not UTF-8 replaced.
+pub fn lossy_path<S: serde::Serializer>(path: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&path.display())
 }
 
 #[derive(Serialize)]
@@ -45,7 +82,7 @@ pub fn plan_view(plan: &Plan) -> PlanView<'_> {
 }
 
 pub fn print_plan(plan: &Plan) {
-    println!("{}", plan.reference);
+    outln!("{}", plan.reference);
     for (i, s) in plan.sources.iter().enumerate() {
         let mut notes = vec![format!("{:?}", s.role).to_lowercase()];
         if s.trusted && s.role == crate::plan::Role::Mirror {
@@ -54,13 +91,13 @@ pub fn print_plan(plan: &Plan) {
         if s.digest_only {
             notes.push("digest only".into());
         }
-        println!("  {}. {}  ({}; from {})", i + 1, s.display(), notes.join(", "), s.origin);
+        outln!("  {}. {}  ({}; from {})", i + 1, s.display(), notes.join(", "), s.origin);
         for url in plan.manifest_urls(s) {
-            println!("       GET {url}");
+            outln!("       GET {url}");
         }
     }
     if !plan.fallback {
-        println!("  (no fallback to {})", plan.reference.registry);
+        outln!("  (no fallback to {})", plan.reference.registry);
     }
 }
 
@@ -89,7 +126,7 @@ pub fn describe_served(s: &ServedBy) -> String {
 pub fn print_fallbacks(attempts: &[Attempt]) {
     for a in attempts.iter().filter(|a| !matches!(a.outcome, "served" | "confirmed")) {
         let what = a.status.map(|s| format!("HTTP {s}")).or(a.error.clone()).unwrap_or_default();
-        eprintln!("  {} {} {}: {} ({})", a.what, a.outcome, a.endpoint, what, a.elapsed_ms);
+        eprintln!("  {} {} {}: {} ({} ms)", a.what, a.outcome, a.endpoint, what, a.elapsed_ms);
     }
 }
 
@@ -111,7 +148,7 @@ pub fn print_pull(r: &PullReport, verbose: bool) {
         eprintln!("converted from the Docker manifest {d} (--format oci)");
     }
     let platform = r.image.platform.as_ref().map(|p| format!(" {p}")).unwrap_or_default();
-    println!("{} {}{} -> {}", r.reference, r.image.digest, platform, r.output.display());
+    outln!("{} {}{} -> {}", r.reference, r.image.digest, platform, r.output.display());
 }
 
 pub fn human_bytes(n: u64) -> String {

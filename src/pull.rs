@@ -59,6 +59,7 @@ pub struct PullReport {
     /// What the layout's entry points at: the platform's manifest, or the
     /// whole index with `--all-platforms`.
     pub image: ImageReport,
+    #[serde(serialize_with = "crate::output::lossy_path")]
     pub output: PathBuf,
     pub served_by: ServedBy,
     pub attempts: Vec<Attempt>,

@@ -210,6 +210,96 @@ fn every_command_speaks_json() {
 }
 
 #[test]
+fn mirrors_check_without_a_reference_probes_every_configured_source() {
+    // Mirrors for two registries, one that wants credentials: each gets a
+    // /v2/ probe and no manifest request.
+    let a = Registry::start();
+    let b = Registry::start();
+    b.set_auth(Auth::Basic { user: "u".into(), pass: "p".into() });
+    let t = Test::new().config(&format!(
+        "[registries.\"quay.io\"]\nmirrors = [\"{}\"]\nfallback = false\n\n[registries.\"ghcr.io\"]\nmirrors = [\"{}\"]\nfallback = false\n",
+        a.url(),
+        b.url()
+    ));
+    let out = t.run_with(["mirrors", "check", "--json"]);
+    out.assert_success();
+    let j = out.json();
+    assert_eq!(j["reference"], serde_json::Value::Null);
+    let probed: Vec<&str> =
+        j["sources"].as_array().unwrap().iter().filter_map(|s| s["endpoint"].as_str()).collect();
+    assert!(probed.contains(&a.url().as_str()) && probed.contains(&b.url().as_str()), "{j}");
+    let paths: Vec<String> = a.requests().into_iter().chain(b.requests()).map(|r| r.path).collect();
+    assert!(!paths.is_empty() && paths.iter().all(|p| p == "/v2/"), "only /v2/: {paths:?}");
+    // With a reference, a 401 says nothing about whether it is there.
+    let reference = "ghcr.io/team/app:v1";
+    let out = t.run_with(["mirrors", "check", reference, "--json"]);
+    out.assert_success();
+    let j = out.json();
+    let locked =
+        j["sources"].as_array().unwrap().iter().find(|s| s["endpoint"] == b.url()).unwrap();
+    assert_eq!(locked["hasReference"], serde_json::Value::Null, "{locked}");
+}
+
+#[test]
+fn the_command_line_contract_holds_at_the_edges() {
+    let t = Test::new();
+    // clap's own errors are JSON too under --json.
+    let out = t.run_with(["pull", "--bogus", "x", "--json"]);
+    out.assert_code(2);
+    assert_eq!(out.json()["error"]["kind"], "usage");
+    // An empty variable is an unset one.
+    let out = Test::new().env("OCIMIRROR_CONFIG", "").run_with(["mirrors", "-q"]);
+    out.assert_success();
+    assert!(out.stderr.is_empty(), "-q is quiet: {}", out.stderr);
+    // Contradictions and out-of-range numbers are usage errors, not guesses.
+    t.run_with(["mirrors", "--mirror", "http://127.0.0.1:1", "--no-mirrors"]).assert_code(2);
+    t.run_with(["resolve", "x", "--retries", "0"]).assert_code(2);
+    t.run_with(["pull", "x", "--jobs", "1000"]).assert_code(2);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_closed_or_full_stdout_is_an_error_or_nothing_never_a_panic() {
+    use std::process::Stdio;
+    let t = Test::new();
+    // A full disk: exit 1 and a message.
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out =
+        t.command(["completions", "bash"]).stdout(full).stderr(Stdio::piped()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write to stdout") && !stderr.contains("panicked"), "{stderr}");
+    // A reader that went away (`| head -0`): nothing to report.
+    let mut child = t
+        .command(["completions", "bash"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn timeout_flags_beat_per_host_settings() {
+    let hung = crate::support::registry::HangServer::start();
+    let t = Test::new().config(&format!("[hosts.\"{}\"]\nresponse_timeout = 30\n", hung.host()));
+    let out = t.run_with([
+        "resolve",
+        &format!("{}/team/app:v1", hung.host()),
+        "--response-timeout",
+        "1",
+        "--retries",
+        "1",
+    ]);
+    out.assert_code(1);
+    assert!(out.elapsed < std::time::Duration::from_secs(10), "{:?}", out.elapsed);
+}
+
+#[test]
 fn config_errors_are_usage_errors_that_name_the_file() {
     let t = Test::new().config("[hosts.\"x\"]\nns_mode = \"on\"\n");
     let out = t.run_with(["resolve", "127.0.0.1:1/a:b"]);

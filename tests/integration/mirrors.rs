@@ -871,16 +871,18 @@ fn no_mirrors_skips_configured_and_env_mirrors() {
     let (auth, reference) = authority(&img);
     let m1 = honouring_mirror(&auth, &img);
     let m2 = honouring_mirror(&auth, &img);
-    let m3 = honouring_mirror(&auth, &img);
     let t = Test::new()
         .config(&format!("[registries.\"{}\"]\nmirrors = [\"{}\"]\n", auth.host(), m1.url()))
         .env("OCIMIRROR_MIRRORS", m2.url());
-    let out = pull(&t, &reference, &flags(&[m3.url()], &["--no-mirrors"]));
+    let out = pull(&t, &reference, &flags(&[], &["--no-mirrors"]));
     out.assert_success();
     let j = out.json();
     assert_eq!(j["servedBy"]["endpoint"], auth.url(), "{j}");
     assert_eq!(j["servedBy"]["nsSent"], false);
-    for m in [&m1, &m2, &m3] {
+    // With a --mirror as well it is a contradiction, not a choice.
+    let out = pull(&t, &reference, &flags(&[m1.url()], &["--no-mirrors"]));
+    out.assert_code(2);
+    for m in [&m1, &m2] {
         assert!(m.requests().is_empty(), "{:#?}", m.requests());
     }
     assert!(auth.ns_values().is_empty(), "never ns to the authority");
