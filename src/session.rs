@@ -45,15 +45,23 @@ impl Session {
     /// The endpoint for a source, created on first use. Credentials come
     /// from the source's own host unless the user configured otherwise.
     pub async fn endpoint(&self, plan: &Plan, source: &Source) -> Result<Arc<Endpoint>> {
-        let key = format!("{}|{:?}", source.base, source.credentials);
+        // Which credentials an endpoint holds depends on the reference too
+        // (podman's keys for one namespace; `credentials = "authority"`).
+        let repository = plan.reference.repository.as_str();
+        let key = format!(
+            "{}|{:?}|{}/{repository}",
+            source.base, source.credentials, plan.reference.registry
+        );
         let mut endpoints = self.endpoints.lock().await;
         if let Some(e) = endpoints.get(&key) {
             return Ok(e.clone());
         }
         let store = self.credentials.get_or_init(|| async { CredentialStore::from_env() }).await;
         let credential = match source.credentials {
-            CredentialSource::Own => store.get(&source.host).await,
-            CredentialSource::Authority => store.get(&plan.reference.registry).await,
+            CredentialSource::Own => store.get(&source.host, Some(repository)).await,
+            CredentialSource::Authority => {
+                store.get(&plan.reference.registry, Some(repository)).await
+            }
             CredentialSource::None => None,
         };
         let mut settings = self.config.host(&source.host);

@@ -1,8 +1,10 @@
-//! Credentials from the files docker and podman users already have:
-//! `$DOCKER_CONFIG/config.json` (or `~/.docker/config.json`) and podman's
-//! `auth.json` (`REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
-//! `~/.config/containers/auth.json`), including `credHelpers` and
-//! `credsStore` through `docker-credential-<name>` programs.
+//! Credentials from the files docker and podman users already have, in the
+//! order podman and skopeo (containers-image) read them: podman's
+//! `auth.json` (`$REGISTRY_AUTH_FILE`, else `$XDG_RUNTIME_DIR/containers/`
+//! or `/run/containers/<uid>/`; then `$XDG_CONFIG_HOME/containers/`), then
+//! docker's `$DOCKER_CONFIG/config.json` (or `~/.docker/config.json`);
+//! including `credHelpers` and `credsStore` through `docker-credential-<name>`
+//! programs, and podman's keys for one namespace (`quay.io/org`).
 //!
 //! Secrets never appear in `Debug` output or error messages.
 
@@ -82,10 +84,39 @@ fn aliases(host: &str) -> Vec<String> {
     }
 }
 
+/// The server address docker stores Docker Hub's credentials under, and
+/// asks credential helpers for.
+const DOCKER_HUB_SERVER: &str = "https://index.docker.io/v1/";
+
 /// `https://index.docker.io/v1/` -> `index.docker.io`; `host:5000` stays.
 fn key_host(key: &str) -> String {
     let k = key.split_once("://").map_or(key, |(_, rest)| rest);
     k.split('/').next().unwrap_or("").to_ascii_lowercase()
+}
+
+/// The `auths` entry for `names` (a host and its aliases) and `repository`,
+/// as containers-image picks it: podman's keys for a namespace first, most
+/// specific first (`host/org/app`, then `host/org`), then the host's own
+/// key, then docker's keys with a scheme and path (`https://host/v1/`). A
+/// key for a namespace never stands for the whole host.
+fn find_entry<'a>(
+    auths: &'a BTreeMap<String, AuthEntry>,
+    names: &[String],
+    repository: Option<&str>,
+) -> Option<(&'a String, &'a AuthEntry)> {
+    let exact =
+        |want: &str| auths.iter().find(|(k, _)| k.trim_end_matches('/').eq_ignore_ascii_case(want));
+    let segments: Vec<&str> = repository.map(|r| r.split('/').collect()).unwrap_or_default();
+    for end in (1..=segments.len()).rev() {
+        let path = segments[..end].join("/");
+        if let Some(found) = names.iter().find_map(|n| exact(&format!("{n}/{path}"))) {
+            return Some(found);
+        }
+    }
+    names
+        .iter()
+        .find_map(|n| exact(n))
+        .or_else(|| auths.iter().find(|(k, _)| k.contains("://") && names.contains(&key_host(k))))
 }
 
 impl CredentialStore {
@@ -93,23 +124,30 @@ impl CredentialStore {
     /// are fine; unreadable or malformed ones are skipped with a warning
     /// (a broken docker config should not stop a public pull).
     pub fn from_env() -> CredentialStore {
+        let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let home = env("HOME");
         let mut paths = Vec::new();
-        if let Some(p) = std::env::var_os("REGISTRY_AUTH_FILE") {
-            paths.push(PathBuf::from(p));
-        }
-        match std::env::var_os("DOCKER_CONFIG") {
-            Some(d) => paths.push(PathBuf::from(d).join("config.json")),
-            None => {
-                if let Some(home) = std::env::var_os("HOME") {
-                    paths.push(PathBuf::from(home).join(".docker/config.json"));
-                }
+        // podman's primary file: the one it writes on `podman login`.
+        if let Some(p) = env("REGISTRY_AUTH_FILE") {
+            paths.push(p);
+        } else if let Some(run) = env("XDG_RUNTIME_DIR") {
+            paths.push(run.join("containers/auth.json"));
+        } else {
+            #[cfg(target_os = "linux")]
+            {
+                // SAFETY: getuid(2) cannot fail and touches no memory.
+                let uid = unsafe { libc::getuid() };
+                paths.push(PathBuf::from(format!("/run/containers/{uid}/auth.json")));
             }
         }
-        if let Some(run) = std::env::var_os("XDG_RUNTIME_DIR") {
-            paths.push(PathBuf::from(run).join("containers/auth.json"));
+        if let Some(config) =
+            env("XDG_CONFIG_HOME").or_else(|| home.as_ref().map(|h| h.join(".config")))
+        {
+            paths.push(config.join("containers/auth.json"));
         }
-        if let Some(base) = directories::BaseDirs::new() {
-            paths.push(base.config_dir().join("containers/auth.json"));
+        match env("DOCKER_CONFIG") {
+            Some(d) => paths.push(d.join("config.json")),
+            None => paths.extend(home.map(|h| h.join(".docker/config.json"))),
         }
         let mut store = CredentialStore::default();
         for p in paths {
@@ -130,36 +168,39 @@ impl CredentialStore {
         }
     }
 
-    /// The credential for `host`, if any file or helper has one.
-    pub async fn get(&self, host: &str) -> Option<Credential> {
+    /// The credential for `host` (and `repository`, for podman's keys for
+    /// one namespace), if any file or helper has one.
+    pub async fn get(&self, host: &str, repository: Option<&str>) -> Option<Credential> {
         let names = aliases(host);
+        let hub = names.len() > 1;
         for (path, file) in &self.files {
             // A helper named for this host wins over the file's own entries.
-            let helper = file
-                .cred_helpers
-                .iter()
-                .find(|(k, _)| names.contains(&key_host(k)))
-                .map(|(k, v)| (k.clone(), v.clone()));
+            // Docker asks it with the server address, Docker Hub's being
+            // its v1 URL.
+            let helper = file.cred_helpers.iter().find(|(k, _)| names.contains(&key_host(k)));
             if let Some((key, helper)) = helper {
-                return run_helper(&helper, &key).await;
+                return run_helper(helper, if hub { DOCKER_HUB_SERVER } else { key }).await;
             }
-            let entry = file.auths.iter().find(|(k, _)| names.contains(&key_host(k)));
+            let entry = find_entry(&file.auths, &names, repository);
+            // With a credsStore, docker takes the secret from the store
+            // (an `auth` left in the file from before is stale); the file's
+            // entry only if the store has nothing.
+            if let Some(store) = &file.creds_store {
+                let server = match entry {
+                    Some((key, _)) => key.as_str(),
+                    None if hub => DOCKER_HUB_SERVER,
+                    None => host,
+                };
+                if let Some(c) = run_helper(store, server).await {
+                    return Some(c);
+                }
+            }
             if let Some((key, entry)) = entry {
                 match decode_entry(entry) {
                     Some(c) => return Some(c),
                     None => {
-                        if let Some(store) = &file.creds_store {
-                            return run_helper(store, key).await;
-                        }
-                        tracing::warn!("credential entry {key} in {} is unusable", path.display());
+                        tracing::warn!("credential entry {key} in {} is unusable", path.display())
                     }
-                }
-            } else if let Some(store) = &file.creds_store {
-                // Docker's credsStore holds entries for hosts not listed in
-                // `auths`; ask it for the host's usual key.
-                let key = if names.len() > 1 { "https://index.docker.io/v1/" } else { host };
-                if let Some(c) = run_helper(store, key).await {
-                    return Some(c);
                 }
             }
         }
@@ -178,10 +219,14 @@ fn decode_entry(e: &AuthEntry) -> Option<Credential> {
         let raw = base64::engine::general_purpose::STANDARD.decode(a.trim()).ok()?;
         let text = String::from_utf8(raw).ok()?;
         let (u, p) = text.split_once(':')?;
+        // As containers-image: a name and a password, or it is no entry.
+        if u.is_empty() || p.is_empty() {
+            return None;
+        }
         return Some(Credential::Basic { username: u.into(), password: p.into() });
     }
     match (&e.username, &e.password) {
-        (Some(u), Some(p)) if !u.is_empty() => {
+        (Some(u), Some(p)) if !u.is_empty() && !p.is_empty() => {
             Some(Credential::Basic { username: u.clone(), password: p.clone() })
         }
         _ => None,
@@ -211,7 +256,8 @@ async fn run_helper(name: &str, server: &str) -> Option<Credential> {
         .map_err(|e| tracing::warn!("cannot run {program}: {e}"))
         .ok()?;
     let mut stdin = child.stdin.take()?;
-    stdin.write_all(server.as_bytes()).await.ok()?;
+    // A helper that does not read its input (EPIPE) may still answer.
+    let _ = stdin.write_all(server.as_bytes()).await;
     drop(stdin);
     let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
         .await
@@ -225,8 +271,12 @@ async fn run_helper(name: &str, server: &str) -> Option<Credential> {
     let reply: HelperReply = serde_json::from_slice(&out.stdout)
         .map_err(|_| tracing::warn!("{program} printed something that is not credentials JSON"))
         .ok()?;
-    if reply.username == "<token>" {
+    if reply.secret.is_empty() {
+        None
+    } else if reply.username == "<token>" {
         Some(Credential::IdentityToken(reply.secret))
+    } else if reply.username.is_empty() {
+        None
     } else {
         Some(Credential::Basic { username: reply.username, password: reply.secret })
     }
@@ -254,14 +304,14 @@ mod tests {
                 "ghcr.io":{"identitytoken":"refresh"}}}"#,
         );
         let hub = Credential::Basic { username: "hub".into(), password: "secret".into() };
-        assert_eq!(s.get("docker.io").await, Some(hub.clone()));
-        assert_eq!(s.get("registry-1.docker.io").await, Some(hub));
+        assert_eq!(s.get("docker.io", None).await, Some(hub.clone()));
+        assert_eq!(s.get("registry-1.docker.io", None).await, Some(hub));
         // Passwords may contain ':'.
         let local = Credential::Basic { username: "u".into(), password: "p:ath".into() };
-        assert_eq!(s.get("127.0.0.1:5000").await, Some(local));
-        assert_eq!(s.get("ghcr.io").await, Some(Credential::IdentityToken("refresh".into())));
-        assert_eq!(s.get("127.0.0.1:5001").await, None);
-        assert_eq!(s.get("quay.io").await, None);
+        assert_eq!(s.get("127.0.0.1:5000", None).await, Some(local));
+        assert_eq!(s.get("ghcr.io", None).await, Some(Credential::IdentityToken("refresh".into())));
+        assert_eq!(s.get("127.0.0.1:5001", None).await, None);
+        assert_eq!(s.get("quay.io", None).await, None);
     }
 
     #[test]
@@ -274,6 +324,38 @@ mod tests {
     #[tokio::test]
     async fn missing_helper_is_no_credential() {
         let (_d, s) = store(r#"{"credHelpers":{"quay.io":"ocimirror-test-no-such-helper"}}"#);
-        assert_eq!(s.get("quay.io").await, None);
+        assert_eq!(s.get("quay.io", None).await, None);
+    }
+
+    fn basic(user: &str, pass: &str) -> Credential {
+        Credential::Basic { username: user.into(), password: pass.into() }
+    }
+
+    fn auth(user: &str, pass: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+    }
+
+    #[tokio::test]
+    async fn a_namespace_key_wins_for_its_namespace_only() {
+        let json = format!(
+            r#"{{"auths":{{"quay.io/org-a":{{"auth":"{}"}},"quay.io/org-b":{{"auth":"{}"}},"quay.io":{{"auth":"{}"}}}}}}"#,
+            auth("robot-a", "1"),
+            auth("robot-b", "2"),
+            auth("host", "3")
+        );
+        let (_d, s) = store(&json);
+        assert_eq!(s.get("quay.io", Some("org-b/app")).await, Some(basic("robot-b", "2")));
+        assert_eq!(s.get("quay.io", Some("org-a/x/y")).await, Some(basic("robot-a", "1")));
+        assert_eq!(s.get("quay.io", Some("other/app")).await, Some(basic("host", "3")));
+        assert_eq!(s.get("quay.io", None).await, Some(basic("host", "3")));
+        // A namespace key alone is not the host's.
+        let json =
+            format!(r#"{{"auths":{{"quay.io/org-a":{{"auth":"{}"}}}}}}"#, auth("robot-a", "1"));
+        let (_d, s) = store(&json);
+        assert_eq!(s.get("quay.io", Some("org-b/app")).await, None);
+        // Empty names or passwords are no entry.
+        let json = format!(r#"{{"auths":{{"quay.io":{{"auth":"{}"}}}}}}"#, auth("user", ""));
+        let (_d, s) = store(&json);
+        assert_eq!(s.get("quay.io", None).await, None);
     }
 }

@@ -43,6 +43,62 @@ pub fn parse_challenge(header: &str) -> Option<Challenge> {
     }
 }
 
+/// The challenge to answer among all a response offers (several
+/// `WWW-Authenticate` headers, or several challenges in one): Bearer when
+/// there is one, as containerd and docker prefer it, else Basic.
+pub fn choose_challenge<'a>(headers: impl IntoIterator<Item = &'a str>) -> Option<Challenge> {
+    let all: Vec<Challenge> = headers
+        .into_iter()
+        .flat_map(split_challenges)
+        .filter_map(|c| parse_challenge(&c))
+        .collect();
+    let bearer = all.iter().find(|c| matches!(c, Challenge::Bearer { .. }));
+    bearer.or(all.first()).cloned()
+}
+
+/// One header value's challenges: `Basic realm="r", Bearer realm="x",
+/// service="y"` -> `Basic realm="r"` and `Bearer realm="x",service="y"`. A
+/// challenge starts with a scheme: a token not followed by `=`.
+fn split_challenges(header: &str) -> Vec<String> {
+    // Comma-separated items, commas inside quotes kept.
+    let (mut items, mut item) = (Vec::new(), String::new());
+    let (mut quoted, mut escaped) = (false, false);
+    for c in header.chars() {
+        if quoted {
+            item.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => quoted = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            ',' => items.push(std::mem::take(&mut item)),
+            '"' => {
+                quoted = true;
+                item.push(c);
+            }
+            _ => item.push(c),
+        }
+    }
+    items.push(item);
+    let mut out: Vec<String> = Vec::new();
+    for item in items.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
+        let token_end = item.find([' ', '=']).unwrap_or(item.len());
+        let starts_scheme = !item[token_end..].trim_start().starts_with('=');
+        match out.last_mut() {
+            Some(current) if !starts_scheme => {
+                current.push(',');
+                current.push_str(item);
+            }
+            _ => out.push(item.to_string()),
+        }
+    }
+    out
+}
+
 /// `a="x,y",b=z` -> [(a, "x,y"), (b, z)]; quoted values may contain commas.
 fn parse_params(s: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -260,6 +316,23 @@ async fn fetch_token(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn bearer_is_chosen_among_several_challenges() {
+        let bearer = Challenge::Bearer {
+            realm: "https://auth.example/token".into(),
+            service: Some("s, t".into()),
+            scope: None,
+        };
+        let one_header =
+            r#"Basic realm="r", Bearer realm="https://auth.example/token",service="s, t""#;
+        assert_eq!(choose_challenge([one_header]), Some(bearer.clone()));
+        let headers = ["Negotiate", r#"Bearer realm="https://auth.example/token", service="s, t""#];
+        assert_eq!(choose_challenge(headers), Some(bearer));
+        assert_eq!(choose_challenge([r#"Basic realm="a, b""#]), Some(Challenge::Basic));
+        assert_eq!(choose_challenge(["Negotiate"]), None);
+    }
+
     use super::*;
 
     #[test]

@@ -254,11 +254,9 @@ impl Endpoint {
         if resp.status() != StatusCode::UNAUTHORIZED || !self.is_own(resp.url()) {
             return Ok(resp);
         }
-        let Some(challenge) = resp
-            .headers()
-            .get("www-authenticate")
-            .and_then(|v| v.to_str().ok())
-            .and_then(crate::auth::parse_challenge)
+        let offered = resp.headers().get_all("www-authenticate");
+        let Some(challenge) =
+            crate::auth::choose_challenge(offered.iter().filter_map(|v| v.to_str().ok()))
         else {
             return Ok(resp);
         };

@@ -1,6 +1,7 @@
 //! Fitting in: existing containerd and podman mirror configuration,
 //! credential helpers, `mirrors` and `mirrors check`, JSON on every command.
 
+use base64::Engine as _;
 use serde_json::json;
 
 use crate::support::Test;
@@ -127,6 +128,30 @@ fn credential_helpers_supply_credentials() {
     let out = t.run_with(["pull", &reference, "-o", &t.layout_str()]);
     out.assert_success();
     assert!(!out.stderr.contains("helper-secret"));
+}
+
+#[test]
+fn podmans_files_come_before_dockers_and_namespace_keys_first() {
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let reg = Registry::start();
+    reg.set_auth(Auth::Basic { user: "robot-b".into(), pass: "new".into() });
+    reg.push_image("org-b/app", "v1", &Image::oci(53, &[100]));
+    let h = reg.host();
+    let reference = format!("{h}/org-b/app:v1");
+    // `podman login` wrote the runtime file; an old `docker login` is stale.
+    let t = Test::new()
+        .file(
+            "run/containers/auth.json",
+            &json!({"auths": {
+                h.clone(): {"auth": b64("someone:else")},
+                format!("{h}/org-a"): {"auth": b64("robot-a:x")},
+                format!("{h}/org-b"): {"auth": b64("robot-b:new")},
+            }})
+            .to_string(),
+        )
+        .docker_config(json!({"auths": {h.clone(): {"auth": b64("robot-b:old")}}}));
+    let out = t.run_with(["pull", &reference, "-o", &t.layout_str()]);
+    out.assert_success();
 }
 
 #[test]
