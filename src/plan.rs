@@ -286,3 +286,130 @@ mod tests {
         }
     }
 }
+
+/// How imported containerd and podman configuration turns into sources.
+#[cfg(test)]
+mod imported {
+    use super::*;
+    use crate::config::FileConfig;
+    use crate::config::containerd::load_hosts_dir;
+    use crate::config::registries_conf::load_registries_conf;
+    use std::path::Path;
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    fn hosts(files: &[(&str, &str)]) -> (tempfile::TempDir, Config) {
+        let dir = tree(files);
+        let mut c = Config::default();
+        load_hosts_dir(dir.path(), &mut c).unwrap();
+        (dir, c)
+    }
+
+    fn podman(text: &str) -> Config {
+        let dir = tree(&[("registries.conf", text)]);
+        let mut c = Config::default();
+        load_registries_conf(&dir.path().join("registries.conf"), &mut c).unwrap();
+        c
+    }
+
+    fn sources(c: &Config, reference: &str) -> Vec<String> {
+        let plan = Plan::new(c, &reference.parse().unwrap()).unwrap();
+        plan.sources.iter().map(Source::display).collect()
+    }
+
+    const CACHE: &str = "server = \"https://cache.corp.example\"\n";
+
+    #[test]
+    fn a_registrys_own_directory_replaces_default() {
+        let own_ca = "server = \"https://registry-1.docker.io\"\nca = \"hub-ca.pem\"\n";
+        let (_d, c) = hosts(&[("_default/hosts.toml", CACHE), ("docker.io/hosts.toml", own_ca)]);
+        assert_eq!(sources(&c, "ubuntu"), ["https://registry-1.docker.io"]);
+        let (_d, c) = hosts(&[("_default/hosts.toml", CACHE), ("quay.io/ca.crt", "pem")]);
+        assert_eq!(sources(&c, "quay.io/a/b"), ["https://quay.io"]);
+        // Without a directory of its own: `_default`'s server, no fallback.
+        assert_eq!(sources(&c, "ghcr.io/a/b"), ["https://cache.corp.example"]);
+        let mirror = "[host.\"https://hub-mirror.example\"]\n";
+        let (_d, c) = hosts(&[("_default/hosts.toml", CACHE), ("docker.io/hosts.toml", mirror)]);
+        assert_eq!(
+            sources(&c, "ubuntu"),
+            ["https://hub-mirror.example", "https://registry-1.docker.io"]
+        );
+    }
+
+    #[test]
+    fn config_toml_keeps_its_mirrors_their_fallback_and_its_air_gap() {
+        let dir = tree(&[
+            ("_default/hosts.toml", CACHE),
+            ("docker.io/hosts.toml", "[host.\"https://m.example\"]\n"),
+        ]);
+        let mut c = Config::default();
+        let f = FileConfig::parse(
+            "[defaults]\nmirrors = [\"https://mine.example\"]\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        c.add_file(f, Path::new("c.toml")).unwrap();
+        load_hosts_dir(dir.path(), &mut c).unwrap();
+        assert_eq!(sources(&c, "quay.io/a/b"), ["https://mine.example", "https://quay.io"]);
+        assert!(c.warnings.iter().any(|w| w.contains("not used")), "{:?}", c.warnings);
+        let mut c = Config::default();
+        let f = FileConfig::parse("[defaults]\nfallback = false\n", Path::new("c.toml")).unwrap();
+        c.add_file(f, Path::new("c.toml")).unwrap();
+        load_hosts_dir(dir.path(), &mut c).unwrap();
+        assert_eq!(sources(&c, "ubuntu"), ["https://m.example"], "the air gap holds");
+    }
+
+    #[test]
+    fn hosts_are_keyed_as_urls_write_them() {
+        let pull_only = "capabilities = [\"pull\"]\nskip_verify = true\n";
+        let default_port = format!("[host.\"https://mirror.example.com:443\"]\n{pull_only}");
+        let ipv6 = format!("[host.\"https://[2001:db8:0:0::1]:5000\"]\n{pull_only}");
+        for file in [default_port, ipv6] {
+            let (_d, c) = hosts(&[("docker.io/hosts.toml", &file)]);
+            let plan = Plan::new(&c, &"ubuntu".parse().unwrap()).unwrap();
+            let m = &plan.sources[0];
+            assert!(m.digest_only, "{}", m.host);
+            assert_eq!(c.host(&m.host).tls_verify, Some(false), "{}", m.host);
+        }
+        let c = podman(
+            "[[registry]]\nprefix = \"quay.io\"\n[[registry.mirror]]\nlocation = \"qm.example:443\"\ninsecure = true\n",
+        );
+        let plan = Plan::new(&c, &"quay.io/a/b".parse().unwrap()).unwrap();
+        assert_eq!(c.host(&plan.sources[0].host).insecure, Some(true));
+    }
+
+    #[test]
+    fn a_path_ending_in_v2_gets_no_second_one() {
+        let (_d, c) =
+            hosts(&[("docker.io/hosts.toml", "[host.\"https://mirror.example.com/v2\"]\n")]);
+        let plan = Plan::new(&c, &"ubuntu".parse().unwrap()).unwrap();
+        let urls = plan.manifest_urls(&plan.sources[0]);
+        assert!(urls[0].starts_with("https://mirror.example.com/v2/library/ubuntu/"), "{urls:?}");
+    }
+
+    #[test]
+    fn podman_prefixes_as_containers_image_reads_them() {
+        let c = podman(
+            "[[registry]]\nprefix = \"quay.io/\"\n[[registry.mirror]]\nlocation = \"qm.example\"\n",
+        );
+        assert_eq!(
+            sources(&c, "quay.io/a/b"),
+            ["https://qm.example", "https://quay.io"],
+            "{:?}",
+            c.warnings
+        );
+        let twice = "[[registry]]\nprefix = \"quay.io\"\n[[registry.mirror]]\nlocation = \"first.example\"\n\
+                     [[registry]]\nprefix = \"quay.io\"\n[[registry.mirror]]\nlocation = \"second.example\"\n";
+        let c = podman(twice);
+        assert_eq!(sources(&c, "quay.io/a/b"), ["https://first.example", "https://quay.io"]);
+        assert!(c.warnings.iter().any(|w| w.contains("second entry")), "{:?}", c.warnings);
+    }
+}

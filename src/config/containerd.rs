@@ -41,6 +41,9 @@ pub fn load_hosts_dir(dir: &Path, config: &mut Config) -> Result<()> {
         let problem = if dir.exists() { "is not a directory" } else { "does not exist" };
         return Err(Error::Config(format!("--hosts-dir {} {problem}", dir.display())));
     }
+    // config.toml's `[defaults] fallback = false` (an air gap) holds for the
+    // registries configured here too.
+    let air_gapped = config.default_rule.fallback == Some(false);
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| cannot_read(dir, e))? {
         let path = entry.map_err(|e| cannot_read(dir, e))?.path();
@@ -59,6 +62,12 @@ pub fn load_hosts_dir(dir: &Path, config: &mut Config) -> Result<()> {
                  set ca_file/client_cert for this host in config.toml",
                 path.display()
             ));
+            // The directory still shadows `_default` for its registry, as in
+            // containerd: the registry itself, no default mirrors.
+            if let (Some(registry), _) = namespace(name) {
+                let origin = path.display().to_string();
+                config.add_rule(Some(&registry), own_rule(origin, air_gapped));
+            }
         }
     }
     // containerd reads `host_5000_` before `host:5000`: sorting puts the
@@ -67,7 +76,7 @@ pub fn load_hosts_dir(dir: &Path, config: &mut Config) -> Result<()> {
     let mut seen = BTreeSet::new();
     for (registry, _, file) in found {
         if seen.insert(registry.clone()) {
-            load_hosts_file(&file, registry.as_deref(), config)?;
+            load_hosts_file(&file, registry.as_deref(), air_gapped, config)?;
         } else {
             config.warnings.push(format!(
                 "{}: ignored: the escaped directory for the same registry takes precedence, as in containerd",
@@ -103,7 +112,19 @@ fn has_docker_certs(dir: &Path) -> bool {
     })
 }
 
-fn load_hosts_file(file: &Path, registry: Option<&str>, config: &mut Config) -> Result<()> {
+/// The rule of a registry with a directory of its own: it replaces
+/// `[defaults]` (`_default`) for that registry, and like containerd's host
+/// list it ends with the registry itself, unless config.toml air-gaps.
+fn own_rule(origin: String, air_gapped: bool) -> RegistryRule {
+    RegistryRule { origin, fallback: (!air_gapped).then_some(true), ..RegistryRule::default() }
+}
+
+fn load_hosts_file(
+    file: &Path,
+    registry: Option<&str>,
+    air_gapped: bool,
+    config: &mut Config,
+) -> Result<()> {
     let text = std::fs::read_to_string(file).map_err(|e| cannot_read(file, e))?;
     let at = file.display().to_string();
     let doc: Table = toml::from_str(&text).map_err(|e| super::toml_error(&at, &text, &e))?;
@@ -118,7 +139,10 @@ fn load_hosts_file(file: &Path, registry: Option<&str>, config: &mut Config) -> 
         }
         Some(_) => return Err(invalid(&at, "server", "a string")),
     };
-    let mut rule = RegistryRule { origin: at.clone(), ..RegistryRule::default() };
+    let mut rule = match registry {
+        Some(_) => own_rule(at.clone(), air_gapped),
+        None => RegistryRule { origin: at.clone(), ..RegistryRule::default() },
+    };
 
     let no_hosts = Table::new();
     let hosts = match doc.get("host") {
@@ -187,7 +211,11 @@ fn load_hosts_file(file: &Path, registry: Option<&str>, config: &mut Config) -> 
             }
         }
     }
-    if !rule.mirrors.is_empty() || rule.endpoint.is_some() || rule.fallback.is_some() {
+    if registry.is_some()
+        || !rule.mirrors.is_empty()
+        || rule.endpoint.is_some()
+        || rule.fallback.is_some()
+    {
         config.add_rule(registry, rule);
     }
     config.files.push(file.to_path_buf());
@@ -224,10 +252,13 @@ impl HostUrl {
             return None;
         }
         let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let host = host_key(&rest[..end]);
-        if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '@') {
+        if rest[..end].is_empty() || rest[..end].contains(|c: char| c.is_whitespace() || c == '@') {
             return None;
         }
+        // As the url crate writes it (and so as settings are looked up):
+        // no default port, IPv6 in its canonical form.
+        let parsed = url::Url::parse(&format!("{scheme}://{}", &rest[..end])).ok()?;
+        let host = host_key(&crate::registry::host_of(&parsed));
         let path = rest[end..].trim_end_matches('/');
         Some(HostUrl {
             url: format!("{scheme}://{host}{path}"),
@@ -347,8 +378,8 @@ impl Settings {
                 }
                 "dial_timeout" => {
                     let secs = value.as_str().and_then(go_duration_secs);
-                    s.host.connect_timeout =
-                        Some(secs.ok_or_else(|| bad("a duration such as \"2s\""))?);
+                    let secs = secs.ok_or_else(|| bad("a duration such as \"2s\""))?;
+                    s.host.connect_timeout = (secs > 0.0).then_some(secs);
                 }
                 "proxy" => warnings
                     .push(format!("{at}: ignoring proxy: per-host proxies are not supported")),
@@ -410,6 +441,17 @@ fn client_pairs(value: &Value) -> Option<Vec<(String, String)>> {
 /// one or is outside the range ocimirror accepts for timeouts.
 fn go_duration_secs(text: &str) -> Option<f64> {
     let mut rest = text.trim();
+    rest = rest.strip_prefix('+').unwrap_or(rest);
+    // Go's "0" and "0s": no timeout of its own, ocimirror's default applies.
+    if rest
+        .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+        .trim_matches('0')
+        .trim_matches('.')
+        .is_empty()
+        && !rest.is_empty()
+    {
+        return Some(0.0);
+    }
     let mut total = 0.0;
     while !rest.is_empty() {
         let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
@@ -427,7 +469,7 @@ fn go_duration_secs(text: &str) -> Option<f64> {
         };
         rest = &rest[unit..];
     }
-    (total > 0.0 && total < 86_400.0).then_some(total)
+    (total > 0.0 && total <= 86_400.0).then_some(total)
 }
 
 fn invalid(at: &str, key: &str, expected: &str) -> Error {
@@ -495,7 +537,7 @@ mod tests {
                 .ends_with("docker.io/hosts.toml [host.\"https://zz-mirror.example.com\"]")
         );
         assert_eq!(hub.endpoint, None, "registry-1.docker.io is docker.io's own address");
-        assert_eq!(hub.fallback, None);
+        assert_eq!(hub.fallback, Some(true), "a registry's own list ends with the registry");
         // No scheme means https; no capabilities means all of them.
         let other = c.rule_for("quay.io");
         assert_eq!(other.mirrors[0].url, "https://mirror.example.com");
@@ -612,15 +654,21 @@ mod tests {
         assert_eq!(err, "--hosts-dir /nonexistent/certs.d does not exist");
         let dir = tree(&[("quay.io/ca.crt", "pem"), ("notes.txt", "x")]);
         let c = load(dir.path());
-        assert!(c.registries.is_empty() && c.hosts.is_empty() && c.files.is_empty());
+        assert!(c.hosts.is_empty() && c.files.is_empty());
         assert!(c.warnings.iter().any(|w| w.contains("quay.io") && w.contains("certificate")));
+        // The directory still shadows `_default` for quay.io.
+        assert!(c.rule_for("quay.io").mirrors.is_empty() && c.registries.contains_key("quay.io"));
     }
 
     #[test]
     fn durations_and_namespaces() {
         assert_eq!(go_duration_secs("1m30s"), Some(90.0));
         assert_eq!(go_duration_secs("250ms"), Some(0.25));
-        assert_eq!(go_duration_secs("0"), None);
+        assert_eq!(go_duration_secs("0"), Some(0.0), "Go's zero: the default applies");
+        assert_eq!(go_duration_secs("0s"), Some(0.0));
+        assert_eq!(go_duration_secs("+5s"), Some(5.0));
+        assert_eq!(go_duration_secs("24h"), Some(86_400.0));
+        assert_eq!(go_duration_secs("-5s"), None);
         assert_eq!(go_duration_secs("5"), None);
         assert_eq!(namespace("Host.example_443_"), (Some("host.example:443".into()), true));
         assert_eq!(namespace("my_host"), (Some("my_host".into()), false));

@@ -358,6 +358,21 @@ impl Config {
     /// Registry rules from an importer (containerd, podman): they only fill
     /// what `config.toml` did not say.
     pub fn add_rule(&mut self, registry: Option<&str>, rule: RegistryRule) {
+        let existing = match registry {
+            None => Some(&self.default_rule),
+            Some(name) => self.registries.get(name),
+        };
+        if let Some(e) = existing
+            && !e.mirrors.is_empty()
+            && !rule.mirrors.is_empty()
+        {
+            self.warnings.push(format!(
+                "{}: its mirrors for {} are not used: {} lists mirrors for it first",
+                rule.origin,
+                registry.unwrap_or("[defaults]"),
+                e.origin
+            ));
+        }
         match registry {
             None => {
                 self.default_rule = merge_rule(std::mem::take(&mut self.default_rule), rule);
@@ -370,11 +385,11 @@ impl Config {
     }
 
     /// The rule for an authority: its own, else the defaults.
+    /// The registry's own rule when it has one (even without mirrors: a
+    /// rule of its own replaces `[defaults]`, as a containerd certs.d
+    /// directory replaces `_default`), else `[defaults]`.
     pub fn rule_for(&self, registry: &str) -> &RegistryRule {
-        match self.registries.get(registry) {
-            Some(r) if !r.mirrors.is_empty() || r.fallback.is_some() || r.endpoint.is_some() => r,
-            _ => &self.default_rule,
-        }
+        self.registries.get(registry).unwrap_or(&self.default_rule)
     }
 
     /// Whether a registry under `rule` may be asked itself after its
@@ -433,7 +448,9 @@ fn merge_rule(existing: RegistryRule, new: RegistryRule) -> RegistryRule {
     let has_mirrors = !existing.mirrors.is_empty();
     RegistryRule {
         mirrors: if has_mirrors { existing.mirrors } else { new.mirrors },
-        fallback: existing.fallback.or(new.fallback),
+        // A fallback goes with the mirrors it was set for: `_default`'s
+        // "no fallback" after its server means nothing for other mirrors.
+        fallback: if has_mirrors { existing.fallback } else { existing.fallback.or(new.fallback) },
         endpoint: existing.endpoint.or(new.endpoint),
         origin: if existing.origin.is_empty() { new.origin } else { existing.origin },
     }
@@ -443,6 +460,16 @@ fn merge_rule(existing: RegistryRule, new: RegistryRule) -> RegistryRule {
 /// the host that serves it.
 pub fn host_key(host: &str) -> String {
     host.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// A `host[:port]` as the url crate writes it for HTTPS, which is how
+/// sources' settings are looked up: no `:443`, IPv6 in canonical form.
+pub fn canonical_host(host: &str) -> String {
+    let key = host_key(host);
+    match url::Url::parse(&format!("https://{key}")) {
+        Ok(u) if u.path() == "/" && u.host().is_some() => crate::registry::host_of(&u),
+        _ => key,
+    }
 }
 
 /// Is this host (with or without port) on the loopback interface? Loopback

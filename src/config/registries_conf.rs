@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
 use super::containerd::serves;
-use super::{Config, HostConfig, MirrorEntry, RegistryRule, host_key};
+use super::{Config, HostConfig, MirrorEntry, RegistryRule, canonical_host, host_key};
 use crate::error::{Error, Result};
 
 /// Reads the `[[registry]]` tables of a registries.conf, and of its drop-in
@@ -46,11 +46,14 @@ pub fn load_registries_conf(path: &Path, config: &mut Config) -> Result<()> {
         for (n, table) in registry_tables(file)? {
             let prefix = ["prefix", "location"]
                 .iter()
-                .find_map(|k| table.get(*k).and_then(Value::as_str).map(str::trim))
+                .find_map(|k| table.get(*k).and_then(Value::as_str).map(trimmed))
                 .filter(|p| !p.is_empty())
                 .map(str::to_string);
             let entry = (file.display().to_string(), n, table, prefix);
-            match entries.iter_mut().find(|e| entry.3.is_some() && e.3 == entry.3) {
+            // A later file's entry replaces an earlier file's; a second one
+            // in the same file is warned about and skipped (`import_entry`).
+            match entries.iter_mut().find(|e| entry.3.is_some() && e.3 == entry.3 && e.0 != entry.0)
+            {
                 Some(earlier) => *earlier = entry,
                 None => entries.push(entry),
             }
@@ -125,8 +128,8 @@ fn import_entry(
     let text = |key: &str, at: &str| -> Result<Option<String>> {
         match entry.get(key) {
             None => Ok(None),
-            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+            Some(Value::String(s)) if trimmed(s).is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(trimmed(s).to_string())),
             Some(_) => Err(invalid(at, key, "a string")),
         }
     };
@@ -184,7 +187,7 @@ fn import_entry(
         ));
         return Ok(());
     }
-    let location_host = host_key(&location);
+    let location_host = canonical_host(&location);
     if insecure {
         config
             .add_host(&location_host, HostConfig { insecure: Some(true), ..HostConfig::default() });
@@ -269,11 +272,17 @@ fn import_mirror(
     if by_digest {
         host.digest_only = Some(true);
     }
-    let location = host_key(location);
+    let location = canonical_host(location);
     if host != HostConfig::default() {
         config.add_host(&location, host);
     }
     Ok(Some(MirrorEntry { url: location.to_string(), origin: at.to_string() }))
+}
+
+/// A prefix or location as containers-image reads it: no surrounding blanks,
+/// no trailing `/`.
+fn trimmed(s: &str) -> &str {
+    s.trim().trim_end_matches('/')
 }
 
 fn invalid(at: &str, key: &str, expected: &str) -> Error {

@@ -623,7 +623,8 @@ pub fn api_url(
 ) -> Url {
     let mut url = base.clone();
     let mut path = url.path().trim_end_matches('/').to_string();
-    if !override_path {
+    // As containerd: a base that already ends in /v2 is not given another.
+    if !override_path && !path.ends_with("/v2") {
         path.push_str("/v2");
     }
     path.push_str(&format!("/{repository}/{kind}/{target}"));
