@@ -412,4 +412,41 @@ mod imported {
         assert_eq!(sources(&c, "quay.io/a/b"), ["https://first.example", "https://quay.io"]);
         assert!(c.warnings.iter().any(|w| w.contains("second entry")), "{:?}", c.warnings);
     }
+
+    #[test]
+    fn config_toml_defaults_are_not_shadowed_by_a_directory_with_nothing_to_say() {
+        let airgap =
+            "[defaults]\nmirrors = [\"https://registry.airgap.example\"]\nfallback = false\n";
+        for (toml, dir, want) in [
+            (airgap, ("docker.io/ca.crt", "pem"), "https://registry.airgap.example"),
+            (
+                "[defaults]\nmirrors = [\"https://mine.example\"]\n",
+                ("quay.io/hosts.toml", "ca = \"ca.pem\"\n"),
+                "https://mine.example",
+            ),
+        ] {
+            let d = tree(&[dir, ("_default/hosts.toml", CACHE)]);
+            let mut c = Config::default();
+            c.add_file(FileConfig::parse(toml, Path::new("c.toml")).unwrap(), Path::new("c.toml"))
+                .unwrap();
+            load_hosts_dir(d.path(), &mut c).unwrap();
+            let reference = if dir.0.starts_with("docker.io") { "ubuntu" } else { "quay.io/a/b" };
+            assert_eq!(sources(&c, reference)[0], want);
+        }
+    }
+
+    #[test]
+    fn podman_rules_end_with_the_registry_even_after_a_default_server() {
+        let d = tree(&[
+            ("_default/hosts.toml", CACHE),
+            (
+                "registries.conf",
+                "[[registry]]\nprefix = \"quay.io\"\n[[registry.mirror]]\nlocation = \"qm.example\"\n",
+            ),
+        ]);
+        let mut c = Config::default();
+        load_hosts_dir(d.path(), &mut c).unwrap();
+        load_registries_conf(&d.path().join("registries.conf"), &mut c).unwrap();
+        assert_eq!(sources(&c, "quay.io/a/b"), ["https://qm.example", "https://quay.io"]);
+    }
 }

@@ -57,8 +57,13 @@ impl Session {
             return Ok(e.clone());
         }
         let store = self.credentials.get_or_init(|| async { CredentialStore::from_env() }).await;
+        // podman's keys for a namespace name the mirror's path too
+        // (`mirror.example/dockerhub` for https://mirror.example/dockerhub).
+        let path = source.base.path().trim_matches('/');
+        let own_repository =
+            if path.is_empty() { repository.to_string() } else { format!("{path}/{repository}") };
         let credential = match source.credentials {
-            CredentialSource::Own => store.get(&source.host, Some(repository)).await,
+            CredentialSource::Own => store.get(&source.host, Some(&own_repository)).await,
             CredentialSource::Authority => {
                 store.get(&plan.reference.registry, Some(repository)).await
             }

@@ -253,7 +253,12 @@ async fn run_helper(name: &str, server: &str) -> Option<Credential> {
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| tracing::warn!("cannot run {program}: {e}"))
+        .map_err(|e| match e.kind() {
+            // A credsStore copied from another machine: the file's own
+            // entry is used instead.
+            std::io::ErrorKind::NotFound => tracing::debug!("{program} is not installed"),
+            _ => tracing::warn!("cannot run {program}: {e}"),
+        })
         .ok()?;
     let mut stdin = child.stdin.take()?;
     // A helper that does not read its input (EPIPE) may still answer.

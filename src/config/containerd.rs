@@ -43,7 +43,13 @@ pub fn load_hosts_dir(dir: &Path, config: &mut Config) -> Result<()> {
     }
     // config.toml's `[defaults] fallback = false` (an air gap) holds for the
     // registries configured here too.
-    let air_gapped = config.default_rule.fallback == Some(false);
+    let air_gapped = config.air_gapped;
+    // A registry's directory replaces `_default` for it, as in containerd;
+    // with nothing of its own to say (certificates only, or its own address),
+    // that matters only against this `_default`, and never against
+    // config.toml's `[defaults]` mirrors, which the user wrote.
+    let shadow_default =
+        dir.join(DEFAULT_NAMESPACE).is_dir() && config.default_rule.mirrors.is_empty();
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| cannot_read(dir, e))? {
         let path = entry.map_err(|e| cannot_read(dir, e))?.path();
@@ -64,7 +70,9 @@ pub fn load_hosts_dir(dir: &Path, config: &mut Config) -> Result<()> {
             ));
             // The directory still shadows `_default` for its registry, as in
             // containerd: the registry itself, no default mirrors.
-            if let (Some(registry), _) = namespace(name) {
+            if let (Some(registry), _) = namespace(name)
+                && shadow_default
+            {
                 let origin = path.display().to_string();
                 config.add_rule(Some(&registry), own_rule(origin, air_gapped));
             }
@@ -76,7 +84,7 @@ pub fn load_hosts_dir(dir: &Path, config: &mut Config) -> Result<()> {
     let mut seen = BTreeSet::new();
     for (registry, _, file) in found {
         if seen.insert(registry.clone()) {
-            load_hosts_file(&file, registry.as_deref(), air_gapped, config)?;
+            load_hosts_file(&file, registry.as_deref(), air_gapped, shadow_default, config)?;
         } else {
             config.warnings.push(format!(
                 "{}: ignored: the escaped directory for the same registry takes precedence, as in containerd",
@@ -123,6 +131,7 @@ fn load_hosts_file(
     file: &Path,
     registry: Option<&str>,
     air_gapped: bool,
+    shadow_default: bool,
     config: &mut Config,
 ) -> Result<()> {
     let text = std::fs::read_to_string(file).map_err(|e| cannot_read(file, e))?;
@@ -211,10 +220,12 @@ fn load_hosts_file(
             }
         }
     }
-    if registry.is_some()
-        || !rule.mirrors.is_empty()
-        || rule.endpoint.is_some()
-        || rule.fallback.is_some()
+    // A registry's rule with nothing of its own (no mirrors, no endpoint)
+    // only to shadow `_default`; `_default`'s own rule when it says anything.
+    let says_something = !rule.mirrors.is_empty() || rule.endpoint.is_some();
+    if says_something
+        || (registry.is_some() && shadow_default)
+        || (registry.is_none() && rule.fallback.is_some())
     {
         config.add_rule(registry, rule);
     }
@@ -442,15 +453,13 @@ fn client_pairs(value: &Value) -> Option<Vec<(String, String)>> {
 fn go_duration_secs(text: &str) -> Option<f64> {
     let mut rest = text.trim();
     rest = rest.strip_prefix('+').unwrap_or(rest);
-    // Go's "0" and "0s": no timeout of its own, ocimirror's default applies.
-    if rest
-        .trim_end_matches(|c: char| c.is_ascii_alphabetic())
-        .trim_matches('0')
-        .trim_matches('.')
-        .is_empty()
-        && !rest.is_empty()
-    {
+    // Go's "0" (and "0s", "0m0s" below): no timeout of its own, so
+    // ocimirror's default applies.
+    if rest == "0" {
         return Some(0.0);
+    }
+    if rest.is_empty() {
+        return None;
     }
     let mut total = 0.0;
     while !rest.is_empty() {
@@ -469,7 +478,7 @@ fn go_duration_secs(text: &str) -> Option<f64> {
         };
         rest = &rest[unit..];
     }
-    (total > 0.0 && total <= 86_400.0).then_some(total)
+    (total < 86_400.0).then_some(total)
 }
 
 fn invalid(at: &str, key: &str, expected: &str) -> Error {
@@ -656,8 +665,8 @@ mod tests {
         let c = load(dir.path());
         assert!(c.hosts.is_empty() && c.files.is_empty());
         assert!(c.warnings.iter().any(|w| w.contains("quay.io") && w.contains("certificate")));
-        // The directory still shadows `_default` for quay.io.
-        assert!(c.rule_for("quay.io").mirrors.is_empty() && c.registries.contains_key("quay.io"));
+        // Without a `_default` there is nothing for it to shadow.
+        assert!(c.registries.is_empty());
     }
 
     #[test]
@@ -667,7 +676,11 @@ mod tests {
         assert_eq!(go_duration_secs("0"), Some(0.0), "Go's zero: the default applies");
         assert_eq!(go_duration_secs("0s"), Some(0.0));
         assert_eq!(go_duration_secs("+5s"), Some(5.0));
-        assert_eq!(go_duration_secs("24h"), Some(86_400.0));
+        assert_eq!(go_duration_secs("0m0s"), Some(0.0));
+        assert_eq!(go_duration_secs("23h"), Some(82_800.0));
+        assert_eq!(go_duration_secs("24h"), None, "a day or more is refused, as everywhere");
+        assert_eq!(go_duration_secs("bogus"), None);
+        assert_eq!(go_duration_secs("s"), None);
         assert_eq!(go_duration_secs("-5s"), None);
         assert_eq!(go_duration_secs("5"), None);
         assert_eq!(namespace("Host.example_443_"), (Some("host.example:443".into()), true));

@@ -252,6 +252,9 @@ impl Default for Network {
 /// The merged configuration every command works from.
 #[derive(Clone, Debug, Default)]
 pub struct Config {
+    /// config.toml's `[defaults] fallback = false`: the user's air gap,
+    /// which rules the importers add inherit (they run after config.toml).
+    pub air_gapped: bool,
     /// Mirrors given on the command line or in `OCIMIRROR_MIRRORS`: tried
     /// first, for every registry.
     pub cli_mirrors: Vec<MirrorEntry>,
@@ -316,6 +319,7 @@ impl Config {
             std::mem::take(&mut self.default_rule),
             rule(file.defaults, origin("[defaults]")),
         );
+        self.air_gapped = self.default_rule.fallback == Some(false);
         for (name, r) in file.registries {
             let o = origin(&format!("[registries.\"{name}\"]"));
             let existing = self.registries.remove(&name).unwrap_or_default();

@@ -192,7 +192,13 @@ fn import_entry(
         config
             .add_host(&location_host, HostConfig { insecure: Some(true), ..HostConfig::default() });
     }
-    let mut rule = RegistryRule { origin: at.clone(), ..RegistryRule::default() };
+    // podman always ends with the registry's own location; an air gap in
+    // config.toml still holds.
+    let mut rule = RegistryRule {
+        origin: at.clone(),
+        fallback: (!config.air_gapped).then_some(true),
+        ..RegistryRule::default()
+    };
     if !serves(&registry, &location_host) {
         rule.endpoint = Some(location_host.to_string());
     }

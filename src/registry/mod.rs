@@ -189,7 +189,8 @@ impl Endpoint {
     pub async fn ping(&self) -> Result<(u16, Option<String>), FetchError> {
         let mut url = self.current_base().clone();
         let path = url.path().trim_end_matches('/').to_string();
-        url.set_path(&format!("{path}{}", if self.override_path { "/" } else { "/v2/" }));
+        let v2 = !self.override_path && !path.ends_with("/v2");
+        url.set_path(&format!("{path}{}", if v2 { "/v2/" } else { "/" }));
         let resp = self.raw_send(Method::GET, url, None, &[]).await?;
         let challenge = resp
             .headers()
