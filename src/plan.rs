@@ -293,18 +293,9 @@ mod imported {
     use super::*;
     use crate::config::FileConfig;
     use crate::config::containerd::load_hosts_dir;
+    use crate::config::containerd::tests::tree;
     use crate::config::registries_conf::load_registries_conf;
     use std::path::Path;
-
-    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, text) in files {
-            let path = dir.path().join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
-        dir
-    }
 
     fn hosts(files: &[(&str, &str)]) -> (tempfile::TempDir, Config) {
         let dir = tree(files);

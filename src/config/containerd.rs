@@ -490,11 +490,12 @@ fn cannot_read(path: &Path, e: std::io::Error) -> Error {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// Writes `files` (relative path, contents) under a new temporary directory.
-    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    /// Writes `files` (relative path, contents) under a new temporary
+    /// directory. Other modules' tests use it too.
+    pub(crate) fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         for (path, text) in files {
             let path = dir.path().join(path);

@@ -1013,20 +1013,32 @@ fn a_token_realm_on_an_https_registry_must_not_be_plain_http() {
     assert_fails(&out, 1, &["clear text", "plain_http = true"]);
 }
 
+/// A registry behind TLS that wants a Bearer token, its token service on a
+/// second TLS host (the same CA, no settings of its own), the credentials
+/// in `t`'s docker config and `settings` for the registry's host.
+fn registry_with_its_token_service_elsewhere(
+    t: Test,
+    pki: &Pki,
+    seed: u64,
+    settings: &str,
+) -> (Registry, [TlsFront; 2], Test) {
+    let reg = Registry::start();
+    reg.push_image("team/app", "v1", &Image::oci(seed, &[1000]));
+    reg.set_auth(Auth::Bearer { user_pass: Some((USER.into(), SECRET.into())) });
+    let front = TlsFront::start(&reg, pki, false);
+    let auth = TlsFront::start(&reg, pki, false);
+    reg.set_realm(&format!("https://{}/token", auth.host()));
+    let t = basic_docker_config(t, &front.host()).config(&tls_config(&front.host(), settings));
+    (reg, [front, auth], t)
+}
+
 #[test]
 fn a_token_realm_on_another_host_does_not_inherit_relaxed_tls() {
     let t = Test::new();
     let Some(pki) = pki(&t) else { return };
-    let reg = Registry::start();
-    reg.push_image("team/app", "v1", &Image::oci(44, &[1000]));
-    reg.set_auth(Auth::Bearer { user_pass: Some((USER.into(), SECRET.into())) });
-    let front = TlsFront::start(&reg, &pki, false);
-    // The token service is another TLS host, with a certificate nobody
-    // trusts and no settings of its own.
-    let auth = TlsFront::start(&reg, &pki, false);
-    reg.set_realm(&format!("https://{}/token", auth.host()));
-    let t = basic_docker_config(t, &front.host())
-        .config(&tls_config(&front.host(), "tls_verify = false\n"));
+    // The token service's certificate is trusted by nobody here.
+    let (reg, [front, _auth], t) =
+        registry_with_its_token_service_elsewhere(t, &pki, 44, "tls_verify = false\n");
     let out = pull(&t, &format!("{}/team/app:v1", front.host()), &[]);
     assert_fails(&out, 1, &["certificate"]);
     let sent = reg.requests().iter().filter(|r| r.path == "/token").count();
@@ -1039,14 +1051,8 @@ fn a_token_realm_on_another_host_is_trusted_through_the_registrys_ca_file() {
     // registry is configured.
     let t = Test::new();
     let Some(pki) = pki(&t) else { return };
-    let reg = Registry::start();
-    reg.push_image("team/app", "v1", &Image::oci(48, &[1000]));
-    reg.set_auth(Auth::Bearer { user_pass: Some((USER.into(), SECRET.into())) });
-    let front = TlsFront::start(&reg, &pki, false);
-    let auth = TlsFront::start(&reg, &pki, false);
-    reg.set_realm(&format!("https://{}/token", auth.host()));
     let ca = format!("ca_file = {:?}\n", pki.ca);
-    let t = basic_docker_config(t, &front.host()).config(&tls_config(&front.host(), &ca));
+    let (reg, [front, _auth], t) = registry_with_its_token_service_elsewhere(t, &pki, 48, &ca);
     let out = pull(&t, &format!("{}/team/app:v1", front.host()), &[]);
     assert_clean(&out);
     out.assert_success();
