@@ -15,6 +15,14 @@ fn authority_and_mirror() -> (Registry, Registry, Image, String) {
     (authority, mirror, img, reference)
 }
 
+/// `pull REF --json` into the test's layout, with `<test dir>/certs.d` as
+/// containerd's hosts directory.
+fn pull_with_hosts_dir(t: &Test, reference: &str) -> crate::support::Output {
+    let certs = t.path().join("certs.d");
+    let layout = t.layout_str();
+    t.run_with(["pull", reference, "-o", &layout, "--json", "--hosts-dir", certs.to_str().unwrap()])
+}
+
 #[test]
 fn containerd_hosts_dir_is_used_without_new_config() {
     let (authority, mirror, img, reference) = authority_and_mirror();
@@ -25,16 +33,7 @@ fn containerd_hosts_dir_is_used_without_new_config() {
     );
     let dir = authority.host();
     let t = Test::new().file(&format!("certs.d/{dir}/hosts.toml"), &hosts);
-    let certs = t.path().join("certs.d");
-    let out = t.run_with([
-        "pull",
-        &reference,
-        "-o",
-        &t.layout_str(),
-        "--json",
-        "--hosts-dir",
-        certs.to_str().unwrap(),
-    ]);
+    let out = pull_with_hosts_dir(&t, &reference);
     out.assert_success();
     let j = out.json();
     assert_eq!(j["digest"], img.manifest.digest);
@@ -46,6 +45,7 @@ fn containerd_hosts_dir_is_used_without_new_config() {
         "a trusted mirror needs no HEAD to the authority"
     );
     // `mirrors` says where the mirror came from.
+    let certs = t.path().join("certs.d");
     let out = t.run_with(["mirrors", &reference, "--hosts-dir", certs.to_str().unwrap()]);
     out.assert_success();
     assert!(
@@ -60,16 +60,7 @@ fn containerd_pull_only_capability_means_digest_only() {
     let (authority, mirror, img, reference) = authority_and_mirror();
     let hosts = format!("[host.\"http://{}\"]\n  capabilities = [\"pull\"]\n", mirror.host());
     let t = Test::new().file(&format!("certs.d/{}/hosts.toml", authority.host()), &hosts);
-    let certs = t.path().join("certs.d");
-    let out = t.run_with([
-        "pull",
-        &reference,
-        "-o",
-        &t.layout_str(),
-        "--json",
-        "--hosts-dir",
-        certs.to_str().unwrap(),
-    ]);
+    let out = pull_with_hosts_dir(&t, &reference);
     out.assert_success();
     let j = out.json();
     assert_eq!(j["servedBy"]["endpoint"], authority.url(), "the tag is resolved by the authority");
