@@ -25,5 +25,6 @@ pub mod reference;
 pub mod registry;
 pub mod resolve;
 pub mod session;
+pub mod text;
 
 pub use error::{Error, Result};
