@@ -1,9 +1,13 @@
-//! The library's error type. Each variant maps to one documented exit code
-//! (see `exit.rs`), so scripts can tell "not there" from "not allowed" from
-//! "broken".
+//! The library's error type. Every variant has one kind (`Error::kind`),
+//! and every kind one documented exit code (`exit.rs`), so scripts can tell
+//! "not there" from "not allowed" from "broken". Failures of a walk over
+//! several sources carry each source's answer as data, for `--json`.
+
+use std::fmt::Write as _;
 
 use crate::digest::DigestError;
 use crate::reference::ReferenceError;
+use crate::trace::Attempt;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -21,19 +25,30 @@ pub enum Error {
     #[error("{0}")]
     Config(String),
 
-    /// Every source answered, and none had it.
-    #[error("{0}")]
-    NotFound(String),
+    /// Every source was asked and none had it (or the registry itself said so).
+    #[error("{}", walk_message(what, "not found on any source", answers))]
+    NotFound { what: String, answers: Vec<Attempt> },
 
-    /// A source refused us for lack of (valid) credentials and no other source served it.
+    /// Something named does not exist in what was found: a platform an
+    /// index does not offer, a tag the registry does not have.
     #[error("{0}")]
-    Denied(String),
+    Missing(String),
+
+    /// A source refused us for lack of (valid) credentials and no other
+    /// source served it.
+    #[error("{}\n{}", walk_message(what, "access denied", answers), DENIED_HINT)]
+    Denied { what: String, answers: Vec<Attempt> },
+
+    /// No source could serve it, for reasons other than "not found" or
+    /// "denied": unreachable, broken, serving bad content.
+    #[error("{}", walk_message(what, "no source could serve it", answers))]
+    Unavailable { what: String, answers: Vec<Attempt> },
 
     /// Content that failed verification, or a registry that broke the protocol.
     #[error("{0}")]
     Invalid(String),
 
-    /// Anything else that went wrong talking to registries.
+    /// Anything else that went wrong.
     #[error("{0}")]
     Failed(String),
 
@@ -46,24 +61,78 @@ pub enum Error {
     Io { context: String, cause: std::io::Error },
 }
 
+const DENIED_HINT: &str = "hint: add credentials for the host with `docker login HOST` \
+     (ocimirror reads $DOCKER_CONFIG/config.json and podman's auth.json)";
+
+/// What kind of failure an error is: what the exit code and `--json`'s
+/// `kind` say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    Usage,
+    NotFound,
+    Denied,
+    Failure,
+    Interrupted,
+}
+
+impl ErrorKind {
+    /// The name `--json` gives the kind.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Usage => "usage",
+            ErrorKind::NotFound => "not-found",
+            ErrorKind::Denied => "denied",
+            ErrorKind::Failure => "failure",
+            ErrorKind::Interrupted => "interrupted",
+        }
+    }
+}
+
 impl Error {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Error {
         Error::Io { context: context.into(), cause: source }
     }
-}
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+    /// Exhaustive: a new variant does not compile until it has a kind.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Reference(_) | Error::Digest(_) | Error::Usage(_) | Error::Config(_) => {
+                ErrorKind::Usage
+            }
+            Error::NotFound { .. } | Error::Missing(_) => ErrorKind::NotFound,
+            Error::Denied { .. } => ErrorKind::Denied,
+            Error::Unavailable { .. } | Error::Invalid(_) | Error::Failed(_) | Error::Io { .. } => {
+                ErrorKind::Failure
+            }
+            Error::Interrupted => ErrorKind::Interrupted,
+        }
+    }
 
-impl From<crate::registry::FetchError> for Error {
-    fn from(e: crate::registry::FetchError) -> Error {
-        if e.is_not_found() {
-            Error::NotFound(e.to_string())
-        } else if e.is_denied() {
-            Error::Denied(e.to_string())
-        } else if matches!(e, crate::registry::FetchError::Invalid(_)) {
-            Error::Invalid(e.to_string())
-        } else {
-            Error::Failed(e.to_string())
+    /// The answer each source gave, for a failed walk; empty otherwise.
+    pub fn answers(&self) -> &[Attempt] {
+        match self {
+            Error::NotFound { answers, .. }
+            | Error::Denied { answers, .. }
+            | Error::Unavailable { answers, .. } => answers,
+            _ => &[],
         }
     }
 }
+
+/// `WHAT: SUMMARY:` and one line per source, or a note that every source
+/// was skipped.
+fn walk_message(what: &str, summary: &str, answers: &[Attempt]) -> String {
+    if answers.is_empty() {
+        return format!("{what}: every source was skipped (run with -v to see why)");
+    }
+    let mut text = match summary {
+        "not found on any source" => format!("{what} {summary}:"),
+        _ => format!("{what}: {summary}:"),
+    };
+    for a in answers {
+        let _ = write!(text, "\n  {}: {}", a.endpoint, a.said());
+    }
+    text
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,10 +1,11 @@
 //! Exit codes: the contract with shell scripts. Documented in the README and
 //! the man page; change them only with a major version.
 
-use crate::error::Error;
+use crate::error::ErrorKind;
 
 pub const SUCCESS: i32 = 0;
-/// Anything not covered below: network failures, corrupt content, I/O.
+/// Anything not covered below: network failures, corrupt content, I/O; and
+/// `mirrors check` finding a source unreachable or misconfigured.
 pub const FAILURE: i32 = 1;
 /// Bad command line, bad configuration or an invalid reference.
 pub const USAGE: i32 = 2;
@@ -15,14 +16,33 @@ pub const DENIED: i32 = 4;
 /// Stopped by Ctrl-C (128 + SIGINT, as shells report it).
 pub const INTERRUPTED: i32 = 130;
 
-/// The exit code for an error that reached `main`.
-pub fn code_for(err: &anyhow::Error) -> i32 {
-    match err.downcast_ref::<Error>() {
-        Some(Error::Reference(_) | Error::Digest(_) | Error::Usage(_) | Error::Config(_)) => USAGE,
-        Some(Error::NotFound(_)) => NOT_FOUND,
-        Some(Error::Denied(_)) => DENIED,
-        Some(Error::Interrupted) => INTERRUPTED,
-        _ => FAILURE,
+/// How a run that did not fail ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Success,
+    /// `mirrors check`: every source was checked, and some are unreachable
+    /// or misconfigured.
+    SourcesUnhealthy,
+}
+
+impl Exit {
+    pub fn code(self) -> i32 {
+        match self {
+            Exit::Success => SUCCESS,
+            Exit::SourcesUnhealthy => FAILURE,
+        }
+    }
+}
+
+/// The exit code for a kind of error. Exhaustive: every error has a kind
+/// (`Error::kind`), so every error has a code.
+pub fn code_for(kind: ErrorKind) -> i32 {
+    match kind {
+        ErrorKind::Usage => USAGE,
+        ErrorKind::NotFound => NOT_FOUND,
+        ErrorKind::Denied => DENIED,
+        ErrorKind::Failure => FAILURE,
+        ErrorKind::Interrupted => INTERRUPTED,
     }
 }
 
@@ -30,7 +50,8 @@ pub fn code_for(err: &anyhow::Error) -> i32 {
 pub const TABLE: &str = "\
 EXIT CODES:
     0    success
-    1    failure (network, verification, I/O)
+    1    failure (network, verification, I/O); mirrors check: a source is
+         unreachable or misconfigured
     2    usage error: bad flag, bad configuration or invalid reference
     3    not found on any source
     4    access denied (missing or rejected credentials)

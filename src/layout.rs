@@ -30,6 +30,8 @@ pub const CONTAINERD_NAME: &str = "io.containerd.image.name";
 /// Where the image came from, for `ocimirror ls`.
 pub const SOURCE: &str = "io.ocimirror.source";
 pub const TRUST: &str = "io.ocimirror.trust";
+/// Blobs fetched per endpoint, as a JSON object (`{"https://...": 3}`).
+pub const BLOB_SOURCES: &str = "io.ocimirror.blob-sources";
 /// With `pull --format oci`: the Docker manifest's digest as served.
 pub const CONVERTED_FROM: &str = "io.ocimirror.converted-from";
 

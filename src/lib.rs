@@ -1,30 +1,33 @@
 //! ocimirror: pull container images through registry mirrors into a
 //! verified OCI image layout.
 //!
-//! The modules follow the data's path: a `reference` is parsed, `config`
-//! says which mirrors apply, `plan` orders the sources, `resolve` walks
-//! them (with `ns`, fallback and the collision check) through `registry`
-//! endpoints authenticated by `auth`, `platform` picks the image, and
-//! `pull` streams verified blobs into the `layout`.
+//! The modules follow the data's path: a `reference` is parsed; `config`
+//! says which mirrors apply and how to talk to each host; `plan` orders the
+//! sources; the `fetch`er walks them for every request (with `ns`, fallback
+//! and the collision check) through `registry` endpoints authenticated by
+//! `auth`; `platform` picks the image; `pull` streams verified blobs into
+//! the `layout`. Commands (`pull`, `resolve`, `check`, `ls`) return
+//! `report`s, which the `cli`'s printer alone turns into text or JSON.
 
-pub mod app;
 pub mod auth;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod digest;
 pub mod error;
 pub mod exit;
+pub mod fetch;
 pub mod layout;
-pub mod output;
+pub mod ls;
 pub mod plan;
 pub mod platform;
-pub mod progress;
 pub mod pull;
 pub mod reference;
 pub mod registry;
+pub mod report;
 pub mod resolve;
-pub mod session;
 pub mod text;
+pub mod trace;
 
 pub use error::{Error, Result};

@@ -98,24 +98,42 @@ impl Plan {
 
     /// Whether `ns` is sent to this source at all (before anything is learned).
     pub fn sends_ns(&self, source: &Source) -> bool {
-        source.role == Role::Mirror && source.ns != NsMode::Off
+        sends_ns(source.role, source.ns)
     }
 
-    /// The manifest URLs the walk would try, in order, for `--dry-run`.
+    /// The manifest URLs the walk would try, in order, for `--dry-run`:
+    /// the same steps (`planned_ns_steps`) and the same URL builder
+    /// (`api_url`) the walk uses.
     pub fn manifest_urls(&self, source: &Source) -> Vec<String> {
         let target = self.reference.target();
         let repo = &self.reference.repository;
         if source.digest_only && self.reference.is_by_tag() {
             return vec![];
         }
-        let url = |ns: Option<&str>| {
-            api_url(&source.base, source.override_path, repo, "manifests", &target, ns).to_string()
-        };
-        match (self.sends_ns(source), source.ns) {
-            (true, NsMode::Auto) => vec![url(Some(self.ns_value())), url(None)],
-            (true, _) => vec![url(Some(self.ns_value()))],
-            (false, _) => vec![url(None)],
-        }
+        planned_ns_steps(source.role, source.ns)
+            .into_iter()
+            .map(|with_ns| {
+                let ns = with_ns.then(|| self.ns_value());
+                api_url(&source.base, source.override_path, repo, "manifests", &target, ns)
+                    .to_string()
+            })
+            .collect()
+    }
+}
+
+/// Whether `ns` is sent to a host at all, before anything is learned:
+/// mirrors get it unless configured off; the authority never does.
+pub fn sends_ns(role: Role, mode: NsMode) -> bool {
+    role == Role::Mirror && mode != NsMode::Off
+}
+
+/// The `ns` steps a request may take, in order, before anything is learned
+/// (what `--dry-run` shows; the walk's `decide::ns_plan` starts from the
+/// same rule): with, then without, for a mirror in `auto` mode.
+pub fn planned_ns_steps(role: Role, mode: NsMode) -> Vec<bool> {
+    match (sends_ns(role, mode), mode) {
+        (true, NsMode::Auto) => vec![true, false],
+        (send, _) => vec![send],
     }
 }
 

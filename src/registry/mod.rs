@@ -103,6 +103,17 @@ impl FetchError {
     }
 }
 
+/// A failure that is not a walk's (a manifest that does not parse, say):
+/// the walk classifies its own failures with every source's answer.
+impl From<FetchError> for crate::error::Error {
+    fn from(e: FetchError) -> crate::error::Error {
+        match e {
+            FetchError::Invalid(why) => crate::error::Error::Invalid(why),
+            other => crate::error::Error::Failed(other.to_string()),
+        }
+    }
+}
+
 /// An endpoint: a base URL plus everything needed to talk to it.
 pub struct Endpoint {
     /// Base URL, e.g. `https://mirror.example.com` or `http://127.0.0.1:5000/prefix`.
@@ -186,18 +197,20 @@ impl Endpoint {
     }
 
     /// `GET /v2/`: is this a registry, and does it want credentials?
-    pub async fn ping(&self) -> Result<(u16, Option<String>), FetchError> {
+    pub async fn ping(&self) -> Result<(u16, Exchange), (FetchError, Exchange)> {
         let mut url = self.current_base().clone();
         let path = url.path().trim_end_matches('/').to_string();
         let v2 = !self.override_path && !path.ends_with("/v2");
         url.set_path(&format!("{path}{}", if v2 { "/v2/" } else { "/" }));
-        let resp = self.raw_send(Method::GET, url, None, &[]).await?;
-        let challenge = resp
-            .headers()
-            .get("www-authenticate")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        Ok((resp.status().as_u16(), challenge))
+        let mut exchange = Exchange { url: url.to_string(), status: None };
+        match self.raw_send(Method::GET, url, None, &[]).await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                exchange.status = Some(status);
+                Ok((status, exchange))
+            }
+            Err(e) => Err((e, exchange)),
+        }
     }
 
     /// Sends a request with authentication and retries; returns the final

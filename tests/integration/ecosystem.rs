@@ -170,8 +170,11 @@ fn mirrors_check_probes_each_source() {
         "--mirror",
         &format!("http://{dead}"),
     ]);
-    out.assert_success();
+    // An unreachable source makes the check fail (exit 1), after every
+    // source was checked.
+    out.assert_code(1);
     let j = out.json();
+    assert_eq!(j["healthy"], false);
     let s = j["sources"].as_array().unwrap();
     assert_eq!(s.len(), 4);
     assert_eq!(s[0]["reachable"], true);

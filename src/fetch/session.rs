@@ -8,18 +8,12 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
+use super::decide::{HostFacts, Lesson};
 use crate::auth::{AuthCache, CredentialStore};
 use crate::config::{Config, CredentialSource};
 use crate::error::Result;
 use crate::plan::{Plan, Source};
 use crate::registry::{Clients, Endpoint};
-
-#[derive(Default, Clone)]
-struct HostFacts {
-    down: Option<String>,
-    rejects_ns: bool,
-    honors_ns: bool,
-}
 
 pub struct Session {
     pub config: Config,
@@ -88,34 +82,28 @@ impl Session {
         Ok(endpoint)
     }
 
-    fn fact(&self, source: &Source) -> HostFacts {
-        self.facts.lock().unwrap().get(&source.display()).cloned().unwrap_or_default()
+    /// What the run has learned about a source's host so far.
+    pub fn facts(&self, source: &Source) -> HostFacts {
+        let facts = self.facts.lock().unwrap_or_else(|e| e.into_inner());
+        facts.get(&source.display()).cloned().unwrap_or_default()
     }
 
-    /// Why this source is unusable for the rest of the run, if it is.
-    pub fn down(&self, source: &Source) -> Option<String> {
-        self.fact(source).down
+    fn update(&self, source: &Source, change: impl FnOnce(&mut HostFacts)) {
+        let mut facts = self.facts.lock().unwrap_or_else(|e| e.into_inner());
+        change(facts.entry(source.display()).or_default());
     }
 
-    pub fn mark_down(&self, source: &Source, why: &str) {
-        self.facts.lock().unwrap().entry(source.display()).or_default().down =
-            Some(why.to_string());
-    }
-
-    pub fn rejects_ns(&self, source: &Source) -> bool {
-        self.fact(source).rejects_ns
-    }
-
-    /// The host echoed `OCI-Namespace`: it understands `ns`.
-    pub fn honors_ns(&self, source: &Source) -> bool {
-        self.fact(source).honors_ns
-    }
-
-    pub fn mark_honors_ns(&self, source: &Source) {
-        self.facts.lock().unwrap().entry(source.display()).or_default().honors_ns = true;
+    /// Remembers for the rest of the run that a host is unusable.
+    pub fn learn(&self, source: &Source, lesson: &Lesson) {
+        self.update(source, |f| f.down = Some(lesson.reason()));
     }
 
     pub fn mark_rejects_ns(&self, source: &Source) {
-        self.facts.lock().unwrap().entry(source.display()).or_default().rejects_ns = true;
+        self.update(source, |f| f.rejects_ns = true);
+    }
+
+    /// The host echoed `OCI-Namespace`: it understands `ns`.
+    pub fn mark_honors_ns(&self, source: &Source) {
+        self.update(source, |f| f.honors_ns = true);
     }
 }

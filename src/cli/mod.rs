@@ -1,0 +1,126 @@
+//! The command line: the flags, defined once (`args`, which also generates
+//! the man pages and completions), the dispatch to the library (`run`),
+//! the one printer (`printer`) and the progress bars (`progress`). The
+//! library below knows nothing of any of it.
+
+mod args;
+mod printer;
+mod progress;
+mod run;
+pub(crate) mod stdout;
+
+use clap::Parser;
+
+pub use args::{Cli, Shell, completion, man_pages};
+use printer::{Mode, Printer};
+
+use crate::error::Error;
+use crate::exit;
+use crate::pull::Cleanup;
+
+/// The program: parse, run, print the error once; returns the exit code.
+pub fn main() -> i32 {
+    unset_empty_variables();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    init_logging(cli.global.verbose, cli.global.quiet);
+    let mode = match (cli.global.json, cli.global.quiet) {
+        (true, _) => Mode::Json,
+        (false, true) => Mode::Quiet,
+        (false, false) => Mode::Human,
+    };
+    let printer = Printer { mode, verbose: cli.global.verbose > 0 };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            printer.error(&Error::Failed(format!("cannot start: {e}")));
+            return exit::FAILURE;
+        }
+    };
+    let cleanup = Cleanup::default();
+    let result = runtime.block_on(async {
+        tokio::select! {
+            r = run::run(cli, printer, cleanup.clone()) => r,
+            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+        }
+    });
+    let code = match result {
+        Ok(exit) => exit.code(),
+        Err(e) => {
+            if e.kind() == crate::error::ErrorKind::Interrupted {
+                cleanup.run();
+            }
+            printer.error(&e);
+            exit::code_for(e.kind())
+        }
+    };
+    // Do not wait for downloads still in flight after an error or Ctrl-C.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    // Results that could not be written make a failed run, except into a
+    // pipe whose reader is gone (`| head`), as for any Unix tool.
+    match stdout::failure() {
+        Some(e) if code == exit::SUCCESS && e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: cannot write to stdout: {e}");
+            exit::FAILURE
+        }
+        _ => code,
+    }
+}
+
+/// `VAR=` (as CI templates write `VAR=${X:-}`) means unset, not "a flag
+/// with an empty value" as clap would read it.
+fn unset_empty_variables() {
+    for var in
+        ["OCIMIRROR_CONFIG", "OCIMIRROR_HOSTS_DIR", "OCIMIRROR_REGISTRIES_CONF", "OCIMIRROR_OUTPUT"]
+    {
+        if std::env::var_os(var).is_some_and(|v| v.is_empty()) {
+            // SAFETY: called first thing in `main`: no other thread exists
+            // yet (no runtime, no logging), so nothing reads the environment
+            // concurrently.
+            unsafe { std::env::remove_var(var) };
+        }
+    }
+}
+
+/// clap's own errors (unknown flag, missing value, ...): clap's message on
+/// stderr, and under `--json` the same error object as every other failure.
+fn usage_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let _ = e.print();
+    if std::env::args_os().skip(1).any(|a| a == "--json") {
+        let text = e.to_string();
+        let first = text.lines().next().unwrap_or("").trim_start_matches("error: ");
+        printer::error_json("usage", exit::USAGE, first, &[]);
+    }
+    exit::USAGE
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    use std::io::IsTerminal;
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info,ocimirror=debug",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OCIMIRROR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .with_target(false)
+        .without_time()
+        .init();
+}

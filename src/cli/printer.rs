@@ -1,0 +1,344 @@
+//! The one place that decides how a report is shown: one JSON document on
+//! stdout with `--json`; else results on stdout and a few human lines on
+//! stderr; with `-q`, results only. Commands return reports and never
+//! print (see `report.rs`).
+
+use serde::Serialize;
+
+use super::stdout::{self, outln};
+use crate::error::Error;
+use crate::fetch::{NsSupport, ServedBy, Trust};
+use crate::plan::Role;
+use crate::report::{
+    CheckReport, CheckedSource, LsEntry, MirrorsReport, PlanReport, PullReport, ResolveReport,
+    SourceTally, SourceVerdict,
+};
+use crate::trace::{Attempt, Outcome};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Json,
+    Human,
+    Quiet,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Printer {
+    pub mode: Mode,
+    /// `-v`: failed attempts too.
+    pub verbose: bool,
+}
+
+type Shown = Result<(), Error>;
+
+impl Printer {
+    pub fn pull(&self, r: &PullReport) -> Shown {
+        match self.mode {
+            Mode::Json => return stdout::json(r),
+            Mode::Quiet => {
+                outln!("{} {}", r.reference, r.image.digest);
+                return Ok(());
+            }
+            Mode::Human => {}
+        }
+        if self.verbose {
+            print_fallbacks(&r.attempts);
+        }
+        eprintln!("{}", pull_summary(r));
+        if let Some(d) = &r.image.converted_from {
+            eprintln!("converted from the Docker manifest {d} (--format oci)");
+        }
+        let platform = r.image.platform.as_ref().map(|p| format!(" {p}")).unwrap_or_default();
+        outln!("{} {}{} -> {}", r.reference, r.image.digest, platform, r.output.display());
+        Ok(())
+    }
+
+    pub fn resolve(&self, r: &ResolveReport) -> Shown {
+        if self.mode == Mode::Json {
+            return stdout::json(r);
+        }
+        if self.verbose {
+            print_fallbacks(&r.attempts);
+        }
+        if self.mode == Mode::Human {
+            eprintln!("served by {}", describe_served(&r.served_by));
+        }
+        outln!("{} {}", r.reference, r.digest);
+        Ok(())
+    }
+
+    pub fn plan(&self, r: &PlanReport) -> Shown {
+        if self.mode == Mode::Json {
+            return stdout::json(r);
+        }
+        outln!("{}", r.reference);
+        for (i, s) in r.sources.iter().enumerate() {
+            let source = &s.source;
+            let mut notes = vec![role_name(source.role).to_string()];
+            if source.trusted && source.role == Role::Mirror {
+                notes.push("trusted for tags".into());
+            }
+            if source.digest_only {
+                notes.push("digest only".into());
+            }
+            outln!(
+                "  {}. {}  ({}; from {})",
+                i + 1,
+                source.display(),
+                notes.join(", "),
+                source.origin
+            );
+            for url in &s.urls {
+                outln!("       GET {url}");
+            }
+        }
+        if !r.fallback {
+            outln!("  (no fallback to {})", r.registry);
+        }
+        Ok(())
+    }
+
+    pub fn ls(&self, dir: &std::path::Path, entries: &[LsEntry]) -> Shown {
+        if self.mode == Mode::Json {
+            return stdout::json(&entries);
+        }
+        if entries.is_empty() && self.mode == Mode::Human {
+            eprintln!("{} holds no images", dir.display());
+        }
+        for e in entries {
+            let platform = e.platform.as_deref().unwrap_or(
+                if crate::registry::manifest::is_index(&e.media_type) {
+                    "all platforms"
+                } else {
+                    "-"
+                },
+            );
+            outln!(
+                "{}  {}  {}  {}",
+                e.name.as_deref().unwrap_or("<unnamed>"),
+                e.digest,
+                platform,
+                ls_sources(e)
+            );
+        }
+        Ok(())
+    }
+
+    pub fn mirrors(&self, r: &MirrorsReport) -> Shown {
+        if self.mode == Mode::Json {
+            return stdout::json(r);
+        }
+        if r.files.is_empty() && self.mode == Mode::Human {
+            eprintln!(
+                "no configuration file found (looked for {})",
+                r.default_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+            );
+        }
+        for rule in &r.registries {
+            if rule.registry == "*" && rule.mirrors.is_empty() {
+                continue;
+            }
+            let label = match rule.registry.as_str() {
+                "*" => "every other registry",
+                name => name,
+            };
+            outln!("{label}:");
+            for (i, m) in rule.mirrors.iter().enumerate() {
+                outln!("  {}. {}  (from {})", i + 1, m.url, m.origin);
+            }
+            if let Some(e) = &rule.endpoint {
+                outln!("  endpoint: {e}");
+            }
+            outln!("  fallback to the registry: {}", if rule.fallback { "yes" } else { "no" });
+        }
+        Ok(())
+    }
+
+    pub fn check(&self, r: &CheckReport) -> Shown {
+        if self.mode == Mode::Json {
+            return stdout::json(r);
+        }
+        outln!("{}", r.reference.as_deref().unwrap_or("every configured source (/v2/ only)"));
+        for s in &r.sources {
+            outln!("  {:9} {}  {}", role_name(s.role), s.endpoint, check_notes(s).join(", "));
+        }
+        if !r.healthy && self.mode == Mode::Human {
+            eprintln!("some sources are unreachable or misconfigured (exit code 1)");
+        }
+        Ok(())
+    }
+
+    /// An error, once: its message on stderr, and with `--json` the error
+    /// object on stdout.
+    pub fn error(&self, e: &Error) {
+        let message = e.to_string();
+        eprintln!("error: {message}");
+        if self.mode == Mode::Json {
+            let kind = e.kind();
+            error_json(kind.name(), crate::exit::code_for(kind), &message, e.answers());
+        }
+    }
+}
+
+/// The `--json` error object: `{"error": {kind, exitCode, message, answers}}`.
+pub fn error_json(kind: &str, code: i32, message: &str, answers: &[Attempt]) {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ErrorView<'a> {
+        kind: &'a str,
+        exit_code: i32,
+        message: &'a str,
+        answers: &'a [Attempt],
+    }
+    let view = ErrorView { kind, exit_code: code, message, answers };
+    // Plain data: encoding it cannot fail.
+    let text = serde_json::to_string(&serde_json::json!({ "error": view })).unwrap_or_default();
+    outln!("{text}");
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Mirror => "mirror",
+        Role::Authority => "authority",
+    }
+}
+
+/// `served by` in words, for humans.
+pub fn describe_served(s: &ServedBy) -> String {
+    let trust = match s.trust {
+        Trust::Digest => "verified by digest",
+        Trust::Authority => "the registry itself",
+        Trust::TrustedMirror => "mirror trusted by config",
+        Trust::NamespaceEcho => "mirror confirmed the namespace",
+        Trust::Confirmed => "tag confirmed with the registry",
+        Trust::Unconfirmed => "UNCONFIRMED mirror answer",
+    };
+    let mut line = format!("{} ({trust})", s.endpoint);
+    if let Some(c) = &s.collision {
+        line.push_str(&format!(
+            "; mirror {} offered {} for this tag and was overruled",
+            c.endpoint, c.digest
+        ));
+    }
+    line
+}
+
+/// The pull in one line: who served the manifest, who served the blobs
+/// (when not all the same source), how much, how long.
+fn pull_summary(r: &PullReport) -> String {
+    let fetched: Vec<&SourceTally> = r.sources.iter().filter(|t| t.blobs > 0).collect();
+    let count: usize = fetched.iter().map(|t| t.blobs).sum();
+    let bytes: u64 = fetched.iter().map(|t| t.bytes).sum();
+    let present = r.blobs.iter().filter(|b| b.cached).count();
+    let secs = r.elapsed_ms as f64 / 1000.0;
+    let all_from_manifest_source = fetched.iter().all(|t| t.endpoint == r.served_by.endpoint);
+    if all_from_manifest_source {
+        return format!(
+            "served by {}; {count} blob(s) fetched ({}), {present} already present, {secs:.1}s",
+            describe_served(&r.served_by),
+            human_bytes(bytes)
+        );
+    }
+    let from: Vec<String> = fetched
+        .iter()
+        .map(|t| format!("{} from {} ({})", t.blobs, t.endpoint, human_bytes(t.bytes)))
+        .collect();
+    format!(
+        "manifest served by {}; blobs: {}; {present} already present, {secs:.1}s",
+        describe_served(&r.served_by),
+        from.join(", ")
+    )
+}
+
+/// Where an `ls` entry came from: the manifest's source, and the blobs'
+/// when some came from elsewhere.
+fn ls_sources(e: &LsEntry) -> String {
+    let Some(source) = &e.source else { return String::new() };
+    let elsewhere = e.blob_sources.keys().any(|endpoint| endpoint != source);
+    if !elsewhere {
+        return format!("from {source}");
+    }
+    let blobs: Vec<String> =
+        e.blob_sources.iter().map(|(endpoint, n)| format!("{n} from {endpoint}")).collect();
+    format!("manifest from {source}, blobs: {}", blobs.join(", "))
+}
+
+/// Failed attempts, for the human summary (the JSON has them all).
+fn print_fallbacks(attempts: &[Attempt]) {
+    for a in attempts.iter().filter(|a| !matches!(a.outcome, Outcome::Served | Outcome::Confirmed))
+    {
+        eprintln!(
+            "  {} {} {}: {} ({} ms)",
+            a.what,
+            outcome_name(a.outcome),
+            a.endpoint,
+            a.said(),
+            a.elapsed_ms
+        );
+    }
+}
+
+fn outcome_name(o: Outcome) -> String {
+    serde_json::to_value(o).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+}
+
+/// One source of `mirrors check`, in words.
+fn check_notes(s: &CheckedSource) -> Vec<String> {
+    let status = s.status.map(|c| format!(" (HTTP {c})")).unwrap_or_default();
+    let error = s.error.as_deref().unwrap_or("?");
+    let mut notes = match s.verdict {
+        SourceVerdict::Misconfigured => return vec![format!("MISCONFIGURED: {error}")],
+        SourceVerdict::Unreachable => return vec![format!("UNREACHABLE: {error}")],
+        _ => vec![format!("reachable in {} ms", s.latency_ms.unwrap_or(0))],
+    };
+    notes.push(if s.tls { "https".into() } else { "plain http".into() });
+    if s.auth_required == Some(true) {
+        notes.push(match s.has_credentials {
+            true => "auth: have credentials".into(),
+            false => "auth: needs credentials, none configured".into(),
+        });
+    }
+    if let Some(ns) = s.ns {
+        notes.push(
+            match ns {
+                NsSupport::Honours => "honours ns",
+                NsSupport::Ignores => "ignores ns (serves the same image without it)",
+                NsSupport::Requires => "requires ns (404 or 400 without it)",
+                NsSupport::Routes => "routes by ns (another image without it)",
+                NsSupport::Rejects => "rejects ns (an old registry): serves it without ns",
+            }
+            .into(),
+        );
+    }
+    match s.verdict {
+        SourceVerdict::Serves => notes.push("has the reference".into()),
+        SourceVerdict::NotFound => notes.push(format!("does not have it{status}")),
+        SourceVerdict::Denied if s.has_credentials => {
+            notes.push(format!("refused the credentials{status}"))
+        }
+        SourceVerdict::Denied => {
+            notes.push(format!("cannot tell whether it has it: needs credentials{status}"))
+        }
+        SourceVerdict::NotAsked => notes.push(format!("not asked: {error}")),
+        SourceVerdict::Failed => notes.push(format!("failed: {error}")),
+        _ => {}
+    }
+    match (&s.trust, &s.collision) {
+        (_, Some(registry)) => notes.push(format!("COLLISION: the registry says {registry}")),
+        (Some(Trust::Confirmed), _) => notes.push("tag confirmed by the registry".into()),
+        (Some(Trust::Unconfirmed), _) => notes.push("tag unconfirmed".into()),
+        _ => {}
+    }
+    notes
+}
+
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+}

@@ -1,0 +1,167 @@
+//! Running a parsed command line: settings from files, environment and
+//! flags; the library call; the report handed to the printer. Errors are
+//! returned, never printed here: `cli::main` prints them once.
+
+use std::sync::Arc;
+
+use super::args::{Cli, Command, Format as FormatArg, GlobalArgs, MirrorsAction, PullArgs};
+use super::printer::Printer;
+use crate::config::{self, Config, FileConfig, MirrorEntry};
+use crate::error::Error;
+use crate::exit::Exit;
+use crate::fetch::Session;
+use crate::plan::Plan;
+use crate::platform::Platform;
+use crate::pull::{self, Cleanup, Format, Observer, PlatformChoice, PullOptions};
+use crate::reference::Reference;
+use crate::report;
+
+/// Runs a parsed command line. `cleanup` lets the caller remove partial
+/// files if the run is interrupted.
+pub async fn run(cli: Cli, printer: Printer, cleanup: Cleanup) -> Result<Exit, Error> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Pull(args) => pull(g, args, printer, &cleanup).await,
+        Command::Resolve(args) => {
+            let (config, plan) = plan_for(g, &args.reference)?;
+            if args.dry_run {
+                printer.plan(&report::plan(&plan))?;
+            } else {
+                printer.resolve(&crate::resolve::resolve(config, plan).await?)?;
+            }
+            Ok(Exit::Success)
+        }
+        Command::Ls(args) => {
+            printer.ls(&args.dir, &crate::ls::ls(&args.dir)?)?;
+            Ok(Exit::Success)
+        }
+        Command::Mirrors(args) => match &args.action {
+            Some(MirrorsAction::Check { reference }) => {
+                let reference: Option<Reference> =
+                    reference.as_deref().map(str::parse).transpose()?;
+                let report = crate::check::check(load_config(g)?, reference).await?;
+                printer.check(&report)?;
+                Ok(if report.healthy { Exit::Success } else { Exit::SourcesUnhealthy })
+            }
+            None => {
+                match args.reference.as_deref() {
+                    Some(r) => printer.plan(&report::plan(&plan_for(g, r)?.1))?,
+                    None => printer.mirrors(&report::mirrors(&load_config(g)?))?,
+                }
+                Ok(Exit::Success)
+            }
+        },
+        Command::Completions { shell } => {
+            super::stdout::out(format_args!("{}", super::args::completion(*shell)));
+            Ok(Exit::Success)
+        }
+    }
+}
+
+/// Configuration from every source, flags last (they win).
+pub fn load_config(g: &GlobalArgs) -> Result<Config, Error> {
+    let mut c = Config::default();
+    let (path, required) = match &g.config {
+        Some(p) => (Some(p.clone()), true),
+        None => (config::default_path(), false),
+    };
+    if let Some(path) = path
+        && let Some(text) = config::read_optional(&path, required)?
+    {
+        c.add_file(FileConfig::parse(&text, &path)?, &path)?;
+    }
+    if let Some(dir) = &g.hosts_dir {
+        config::containerd::load_hosts_dir(dir, &mut c)?;
+    }
+    if let Some(file) = &g.registries_conf {
+        config::registries_conf::load_registries_conf(file, &mut c)?;
+    }
+    if g.mirrors.is_empty() {
+        if let Some(list) = std::env::var_os("OCIMIRROR_MIRRORS") {
+            let list = list
+                .into_string()
+                .map_err(|_| Error::Usage("OCIMIRROR_MIRRORS is not valid UTF-8".into()))?;
+            c.cli_mirrors = list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|url| MirrorEntry { url: url.into(), origin: "OCIMIRROR_MIRRORS".into() })
+                .collect();
+        }
+    } else {
+        c.cli_mirrors = g
+            .mirrors
+            .iter()
+            .map(|url| MirrorEntry { url: url.clone(), origin: "--mirror".into() })
+            .collect();
+    }
+    c.no_mirrors = g.no_mirrors;
+    c.no_fallback = g.no_fallback;
+    // Flags win, over per-host settings too.
+    let secs = config::seconds;
+    if let Some(v) = g.connect_timeout {
+        c.network.connect_timeout = secs("--connect-timeout", v)?;
+        c.hosts.values_mut().for_each(|h| h.connect_timeout = None);
+    }
+    if let Some(v) = g.response_timeout {
+        c.network.response_timeout = secs("--response-timeout", v)?;
+        c.hosts.values_mut().for_each(|h| h.response_timeout = None);
+    }
+    if let Some(v) = g.stall_timeout {
+        c.network.stall_timeout = secs("--stall-timeout", v)?;
+    }
+    if let Some(v) = g.retries {
+        c.network.retries = v;
+    }
+    for w in &c.warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(c)
+}
+
+fn plan_for(g: &GlobalArgs, reference: &str) -> Result<(Config, Plan), Error> {
+    let reference: Reference = reference.parse()?;
+    let config = load_config(g)?;
+    let plan = Plan::new(&config, &reference)?;
+    Ok((config, plan))
+}
+
+async fn pull(
+    g: &GlobalArgs,
+    args: &PullArgs,
+    printer: Printer,
+    cleanup: &Cleanup,
+) -> Result<Exit, Error> {
+    let (mut config, plan) = plan_for(g, &args.reference)?;
+    let platform = match (&args.platform, args.all_platforms) {
+        (_, true) => PlatformChoice::All,
+        (Some(p), false) => {
+            PlatformChoice::One(p.parse::<Platform>().map_err(|e| Error::Usage(e.to_string()))?)
+        }
+        (None, false) => PlatformChoice::One(Platform::host()),
+    };
+    if let Some(j) = args.jobs {
+        config.network.jobs = usize::from(j);
+    }
+    if args.dry_run {
+        printer.plan(&report::plan(&plan))?;
+        return Ok(Exit::Success);
+    }
+    let options = PullOptions {
+        output: args.output.clone(),
+        platform,
+        format: match args.format {
+            FormatArg::Preserve => Format::Preserve,
+            FormatArg::Oci => Format::Oci,
+        },
+        jobs: config.network.jobs,
+    };
+    let observer: Arc<dyn Observer> = match super::progress::Bars::on_terminal() {
+        Some(bars) if !g.quiet => Arc::new(bars),
+        _ => Arc::new(pull::Unobserved),
+    };
+    let session = Arc::new(Session::new(config));
+    let report = pull::pull(session, Arc::new(plan), &options, observer, cleanup).await?;
+    printer.pull(&report)?;
+    Ok(Exit::Success)
+}

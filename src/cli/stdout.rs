@@ -1,0 +1,43 @@
+//! Results on stdout. A closed pipe (`| head`) or a full disk is no reason
+//! to panic: the first failure is kept (`failure`) for `main` to report,
+//! and the rest of the output is dropped.
+
+use std::io::Write as _;
+use std::sync::OnceLock;
+
+use serde::Serialize;
+
+use crate::error::Error;
+
+/// The first failure to write to stdout.
+static FAILURE: OnceLock<std::io::Error> = OnceLock::new();
+
+pub fn out(text: std::fmt::Arguments) {
+    if FAILURE.get().is_some() {
+        return;
+    }
+    if let Err(e) = std::io::stdout().lock().write_fmt(text) {
+        let _ = FAILURE.set(e);
+    }
+}
+
+/// `println!` through `out`.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use outln;
+
+/// Why stdout could not be written, if it could not.
+pub fn failure() -> Option<&'static std::io::Error> {
+    FAILURE.get()
+}
+
+/// Prints a value as JSON on stdout.
+pub fn json<T: Serialize>(value: &T) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::Failed(format!("cannot encode the JSON output: {e}")))?;
+    outln!("{text}");
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! Which manifests a pull keeps, and which blobs they need: the image
+//! itself, the platform's image out of an index (following indexes inside
+//! indexes, as containerd does), or with `--all-platforms` every manifest
+//! the index reaches.
+
+use std::collections::HashMap;
+
+use super::PlatformChoice;
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::fetch::{Fetcher, ManifestTarget};
+use crate::layout::Layout;
+use crate::platform::{self, Platform};
+use crate::registry::manifest::{self, Descriptor, Manifest, Parsed};
+
+/// How deep `--platform` follows indexes inside indexes.
+const MAX_INDEX_DEPTH: usize = 4;
+
+/// What a pull keeps.
+pub(super) struct Selection {
+    /// Every manifest to store, the reference's first.
+    pub manifests: Vec<Manifest>,
+    /// The image manifests whose blobs are fetched.
+    pub images: Vec<Manifest>,
+    /// What the index.json entry points at.
+    pub entry: Manifest,
+    /// The platform of the index entry chosen, when one was.
+    pub platform: Option<Platform>,
+    /// The endpoint that served each manifest fetched over the network.
+    pub served: Vec<String>,
+}
+
+/// Finds what to keep under `top` (served by `top_source`).
+pub(super) async fn select(
+    fetcher: &Fetcher,
+    layout: &Layout,
+    top: &Manifest,
+    top_source: &str,
+    choice: &PlatformChoice,
+    order: &[usize],
+) -> Result<Selection> {
+    let reference = &fetcher.plan().reference;
+    // Say whose manifest is bad: "manifest names a bad blob" alone does not.
+    let parsed = top
+        .parse()
+        .map_err(|e| Error::Invalid(format!("{reference}: {e} (manifest from {top_source})")))?;
+    let mut children = Children { fetcher, layout, order, served: Vec::new() };
+    let mut selection = match (parsed, choice) {
+        (Parsed::Image { .. }, _) => Selection {
+            manifests: vec![top.clone()],
+            images: vec![top.clone()],
+            entry: top.clone(),
+            platform: None,
+            served: Vec::new(),
+        },
+        (Parsed::Index { manifests }, PlatformChoice::One(want)) => {
+            let (child, platform) = children.for_platform(manifests, want).await?;
+            Selection {
+                manifests: vec![child.clone()],
+                images: vec![child.clone()],
+                entry: child,
+                platform,
+                served: Vec::new(),
+            }
+        }
+        (Parsed::Index { manifests }, PlatformChoice::All) => {
+            let (mut all, images) = children.everything(manifests).await?;
+            all.insert(0, top.clone());
+            Selection {
+                manifests: all,
+                images,
+                entry: top.clone(),
+                platform: None,
+                served: Vec::new(),
+            }
+        }
+    };
+    selection.served = children.served;
+    Ok(selection)
+}
+
+/// Fetches the manifests an index names.
+struct Children<'a> {
+    fetcher: &'a Fetcher,
+    layout: &'a Layout,
+    order: &'a [usize],
+    served: Vec<String>,
+}
+
+impl Children<'_> {
+    /// The entry for `want`; an index in turn is searched the same way, a
+    /// few levels at most. Returns the image and the platform of the entry
+    /// chosen, which may be a compatible one (arm/v6 for arm/v7) or none.
+    async fn for_platform(
+        &mut self,
+        mut entries: Vec<Descriptor>,
+        want: &Platform,
+    ) -> Result<(Manifest, Option<Platform>)> {
+        let reference = &self.fetcher.plan().reference;
+        for _ in 0..=MAX_INDEX_DEPTH {
+            let Some(d) = platform::choose(&entries, want) else {
+                return Err(Error::Missing(format!(
+                    "{reference}: no image for platform {want}; the index offers: {}",
+                    platform::offered(&entries).join(", ")
+                )));
+            };
+            let child = self.get(d).await?;
+            match child.parse()? {
+                Parsed::Image { .. } => return Ok((child, d.platform.clone())),
+                Parsed::Index { manifests } => entries = manifests,
+            }
+        }
+        Err(Error::Invalid(format!("{reference}: indexes nested more than {MAX_INDEX_DEPTH} deep")))
+    }
+
+    /// Every manifest the index reaches, nested indexes included, and the
+    /// images among them.
+    async fn everything(
+        &mut self,
+        entries: Vec<Descriptor>,
+    ) -> Result<(Vec<Manifest>, Vec<Manifest>)> {
+        let (mut all, mut images) = (Vec::new(), Vec::new());
+        let mut queue = entries;
+        while let Some(d) = queue.pop() {
+            let child = self.get(&d).await?;
+            match child.parse()? {
+                Parsed::Index { manifests } => queue.extend(manifests),
+                Parsed::Image { .. } => images.push(child.clone()),
+            }
+            all.push(child);
+        }
+        Ok((all, images))
+    }
+
+    /// A manifest named by an index entry: from the layout when it is
+    /// there already, else from the first host that has it.
+    async fn get(&mut self, d: &Descriptor) -> Result<Manifest> {
+        if self.layout.has_blob(&d.digest, d.size) {
+            let bytes = self.layout.read_blob(&d.digest)?;
+            let media_type = d.media_type.clone();
+            manifest::parse_body(&bytes, &media_type)?;
+            return Ok(Manifest {
+                bytes: bytes.into(),
+                media_type,
+                digest: d.digest.clone(),
+                namespace: None,
+            });
+        }
+        let target = ManifestTarget::Digest { digest: &d.digest, size: Some(d.size) };
+        let fetched = self.fetcher.manifest(target, self.order).await?;
+        self.served.push(self.fetcher.plan().sources[fetched.host].display());
+        Ok(fetched.manifest)
+    }
+}
+
+/// Every blob of every image, once. One digest with two sizes cannot be
+/// right, and storing it under one would leave a descriptor that does not
+/// match its blob.
+pub(super) fn blobs_of(images: &[Manifest], reference: &str) -> Result<Vec<Descriptor>> {
+    let mut sizes: HashMap<Digest, u64> = HashMap::new();
+    let mut blobs: Vec<Descriptor> = Vec::new();
+    for m in images {
+        let Parsed::Image { config, layers } = m.parse()? else { continue };
+        for d in std::iter::once(config).chain(layers) {
+            match sizes.get(&d.digest) {
+                None => {
+                    sizes.insert(d.digest.clone(), d.size);
+                    blobs.push(d);
+                }
+                Some(&size) if size == d.size => {}
+                Some(&size) => {
+                    return Err(Error::Invalid(format!(
+                        "{reference}: blob {} is listed with two sizes ({size} and {} bytes)",
+                        d.digest, d.size
+                    )));
+                }
+            }
+        }
+    }
+    Ok(blobs)
+}

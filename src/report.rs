@@ -1,0 +1,344 @@
+//! What commands report: plain data that `--json` serialises and the
+//! printer at the edge (`cli/printer.rs`) turns into words. No command
+//! prints; each returns one of these.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::digest::Digest;
+use crate::fetch::ServedBy;
+use crate::plan::{Role, Source};
+use crate::platform::Platform;
+use crate::trace::Attempt;
+
+/// A path in JSON: as text, with anything that is not UTF-8 replaced.
+pub fn lossy_path<S: serde::Serializer>(path: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&path.display())
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PullReport {
+    pub reference: String,
+    /// The digest the reference resolved to.
+    pub digest: Digest,
+    pub media_type: String,
+    /// What the layout's entry points at: the platform's manifest, or the
+    /// whole index with `--all-platforms`.
+    pub image: ImageReport,
+    #[serde(serialize_with = "lossy_path")]
+    pub output: PathBuf,
+    pub served_by: ServedBy,
+    /// What each source served, in the order they served first.
+    pub sources: Vec<SourceTally>,
+    pub attempts: Vec<Attempt>,
+    pub blobs: Vec<BlobReport>,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageReport {
+    pub digest: Digest,
+    pub media_type: String,
+    pub size: u64,
+    pub platform: Option<Platform>,
+    /// With `--format oci`: the digest of the Docker manifest as served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub converted_from: Option<Digest>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlobReport {
+    pub digest: Digest,
+    pub size: u64,
+    pub media_type: String,
+    /// The endpoint that served it, or `null` when it was already present.
+    pub endpoint: Option<String>,
+    pub cached: bool,
+}
+
+/// How much one source served in a pull.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceTally {
+    pub endpoint: String,
+    pub role: Role,
+    /// Manifests fetched from it (the reference's, and index entries).
+    pub manifests: usize,
+    /// Blobs fetched from it (not counting those already present).
+    pub blobs: usize,
+    pub bytes: u64,
+}
+
+/// Adds up who served what: `manifests` are the endpoints that served each
+/// manifest fetched, `blobs` the pull's blob reports.
+pub fn tally(sources: &[Source], manifests: &[String], blobs: &[BlobReport]) -> Vec<SourceTally> {
+    let mut out: Vec<SourceTally> = Vec::new();
+    fn entry<'a>(
+        out: &'a mut Vec<SourceTally>,
+        sources: &[Source],
+        endpoint: &str,
+    ) -> &'a mut SourceTally {
+        let i = match out.iter().position(|t| t.endpoint == endpoint) {
+            Some(i) => i,
+            None => {
+                let role = sources
+                    .iter()
+                    .find(|s| s.display() == endpoint)
+                    .map_or(Role::Mirror, |s| s.role);
+                let t = SourceTally {
+                    endpoint: endpoint.into(),
+                    role,
+                    manifests: 0,
+                    blobs: 0,
+                    bytes: 0,
+                };
+                out.push(t);
+                out.len() - 1
+            }
+        };
+        &mut out[i]
+    }
+    for m in manifests {
+        entry(&mut out, sources, m).manifests += 1;
+    }
+    for b in blobs {
+        if let Some(endpoint) = &b.endpoint {
+            let t = entry(&mut out, sources, endpoint);
+            t.blobs += 1;
+            t.bytes += b.size;
+        }
+    }
+    out
+}
+
+/// Blobs fetched per endpoint, as the layout records it
+/// (`io.ocimirror.blob-sources`) and `ls` reads it back.
+pub fn blob_counts(tally: &[SourceTally]) -> BTreeMap<String, usize> {
+    tally.iter().filter(|t| t.blobs > 0).map(|t| (t.endpoint.clone(), t.blobs)).collect()
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolveReport {
+    pub reference: String,
+    pub digest: Digest,
+    pub media_type: String,
+    pub size: usize,
+    pub served_by: ServedBy,
+    pub attempts: Vec<Attempt>,
+    pub elapsed_ms: u64,
+}
+
+/// One entry of a layout's index.json, for `ls`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LsEntry {
+    pub name: Option<String>,
+    pub digest: String,
+    pub media_type: String,
+    pub size: u64,
+    pub platform: Option<String>,
+    pub source: Option<String>,
+    pub trust: Option<String>,
+    /// Blobs fetched per endpoint when it was pulled (empty when unknown:
+    /// pulled by an older version, or every blob was already present).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub blob_sources: BTreeMap<String, usize>,
+}
+
+/// `--dry-run` and `mirrors REF`: the plan, without network.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanReport {
+    pub reference: String,
+    /// The reference's registry, for "no fallback to ...".
+    #[serde(skip)]
+    pub registry: String,
+    pub fallback: bool,
+    pub sources: Vec<PlannedSource>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedSource {
+    #[serde(flatten)]
+    pub source: Source,
+    /// The manifest URLs that would be tried, in order.
+    pub urls: Vec<String>,
+}
+
+/// The plan as `--dry-run` shows it: the hosts in order and the manifest
+/// URLs each would be asked.
+pub fn plan(plan: &crate::plan::Plan) -> PlanReport {
+    PlanReport {
+        reference: plan.reference.to_string(),
+        registry: plan.reference.registry.clone(),
+        fallback: plan.fallback,
+        sources: plan
+            .sources
+            .iter()
+            .map(|s| PlannedSource { source: s.clone(), urls: plan.manifest_urls(s) })
+            .collect(),
+    }
+}
+
+/// `mirrors` without a reference: every rule.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MirrorsReport {
+    #[serde(serialize_with = "lossy_paths")]
+    pub files: Vec<PathBuf>,
+    pub warnings: Vec<String>,
+    pub registries: Vec<RuleReport>,
+    /// Where the configuration file is looked for when none was found.
+    #[serde(skip)]
+    pub default_path: Option<PathBuf>,
+}
+
+fn lossy_paths<S: serde::Serializer>(paths: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(paths.iter().map(|p| p.display().to_string()))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleReport {
+    /// `*` for `[defaults]`.
+    pub registry: String,
+    pub mirrors: Vec<MirrorReport>,
+    pub fallback: bool,
+    pub endpoint: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MirrorReport {
+    pub url: String,
+    pub origin: String,
+}
+
+/// `mirrors check`: every source probed, and what a pull would make of it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckReport {
+    /// `null` without a reference (then only `/v2/` was asked).
+    pub reference: Option<String>,
+    pub sources: Vec<CheckedSource>,
+    /// False when a source is unreachable or misconfigured (exit 1).
+    pub healthy: bool,
+    pub attempts: Vec<Attempt>,
+}
+
+/// What a pull would make of a source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceVerdict {
+    /// It serves the reference (as the walk asks: with `ns`, or without
+    /// after an old registry rejected it).
+    Serves,
+    NotFound,
+    Denied,
+    /// Not asked for the reference (a digest-only mirror and a tag).
+    NotAsked,
+    /// It answered `/v2/`; no reference was given.
+    Reachable,
+    Unreachable,
+    /// Nothing could be sent: its settings are broken (say, a `ca_file`
+    /// that cannot be read).
+    Misconfigured,
+    /// It answered, but not usably (5xx, a broken manifest, ...).
+    Failed,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckedSource {
+    pub endpoint: String,
+    pub role: Role,
+    pub origin: String,
+    pub verdict: SourceVerdict,
+    pub reachable: bool,
+    pub latency_ms: Option<u64>,
+    pub tls: bool,
+    /// `GET /v2/` answered 401.
+    pub auth_required: Option<bool>,
+    pub has_credentials: bool,
+    /// `true` when it echoed `OCI-Namespace` for the registry, `false` when
+    /// `ns` was sent without an echo, `null` when `ns` was not sent.
+    pub ns_honored: Option<bool>,
+    /// How it deals with `ns`, as far as the check could tell.
+    pub ns: Option<crate::fetch::NsSupport>,
+    /// Whether it has the reference: `null` when that cannot be told
+    /// (credentials, failures, not asked).
+    pub has_reference: Option<bool>,
+    /// The manifest digest it serves for the reference.
+    pub digest: Option<Digest>,
+    /// For a tag a mirror serves: how far a pull would trust its answer.
+    pub trust: Option<crate::fetch::Trust>,
+    /// For a tag a mirror serves that the registry disagrees with: what the
+    /// registry says (a digest, or that it has no such tag).
+    pub collision: Option<String>,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+}
+
+/// Every rule of the configuration, `[defaults]` first (as `*`).
+pub fn mirrors(c: &crate::config::Config) -> MirrorsReport {
+    let rule = |name: &str, rule: &crate::config::RegistryRule| RuleReport {
+        registry: name.to_string(),
+        mirrors: c
+            .cli_mirrors
+            .iter()
+            .chain(rule.mirrors.iter())
+            .filter(|_| !c.no_mirrors)
+            .map(|m| MirrorReport { url: m.url.clone(), origin: m.origin.clone() })
+            .collect(),
+        fallback: c.fallback(rule),
+        endpoint: rule.endpoint.clone(),
+    };
+    let mut registries = vec![rule("*", &c.default_rule)];
+    registries.extend(c.registries.iter().map(|(k, r)| rule(k, r)));
+    MirrorsReport {
+        files: c.files.clone(),
+        warnings: c.warnings.clone(),
+        registries,
+        default_path: crate::config::default_path(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blob(endpoint: Option<&str>, size: u64) -> BlobReport {
+        BlobReport {
+            digest: Digest::sha256(&size.to_le_bytes()),
+            size,
+            media_type: "m".into(),
+            endpoint: endpoint.map(String::from),
+            cached: endpoint.is_none(),
+        }
+    }
+
+    #[test]
+    fn tally_counts_what_each_source_served() {
+        let blobs = [blob(Some("https://r"), 10), blob(None, 5), blob(Some("http://m"), 3)];
+        let t = tally(&[], &["http://m".to_string()], &blobs);
+        assert_eq!(t.len(), 2);
+        assert_eq!(
+            (t[0].endpoint.as_str(), t[0].manifests, t[0].blobs, t[0].bytes),
+            ("http://m", 1, 1, 3)
+        );
+        assert_eq!(
+            (t[1].endpoint.as_str(), t[1].manifests, t[1].blobs, t[1].bytes),
+            ("https://r", 0, 1, 10)
+        );
+        let counts = blob_counts(&t);
+        assert_eq!(counts.get("https://r"), Some(&1));
+        assert_eq!(counts.len(), 2);
+    }
+}
