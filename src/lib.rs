@@ -15,6 +15,7 @@ pub mod convert;
 pub mod digest;
 pub mod error;
 pub mod exit;
+pub mod image;
 pub mod layout;
 pub mod output;
 pub mod plan;
