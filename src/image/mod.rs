@@ -1,17 +1,20 @@
 //! The image model, with no HTTP in it: media types, descriptors,
-//! manifests (verified, as received), platforms and the choice of one.
+//! manifests (verified, as received), platforms and the choice of one,
+//! and the platform an image config names.
 //!
 //! Everything here reads what a server sent and trusts none of it:
 //! digests are strict, sizes are capped, bodies must be what they claim,
 //! and server text in error messages goes through `crate::text::shown`.
 //! Getting the bytes (and the headers) is the registry client's business.
 
+pub mod config;
 mod descriptor;
 mod error;
 mod manifest;
 mod media_type;
 pub mod platform;
 
+pub use config::config_platform;
 pub use descriptor::Descriptor;
 pub use error::ImageError;
 pub use manifest::{ImageManifest, IndexManifest, Manifest, Parsed};
