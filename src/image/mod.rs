@@ -1,6 +1,6 @@
 //! The image model, with no HTTP in it: media types, descriptors,
 //! manifests (verified, as received), platforms and the choice of one,
-//! and the platform an image config names.
+//! the platform an image config names, and Docker -> OCI conversion.
 //!
 //! Everything here reads what a server sent and trusts none of it:
 //! digests are strict, sizes are capped, bodies must be what they claim,
@@ -8,10 +8,12 @@
 //! Getting the bytes (and the headers) is the registry client's business.
 
 pub mod config;
+pub mod convert;
 mod descriptor;
 mod error;
 mod manifest;
 mod media_type;
+mod oci;
 pub mod platform;
 
 pub use config::config_platform;
