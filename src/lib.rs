@@ -18,6 +18,7 @@ pub mod digest;
 pub mod error;
 pub mod exit;
 pub mod fetch;
+pub mod image;
 pub mod layout;
 pub mod ls;
 pub mod plan;
