@@ -136,3 +136,11 @@ fn walk_message(what: &str, summary: &str, answers: &[Attempt]) -> String {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A manifest or config that is not what it claims (outside a walk, which
+/// classifies its own failures).
+impl From<crate::image::ImageError> for Error {
+    fn from(e: crate::image::ImageError) -> Error {
+        Error::Invalid(e.to_string())
+    }
+}

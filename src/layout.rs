@@ -177,6 +177,12 @@ impl Layout {
         fs::metadata(self.blob_path(digest)).is_ok_and(|m| m.is_file() && m.len() == size)
     }
 
+    /// A blob, open for reading (to stream it rather than hold it).
+    pub fn open_blob(&self, digest: &Digest) -> Result<File> {
+        let p = self.blob_path(digest);
+        File::open(&p).map_err(io(format!("cannot open {}", p.display())))
+    }
+
     pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
         let p = self.blob_path(digest);
         fs::read(&p).map_err(io(format!("cannot read {}", p.display())))

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use crate::error::Result;
+use crate::image::Descriptor;
 use crate::layout::{self, Layout};
-use crate::platform::Platform;
 use crate::report::LsEntry;
 
 pub fn ls(dir: &Path) -> Result<Vec<LsEntry>> {
@@ -21,10 +21,11 @@ pub fn ls(dir: &Path) -> Result<Vec<LsEntry>> {
                 digest: d.digest().to_string(),
                 media_type: d.media_type().to_string(),
                 size: d.size(),
-                platform: d.platform().as_ref().map(|p| {
-                    let (os, arch) = (p.os().to_string(), p.architecture().to_string());
-                    Platform::new(&os, &arch, p.variant().as_deref()).to_string()
-                }),
+                // Read back as ours, so a platform prints as everywhere else.
+                platform: Descriptor::try_from(d)
+                    .ok()
+                    .and_then(|d| d.platform)
+                    .map(|p| p.to_string()),
                 source: ann(layout::SOURCE),
                 trust: ann(layout::TRUST),
                 blob_sources: ann(layout::BLOB_SOURCES)

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::digest::Digest;
 use crate::fetch::ServedBy;
+use crate::image::{MediaType, Platform};
 use crate::plan::{Role, Source};
-use crate::platform::Platform;
 use crate::trace::Attempt;
 
 /// A path in JSON: as text, with anything that is not UTF-8 replaced.
@@ -24,7 +24,7 @@ pub struct PullReport {
     pub reference: String,
     /// The digest the reference resolved to.
     pub digest: Digest,
-    pub media_type: String,
+    pub media_type: MediaType,
     /// What the layout's entry points at: the platform's manifest, or the
     /// whole index with `--all-platforms`.
     pub image: ImageReport,
@@ -42,7 +42,7 @@ pub struct PullReport {
 #[serde(rename_all = "camelCase")]
 pub struct ImageReport {
     pub digest: Digest,
-    pub media_type: String,
+    pub media_type: MediaType,
     pub size: u64,
     pub platform: Option<Platform>,
     /// With `--format oci`: the digest of the Docker manifest as served.
@@ -55,7 +55,7 @@ pub struct ImageReport {
 pub struct BlobReport {
     pub digest: Digest,
     pub size: u64,
-    pub media_type: String,
+    pub media_type: MediaType,
     /// The endpoint that served it, or `null` when it was already present.
     pub endpoint: Option<String>,
     pub cached: bool,
@@ -127,7 +127,7 @@ pub fn blob_counts(tally: &[SourceTally]) -> BTreeMap<String, usize> {
 pub struct ResolveReport {
     pub reference: String,
     pub digest: Digest,
-    pub media_type: String,
+    pub media_type: MediaType,
     pub size: usize,
     pub served_by: ServedBy,
     pub attempts: Vec<Attempt>,
@@ -318,7 +318,7 @@ mod tests {
         BlobReport {
             digest: Digest::sha256(&size.to_le_bytes()),
             size,
-            media_type: "m".into(),
+            media_type: MediaType::parse("m"),
             endpoint: endpoint.map(String::from),
             cached: endpoint.is_none(),
         }

@@ -107,7 +107,7 @@ impl Printer {
         }
         for e in entries {
             let platform = e.platform.as_deref().unwrap_or(
-                if crate::registry::manifest::is_index(&e.media_type) {
+                if crate::image::MediaType::parse(&e.media_type).is_index() {
                     "all platforms"
                 } else {
                     "-"

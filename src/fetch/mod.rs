@@ -27,9 +27,9 @@ pub use session::Session;
 
 use crate::digest::Digest;
 use crate::error::Error;
+use crate::image::{Descriptor, Manifest};
 use crate::plan::{Plan, Role, Source};
-use crate::registry::manifest::Descriptor;
-use crate::registry::{BlobBody, Endpoint, Exchange, FetchError, Manifest, TransportKind};
+use crate::registry::{BlobBody, Endpoint, Exchange, FetchError, TransportKind};
 use crate::trace::{AskKind, Attempt, Outcome, Trace};
 
 /// Walks one plan's hosts for every request of a command.
@@ -60,6 +60,8 @@ pub enum ManifestTarget<'a> {
 #[derive(Clone, Debug)]
 pub struct Fetched {
     pub manifest: Manifest,
+    /// The namespace the host said it served (`OCI-Namespace`), if it did.
+    pub namespace: Option<String>,
     /// Index into the plan's hosts.
     pub host: usize,
     pub ns: NsPath,
@@ -172,7 +174,8 @@ impl Fetcher {
                 })
                 .await;
             match answer {
-                HostAnswer::Served { value: manifest, exchange, ns, started } => {
+                HostAnswer::Served { value, exchange, ns, started } => {
+                    let crate::registry::ManifestAnswer { manifest, namespace } = value;
                     // The digest matched, so these are the right bytes: a
                     // size that differs is the index's error, whoever serves it.
                     if let Some(size) = size
@@ -193,7 +196,7 @@ impl Fetcher {
                         return Err(Error::Invalid(why));
                     }
                     self.record(i, &ask, &exchange, None, Outcome::Served, started);
-                    return Ok(Fetched { manifest, host: i, ns });
+                    return Ok(Fetched { manifest, namespace, host: i, ns });
                 }
                 HostAnswer::Failed { err, answer, .. } => walk.failed(i, answer, &err),
             }

@@ -133,6 +133,7 @@ impl Fetcher {
             HostAnswer::Served { value, exchange, ns, started } => {
                 self.record(i, &ask, &exchange, None, Outcome::Served, started);
                 let echoed = ns.sent() && value.namespace.as_deref() == Some(self.plan.ns_value());
+                let value = value.manifest;
                 let ns_support = match ns {
                     _ if echoed => Some(NsSupport::Honours),
                     NsPath::Stripped { .. } => Some(NsSupport::Rejects),

@@ -10,8 +10,8 @@ use serde::Serialize;
 use super::decide::{self, Trust};
 use super::{Ask, Fetched, Fetcher, ManifestTarget};
 use crate::error::Error;
+use crate::image::Manifest;
 use crate::plan::Role;
-use crate::registry::Manifest;
 use crate::trace::{AskKind, Outcome};
 
 #[derive(Clone, Debug, Serialize)]
@@ -54,9 +54,10 @@ impl Fetcher {
             Some(digest) => ManifestTarget::Digest { digest, size: None },
             None => ManifestTarget::Tag(&tag),
         };
-        let Fetched { manifest, host, ns } = self.manifest(target, &self.order(None)).await?;
+        let Fetched { manifest, namespace, host, ns } =
+            self.manifest(target, &self.order(None)).await?;
         let source = self.host(host);
-        let ns_honored = ns.sent() && manifest.namespace.as_deref() == Some(self.plan.ns_value());
+        let ns_honored = ns.sent() && namespace.as_deref() == Some(self.plan.ns_value());
         if ns_honored {
             self.session.mark_honors_ns(source);
         }

@@ -43,7 +43,7 @@ pub enum ImageError {
     #[error("refusing an ambiguous {} body: {reason}", shown(media_type.as_str()))]
     Ambiguous { media_type: MediaType, reason: &'static str },
 
-    #[error("a manifest names a bad descriptor: {}", shown(reason))]
+    #[error("the manifest names a bad blob or manifest: {}", shown(reason))]
     BadDescriptor { reason: String },
 
     #[error("bad Docker-Content-Digest header {}", shown(value))]

@@ -14,8 +14,8 @@ use super::{Cleanup, Observer};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::fetch::{BlobSink, Fetcher};
+use crate::image::Descriptor;
 use crate::layout::{self, Begin, BlobWriter, Layout};
-use crate::registry::manifest::Descriptor;
 use crate::report::BlobReport;
 
 /// Blobs up to this size fit in one write buffer: they may run beyond

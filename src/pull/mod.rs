@@ -14,15 +14,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use cleanup::Cleanup;
-pub use record::oci_digest;
 
-use crate::convert;
 use crate::digest::Digest;
 use crate::error::Result;
 use crate::fetch::{Fetcher, Resolution, Session};
+use crate::image::{Platform, convert};
 use crate::layout::Layout;
 use crate::plan::Plan;
-use crate::platform::Platform;
 use crate::report::{self, ImageReport, PullReport};
 
 /// Which part of a multi-platform image to keep.

@@ -2,28 +2,32 @@
 //! `index.json` entry with the annotations that say what it is and where
 //! it came from.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::fetch::ServedBy;
+use crate::image::{self, ImageManifest, Manifest, Parsed, Platform};
 use crate::layout::{self, Layout};
-use crate::platform::Platform;
-use crate::registry::manifest::{Manifest, Parsed};
+
+/// The most of an image config read to find its platform. Configs are
+/// small (a large one, with a long history, a few hundred KiB); the cap is
+/// what a mirror cannot push memory past.
+const MAX_CONFIG_READ: u64 = 16 << 20;
 
 /// The platform a single image's config names (`os`, `architecture`,
-/// `variant`), read from the layout where its config now is.
+/// `variant`), read from the layout where its config now is. None when it
+/// names none, or cannot be read (then the entry records no platform).
 pub(super) fn config_platform(layout: &Layout, image: &Manifest) -> Option<Platform> {
-    let Ok(Parsed::Image { config, .. }) = image.parse() else { return None };
-    let bytes = layout.read_blob(&config.digest).ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    let (os, arch) = (v["os"].as_str()?, v["architecture"].as_str()?);
-    Some(Platform::new(os, arch, v["variant"].as_str()))
-}
-
-pub fn oci_digest(d: &Digest) -> oci_spec::image::Digest {
-    // Our digests are stricter than oci-spec's, so this cannot fail.
-    d.to_string().parse().expect("a valid digest is a valid OCI digest")
+    let Ok(Parsed::Image(ImageManifest { config, .. })) = image.parse() else { return None };
+    let file = layout.open_blob(&config.digest).ok()?;
+    match image::config_platform(file, MAX_CONFIG_READ) {
+        Ok(platform) => platform,
+        Err(e) => {
+            tracing::debug!("{}: no platform recorded: {e}", config.digest);
+            None
+        }
+    }
 }
 
 /// What the index.json entry says about the image.
@@ -38,34 +42,22 @@ pub(super) struct Entry<'a> {
 
 impl Entry<'_> {
     fn descriptor(&self) -> oci_spec::image::Descriptor {
-        let m = self.manifest;
-        let mut desc = oci_spec::image::Descriptor::new(
-            m.media_type.as_str().into(),
-            m.bytes.len() as u64,
-            oci_digest(&m.digest),
-        );
-        let mut annotations = HashMap::new();
-        annotations.insert(layout::REF_NAME.to_string(), self.name.to_string());
-        annotations.insert(layout::CONTAINERD_NAME.to_string(), self.name.to_string());
-        annotations.insert(layout::SOURCE.to_string(), self.served_by.endpoint.clone());
-        annotations.insert(layout::TRUST.to_string(), self.served_by.trust.name().to_string());
+        let mut d = self.manifest.descriptor();
+        d.platform = self.platform.cloned();
+        let mut note = |key: &str, value: String| d.annotations.insert(key.to_string(), value);
+        note(layout::REF_NAME, self.name.to_string());
+        note(layout::CONTAINERD_NAME, self.name.to_string());
+        note(layout::SOURCE, self.served_by.endpoint.clone());
+        note(layout::TRUST, self.served_by.trust.name().to_string());
         if !self.blob_sources.is_empty()
             && let Ok(counts) = serde_json::to_string(self.blob_sources)
         {
-            annotations.insert(layout::BLOB_SOURCES.to_string(), counts);
+            note(layout::BLOB_SOURCES, counts);
         }
-        if let Some(d) = self.converted_from {
-            annotations.insert(layout::CONVERTED_FROM.to_string(), d.to_string());
+        if let Some(from) = self.converted_from {
+            note(layout::CONVERTED_FROM, from.to_string());
         }
-        desc.set_annotations(Some(annotations));
-        if let Some(p) = self.platform {
-            let mut op = oci_spec::image::Platform::default();
-            op.set_os(p.os.as_str().into());
-            op.set_architecture(p.architecture.as_str().into());
-            op.set_variant(p.variant.clone());
-            desc.set_platform(Some(op));
-        }
-        desc
+        oci_spec::image::Descriptor::from(&d)
     }
 }
 

@@ -9,9 +9,9 @@ use super::PlatformChoice;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::fetch::{Fetcher, ManifestTarget};
+use crate::image::platform::{self, Platform};
+use crate::image::{Descriptor, ImageManifest, IndexManifest, Manifest, Parsed};
 use crate::layout::Layout;
-use crate::platform::{self, Platform};
-use crate::registry::manifest::{self, Descriptor, Manifest, Parsed};
 
 /// How deep `--platform` follows indexes inside indexes.
 const MAX_INDEX_DEPTH: usize = 4;
@@ -46,14 +46,14 @@ pub(super) async fn select(
         .map_err(|e| Error::Invalid(format!("{reference}: {e} (manifest from {top_source})")))?;
     let mut children = Children { fetcher, layout, order, served: Vec::new() };
     let mut selection = match (parsed, choice) {
-        (Parsed::Image { .. }, _) => Selection {
+        (Parsed::Image(_), _) => Selection {
             manifests: vec![top.clone()],
             images: vec![top.clone()],
             entry: top.clone(),
             platform: None,
             served: Vec::new(),
         },
-        (Parsed::Index { manifests }, PlatformChoice::One(want)) => {
+        (Parsed::Index(IndexManifest { manifests }), PlatformChoice::One(want)) => {
             let (child, platform) = children.for_platform(manifests, want).await?;
             Selection {
                 manifests: vec![child.clone()],
@@ -63,7 +63,7 @@ pub(super) async fn select(
                 served: Vec::new(),
             }
         }
-        (Parsed::Index { manifests }, PlatformChoice::All) => {
+        (Parsed::Index(IndexManifest { manifests }), PlatformChoice::All) => {
             let (mut all, images) = children.everything(manifests).await?;
             all.insert(0, top.clone());
             Selection {
@@ -101,13 +101,13 @@ impl Children<'_> {
             let Some(d) = platform::choose(&entries, want) else {
                 return Err(Error::Missing(format!(
                     "{reference}: no image for platform {want}; the index offers: {}",
-                    platform::offered(&entries).join(", ")
+                    platform::offered_list(&entries)
                 )));
             };
             let child = self.get(d).await?;
             match child.parse()? {
-                Parsed::Image { .. } => return Ok((child, d.platform.clone())),
-                Parsed::Index { manifests } => entries = manifests,
+                Parsed::Image(_) => return Ok((child, d.platform.clone())),
+                Parsed::Index(index) => entries = index.manifests,
             }
         }
         Err(Error::Invalid(format!("{reference}: indexes nested more than {MAX_INDEX_DEPTH} deep")))
@@ -124,8 +124,8 @@ impl Children<'_> {
         while let Some(d) = queue.pop() {
             let child = self.get(&d).await?;
             match child.parse()? {
-                Parsed::Index { manifests } => queue.extend(manifests),
-                Parsed::Image { .. } => images.push(child.clone()),
+                Parsed::Index(index) => queue.extend(index.manifests),
+                Parsed::Image(_) => images.push(child.clone()),
             }
             all.push(child);
         }
@@ -137,14 +137,9 @@ impl Children<'_> {
     async fn get(&mut self, d: &Descriptor) -> Result<Manifest> {
         if self.layout.has_blob(&d.digest, d.size) {
             let bytes = self.layout.read_blob(&d.digest)?;
-            let media_type = d.media_type.clone();
-            manifest::parse_body(&bytes, &media_type)?;
-            return Ok(Manifest {
-                bytes: bytes.into(),
-                media_type,
-                digest: d.digest.clone(),
-                namespace: None,
-            });
+            let stored = Manifest::from_stored(bytes.into(), d)?;
+            stored.parse()?;
+            return Ok(stored);
         }
         let target = ManifestTarget::Digest { digest: &d.digest, size: Some(d.size) };
         let fetched = self.fetcher.manifest(target, self.order).await?;
@@ -160,7 +155,7 @@ pub(super) fn blobs_of(images: &[Manifest], reference: &str) -> Result<Vec<Descr
     let mut sizes: HashMap<Digest, u64> = HashMap::new();
     let mut blobs: Vec<Descriptor> = Vec::new();
     for m in images {
-        let Parsed::Image { config, layers } = m.parse()? else { continue };
+        let Parsed::Image(ImageManifest { config, layers }) = m.parse()? else { continue };
         for d in std::iter::once(config).chain(layers) {
             match sizes.get(&d.digest) {
                 None => {

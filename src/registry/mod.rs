@@ -6,7 +6,6 @@
 //! module only speaks to the one it is given.
 
 mod client;
-pub mod manifest;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,13 +18,8 @@ use crate::auth::{AuthCache, Credential};
 use crate::config::{HostConfig, Network};
 use crate::digest::Digest;
 pub use client::{Clients, describe_reqwest, read_capped};
-pub use manifest::{MAX_MANIFEST_SIZE, Manifest};
 
-/// The media types a manifest request accepts, most specific first.
-pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
-application/vnd.oci.image.manifest.v1+json, \
-application/vnd.docker.distribution.manifest.list.v2+json, \
-application/vnd.docker.distribution.manifest.v2+json";
+use crate::image::{ImageError, MANIFEST_ACCEPT, MAX_MANIFEST_SIZE, Manifest};
 
 /// How many redirects one request may follow (distribution's blob redirects
 /// need one; anything near this is a loop).
@@ -469,11 +463,11 @@ impl Endpoint {
         target: &str,
         ns: Option<&str>,
         expected: Option<&Digest>,
-    ) -> Result<(Manifest, Exchange), (FetchError, Exchange)> {
+    ) -> Result<(ManifestAnswer, Exchange), (FetchError, Exchange)> {
         let accept = [("accept", MANIFEST_ACCEPT.to_string())];
         let (resp, exchange) =
             self.request(Method::GET, repository, "manifests", target, ns, &accept).await?;
-        match manifest::read(resp, expected, self.network.stall_timeout).await {
+        match read_manifest(resp, expected, self.network.stall_timeout).await {
             Ok(m) => Ok((m, exchange)),
             Err(e) => Err((e, exchange)),
         }
@@ -498,7 +492,7 @@ impl Endpoint {
             None => self
                 .get_manifest(repository, target, None, None)
                 .await
-                .map(|(m, ex)| (m.digest, ex)),
+                .map(|(m, ex)| (m.manifest.digest, ex)),
         }
     }
 
@@ -528,6 +522,43 @@ impl Endpoint {
             _ => 0,
         };
         Ok((BlobBody { resp, start, stall: self.network.stall_timeout }, exchange))
+    }
+}
+
+/// A manifest as a host served it, with the namespace it says it served
+/// (`OCI-Namespace`), if it said.
+#[derive(Clone, Debug)]
+pub struct ManifestAnswer {
+    pub manifest: Manifest,
+    pub namespace: Option<String>,
+}
+
+/// Reads and verifies a manifest response: the body capped, then checked
+/// by the image model against its headers and the digest asked for.
+async fn read_manifest(
+    resp: reqwest::Response,
+    expected: Option<&Digest>,
+    stall: Duration,
+) -> Result<ManifestAnswer, FetchError> {
+    let header =
+        |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let (content_type, content_digest) = (header("content-type"), header("docker-content-digest"));
+    let namespace = header("oci-namespace");
+    let bytes = read_capped(resp, MAX_MANIFEST_SIZE, stall)
+        .await
+        .map_err(|e| FetchError::Invalid(format!("manifest: {e}")))?;
+    let manifest = Manifest::from_response(
+        bytes.into(),
+        content_type.as_deref(),
+        content_digest.as_deref(),
+        expected,
+    )?;
+    Ok(ManifestAnswer { manifest, namespace })
+}
+
+impl From<ImageError> for FetchError {
+    fn from(e: ImageError) -> FetchError {
+        FetchError::Invalid(e.to_string())
     }
 }
 
