@@ -23,24 +23,13 @@ pub enum Challenge {
     Bearer { realm: String, service: Option<String>, scope: Option<String> },
 }
 
-/// Parses a `WWW-Authenticate` header: `Bearer realm="..",service="..",scope=".."`
-/// or `Basic realm=".."`. Unknown schemes yield `None`.
+/// Parses a `WWW-Authenticate` header value holding one challenge:
+/// `Bearer realm="..",service="..",scope=".."` or `Basic realm=".."`. Unknown
+/// schemes, a Bearer challenge without a realm and a value that does not
+/// parse yield `None`. (With several challenges in the value, the first is
+/// taken; `choose_challenge` picks among them.)
 pub fn parse_challenge(header: &str) -> Option<Challenge> {
-    let header = header.trim();
-    let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
-    match scheme.to_ascii_lowercase().as_str() {
-        "basic" => Some(Challenge::Basic),
-        "bearer" => {
-            let params = parse_params(rest);
-            let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-            Some(Challenge::Bearer {
-                realm: get("realm")?,
-                service: get("service"),
-                scope: get("scope"),
-            })
-        }
-        _ => None,
-    }
+    offered_in(header).first()?.answerable()
 }
 
 /// The challenge to answer among all a response offers (several
@@ -49,91 +38,144 @@ pub fn parse_challenge(header: &str) -> Option<Challenge> {
 pub fn choose_challenge<'a>(headers: impl IntoIterator<Item = &'a str>) -> Option<Challenge> {
     let all: Vec<Challenge> = headers
         .into_iter()
-        .flat_map(split_challenges)
-        .filter_map(|c| parse_challenge(&c))
+        .flat_map(offered_in)
+        .filter_map(|offered| offered.answerable())
         .collect();
     let bearer = all.iter().find(|c| matches!(c, Challenge::Bearer { .. }));
     bearer.or(all.first()).cloned()
 }
 
-/// One header value's challenges: `Basic realm="r", Bearer realm="x",
-/// service="y"` -> `Basic realm="r"` and `Bearer realm="x",service="y"`. A
-/// challenge starts with a scheme: a token not followed by `=`.
-fn split_challenges(header: &str) -> Vec<String> {
-    // Comma-separated items, commas inside quotes kept.
-    let (mut items, mut item) = (Vec::new(), String::new());
-    let (mut quoted, mut escaped) = (false, false);
-    for c in header.chars() {
-        if quoted {
-            item.push(c);
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => quoted = false,
-                _ => {}
-            }
+/// One challenge as the server sent it: its scheme and its parameters,
+/// unquoted and unescaped.
+struct Offered {
+    scheme: String,
+    params: Vec<(String, String)>,
+}
+
+impl Offered {
+    fn from_parsed(parsed: &http_auth::ChallengeRef<'_>) -> Offered {
+        let params = parsed
+            .params
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_unescaped()))
+            .collect();
+        Offered { scheme: parsed.scheme.to_string(), params }
+    }
+
+    /// The first parameter called `name`; names are case-insensitive.
+    fn param(&self, name: &str) -> Option<String> {
+        let (_, value) = self.params.iter().find(|(n, _)| n.eq_ignore_ascii_case(name))?;
+        Some(value.clone())
+    }
+
+    /// What ocimirror can answer: Basic, or Bearer with a realm to ask for a
+    /// token (without one there is no token flow to follow).
+    fn answerable(&self) -> Option<Challenge> {
+        if self.scheme.eq_ignore_ascii_case("basic") {
+            Some(Challenge::Basic)
+        } else if self.scheme.eq_ignore_ascii_case("bearer") {
+            Some(Challenge::Bearer {
+                realm: self.param("realm")?,
+                service: self.param("service"),
+                scope: self.param("scope"),
+            })
+        } else {
+            None
+        }
+    }
+}
+
+/// The challenges in one header value, in order.
+///
+/// The grammar is left to the `http-auth` crate: RFC 7235 lets one value
+/// hold several challenges, with commas separating both the challenges and
+/// each one's parameters, and quoted strings that may themselves hold
+/// commas and backslash escapes. Telling `Basic realm="a, b", Bearer
+/// realm=x` apart is what a hand-written splitter gets subtly wrong.
+///
+/// One leniency on top: a value the grammar refuses is parsed once more
+/// with its bare parameter values quoted, because some servers send
+/// `realm=https://host/token` unquoted and `:` and `/` may not appear in an
+/// RFC token. Should that fail too, the challenges before the error count.
+fn offered_in(header: &str) -> Vec<Offered> {
+    let (strict, complete) = parse_list(header);
+    if complete {
+        return strict;
+    }
+    match parse_list(&quote_bare_values(header)) {
+        (lenient, true) => lenient,
+        _ => strict,
+    }
+}
+
+/// The challenges parsed until the end or the first syntax error, and
+/// whether the end was reached.
+fn parse_list(header: &str) -> (Vec<Offered>, bool) {
+    let mut offered = Vec::new();
+    for parsed in http_auth::parser::ChallengeParser::new(header) {
+        match parsed {
+            Ok(challenge) => offered.push(Offered::from_parsed(&challenge)),
+            Err(_) => return (offered, false),
+        }
+    }
+    (offered, true)
+}
+
+/// `realm=https://h/t, service=s` -> `realm="https://h/t", service="s"`:
+/// every parameter value that is not a quoted string becomes one (a token
+/// and a quoted string mean the same in a parameter, so nothing that
+/// parsed before changes meaning). Quoted strings are copied as they are.
+fn quote_bare_values(header: &str) -> String {
+    let mut out = String::with_capacity(header.len() + 16);
+    let mut rest = header;
+    while let Some(at) = rest.find(['"', '=']) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        if rest.starts_with('"') {
+            let end = quoted_string_len(rest);
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
             continue;
         }
-        match c {
-            ',' => items.push(std::mem::take(&mut item)),
-            '"' => {
-                quoted = true;
-                item.push(c);
-            }
-            _ => item.push(c),
+        out.push('=');
+        let value = rest[1..].trim_start();
+        let len = value.find(',').unwrap_or(value.len());
+        let bare = value[..len].trim_end();
+        if bare.is_empty() || bare.starts_with(['"', '=']) {
+            rest = &rest[1..];
+        } else {
+            push_quoted(&mut out, bare);
+            rest = &value[len..];
         }
     }
-    items.push(item);
-    let mut out: Vec<String> = Vec::new();
-    for item in items.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
-        let token_end = item.find([' ', '=']).unwrap_or(item.len());
-        let starts_scheme = !item[token_end..].trim_start().starts_with('=');
-        match out.last_mut() {
-            Some(current) if !starts_scheme => {
-                current.push(',');
-                current.push_str(item);
-            }
-            _ => out.push(item.to_string()),
-        }
-    }
+    out.push_str(rest);
     out
 }
 
-/// `a="x,y",b=z` -> [(a, "x,y"), (b, z)]; quoted values may contain commas.
-fn parse_params(s: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut rest = s.trim();
-    while !rest.is_empty() {
-        let Some((name, after)) = rest.split_once('=') else { break };
-        let name = name.trim().trim_start_matches(',').trim().to_ascii_lowercase();
-        let after = after.trim_start();
-        let (value, remaining) = if let Some(q) = after.strip_prefix('"') {
-            let mut value = String::new();
-            let mut chars = q.char_indices();
-            let mut end = q.len();
-            while let Some((i, c)) = chars.next() {
-                match c {
-                    '\\' => {
-                        if let Some((_, n)) = chars.next() {
-                            value.push(n);
-                        }
-                    }
-                    '"' => {
-                        end = i + 1;
-                        break;
-                    }
-                    c => value.push(c),
-                }
-            }
-            (value, &q[end.min(q.len())..])
-        } else {
-            let end = after.find(',').unwrap_or(after.len());
-            (after[..end].trim().to_string(), &after[end..])
-        };
-        out.push((name, value));
-        rest = remaining.trim_start().trim_start_matches(',').trim_start();
+fn push_quoted(out: &mut String, value: &str) {
+    out.push('"');
+    for c in value.chars() {
+        if matches!(c, '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
     }
-    out
+    out.push('"');
+}
+
+/// The length in bytes of the quoted string at the start of `s`, closing
+/// quote included (all of `s` when it is never closed).
+fn quoted_string_len(s: &str) -> usize {
+    let mut escaped = false;
+    for (i, c) in s.char_indices().skip(1) {
+        match (escaped, c) {
+            (true, _) => escaped = false,
+            (false, '\\') => escaped = true,
+            (false, '"') => return i + 1,
+            _ => {}
+        }
+    }
+    s.len()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -361,6 +403,62 @@ mod tests {
                 scope: None
             }
         );
+    }
+
+    #[test]
+    fn quoted_strings_keep_their_commas_and_escapes() {
+        let header = r#"Bearer realm="https://a.example/t?x=1,y=2",service="say \"hi\"\\",scope="repository:a/b:pull,push""#;
+        assert_eq!(
+            parse_challenge(header),
+            Some(Challenge::Bearer {
+                realm: "https://a.example/t?x=1,y=2".into(),
+                service: Some(r#"say "hi"\"#.into()),
+                scope: Some("repository:a/b:pull,push".into()),
+            })
+        );
+        // Scheme and parameter names are case-insensitive; the first of a
+        // repeated parameter counts.
+        let c = parse_challenge(r#"BEARER Realm="r1", REALM="r2", Service=s"#);
+        assert_eq!(
+            c,
+            Some(Challenge::Bearer { realm: "r1".into(), service: Some("s".into()), scope: None })
+        );
+    }
+
+    #[test]
+    fn unquoted_urls_are_taken_and_broken_values_keep_what_came_before() {
+        // A bare realm URL next to quoted values with commas in them.
+        let header =
+            r#"Basic realm="a, b", Bearer realm=https://h/t?a=b, scope="repository:x:pull,push""#;
+        assert_eq!(
+            choose_challenge([header]),
+            Some(Challenge::Bearer {
+                realm: "https://h/t?a=b".into(),
+                service: None,
+                scope: Some("repository:x:pull,push".into()),
+            })
+        );
+        // A syntax error that quoting cannot mend: the challenges before it
+        // still count, nothing after it does.
+        assert_eq!(choose_challenge([r#"Basic realm="x", error error"#]), Some(Challenge::Basic));
+        // Each header is parsed on its own: one the grammar refuses (a
+        // token68 challenge) does not hide the next.
+        let bearer = Challenge::Bearer { realm: "r".into(), service: None, scope: None };
+        assert_eq!(choose_challenge(["Negotiate abc==", r#"Bearer realm="r""#]), Some(bearer));
+        assert_eq!(choose_challenge([""]), None);
+    }
+
+    #[test]
+    fn bare_values_are_quoted_and_quoted_ones_left_alone() {
+        let cases = [
+            ("realm=http://h/t, service=s", r#"realm="http://h/t", service="s""#),
+            (r#"realm="x=1, y", scope=a"b"#, r#"realm="x=1, y", scope="a\"b""#),
+            (r#"a="unterminated, b=c"#, r#"a="unterminated, b=c"#),
+            ("Negotiate abc==", "Negotiate abc=="),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(quote_bare_values(raw), want, "{raw}");
+        }
     }
 
     #[test]

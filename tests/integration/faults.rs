@@ -20,7 +20,7 @@ use crate::support::image::{Blob, DOCKER_MANIFEST, Image, OCI_INDEX, OCI_MANIFES
 #[cfg(target_os = "linux")]
 use crate::support::registry::Unreachable;
 use crate::support::registry::{Auth, Fault, Registry, mirror_and_authority};
-use crate::support::tls::{Pki, TlsFront, have_openssl};
+use crate::support::tls::{Pki, TlsFront};
 use crate::support::{Output, Test, assert_layout_valid, layout_has_blob, layout_index};
 
 const USER: &str = "ci-robot";
@@ -999,7 +999,7 @@ fn a_redirect_targets_challenge_never_gets_the_registrys_credentials() {
 #[test]
 fn a_token_realm_on_an_https_registry_must_not_be_plain_http() {
     let t = Test::new();
-    let Some(pki) = pki(&t) else { return };
+    let pki = pki(&t);
     let reg = Registry::start();
     reg.push_image("team/app", "v1", &Image::oci(43, &[1000]));
     reg.set_auth(Auth::Bearer { user_pass: Some((USER.into(), SECRET.into())) });
@@ -1035,7 +1035,7 @@ fn registry_with_its_token_service_elsewhere(
 #[test]
 fn a_token_realm_on_another_host_does_not_inherit_relaxed_tls() {
     let t = Test::new();
-    let Some(pki) = pki(&t) else { return };
+    let pki = pki(&t);
     // The token service's certificate is trusted by nobody here.
     let (reg, [front, _auth], t) =
         registry_with_its_token_service_elsewhere(t, &pki, 44, "tls_verify = false\n");
@@ -1050,7 +1050,7 @@ fn a_token_realm_on_another_host_is_trusted_through_the_registrys_ca_file() {
     // An internal CA signs both the registry and its token service; only the
     // registry is configured.
     let t = Test::new();
-    let Some(pki) = pki(&t) else { return };
+    let pki = pki(&t);
     let ca = format!("ca_file = {:?}\n", pki.ca);
     let (reg, [front, _auth], t) = registry_with_its_token_service_elsewhere(t, &pki, 48, &ca);
     let out = pull(&t, &format!("{}/team/app:v1", front.host()), &[]);
@@ -1063,7 +1063,7 @@ fn a_token_realm_on_another_host_is_trusted_through_the_registrys_ca_file() {
 #[test]
 fn a_redirect_target_does_not_inherit_relaxed_tls() {
     let t = Test::new();
-    let Some(pki) = pki(&t) else { return };
+    let pki = pki(&t);
     let reg = Registry::start();
     let storage = Registry::start();
     let img = Image::oci(45, &[1000]);
@@ -1462,20 +1462,9 @@ fn ctrl_c_of_one_pull_does_not_break_another_waiting_for_the_same_blob() {
 // TLS
 // ---------------------------------------------------------------------------
 
-/// The test PKI, or `None` (with a note) when the openssl CLI is missing;
-/// a failure instead under `OCIMIRROR_REQUIRE_INTEROP=1` (CI), where no
-/// test may skip for want of an outside tool.
-fn pki(t: &Test) -> Option<Pki> {
-    if !have_openssl() {
-        if std::env::var("OCIMIRROR_REQUIRE_INTEROP").as_deref() == Ok("1") {
-            panic!(
-                "OCIMIRROR_REQUIRE_INTEROP=1 but the openssl CLI is missing (apt-get install openssl)"
-            );
-        }
-        eprintln!("skipped TLS test: openssl not found");
-        return None;
-    }
-    Some(Pki::generate(&t.path().join("pki")))
+/// A fresh test PKI in the test's directory.
+fn pki(t: &Test) -> Pki {
+    Pki::generate(&t.path().join("pki"))
 }
 
 /// Loopback hosts default to plain HTTP; this makes a host HTTPS.
@@ -1486,7 +1475,7 @@ fn tls_config(host: &str, extra: &str) -> String {
 #[test]
 fn tls_verification_is_on_by_default() {
     let t = Test::new();
-    let Some(pki) = pki(&t) else { return };
+    let pki = pki(&t);
     let reg = Registry::start();
     reg.push_image("team/app", "v1", &Image::oci(80, &[1000]));
     let front = TlsFront::start(&reg, &pki, false);
@@ -1505,7 +1494,7 @@ fn tls_verification_is_on_by_default() {
 #[test]
 fn tls_per_host_ca_file_is_trusted_for_that_host() {
     let t = Test::new();
-    let Some(pki) = pki(&t) else { return };
+    let pki = pki(&t);
     let reg = Registry::start();
     let img = Image::oci(81, &[20_000]);
     reg.push_image("team/app", "v1", &img);
@@ -1533,7 +1522,7 @@ fn tls_per_host_ca_file_is_trusted_for_that_host() {
 #[test]
 fn tls_verify_false_applies_only_where_configured() {
     let t = Test::new();
-    let Some(pki) = pki(&t) else { return };
+    let pki = pki(&t);
     let reg = Registry::start();
     reg.push_image("team/app", "v1", &Image::oci(82, &[1000]));
     let front = TlsFront::start(&reg, &pki, false);
@@ -1556,7 +1545,7 @@ fn tls_verify_false_applies_only_where_configured() {
 #[test]
 fn insecure_hosts_take_any_certificate_and_fall_back_to_plain_http() {
     let t = Test::new();
-    let Some(pki) = pki(&t) else { return };
+    let pki = pki(&t);
     let reg = Registry::start();
     let img = Image::oci(85, &[1000, 2000]);
     reg.push_image("team/app", "v1", &img);
@@ -1589,7 +1578,7 @@ fn insecure_hosts_take_any_certificate_and_fall_back_to_plain_http() {
 #[test]
 fn tls_client_certificate_is_sent_when_configured() {
     let t = Test::new();
-    let Some(pki) = pki(&t) else { return };
+    let pki = pki(&t);
     let reg = Registry::start();
     reg.push_image("team/app", "v1", &Image::oci(83, &[1000]));
     let front = TlsFront::start(&reg, &pki, true);
@@ -1628,7 +1617,7 @@ fn tls_redirect_to_plain_http_is_refused() {
     // A blob redirect must not downgrade HTTPS to HTTP (the Authorization
     // header stays behind anyway, but the bytes would travel in the clear).
     let t = Test::new();
-    let Some(pki) = pki(&t) else { return };
+    let pki = pki(&t);
     let reg = Registry::start();
     let storage = Registry::start();
     let img = Image::oci(84, &[1000]);

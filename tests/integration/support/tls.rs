@@ -1,21 +1,25 @@
 //! HTTPS for the fake registry: a TLS-terminating front on 127.0.0.1 that
 //! forwards the decrypted bytes to a plain-HTTP `Registry`, plus a small
-//! test PKI made with the `openssl` command-line tool.
+//! test PKI made in process with `rcgen` (so the TLS tests need no outside
+//! tool and never skip).
 //!
 //! ```ignore
-//! let pki = Pki::generate(dir)?;          // None when openssl is missing
+//! let pki = Pki::generate(dir);
 //! let reg = Registry::start();
 //! let front = TlsFront::start(&reg, &pki, false);
 //! // https://{front.host()} serves what reg serves; pki.ca is the CA to trust.
 //! ```
 
-use std::net::{SocketAddr, TcpListener as StdTcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener as StdTcpListener};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType,
+};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -23,7 +27,7 @@ use super::registry::Registry;
 
 /// A CA, a server certificate for 127.0.0.1 signed by it, and a client
 /// certificate signed by it (with its key in one PEM file, and as two
-/// files), all as files.
+/// files), all as files: the configuration under test names them by path.
 pub struct Pki {
     /// The CA certificate (PEM): what a client must trust.
     pub ca: PathBuf,
@@ -38,102 +42,89 @@ pub struct Pki {
     pub other_ca: PathBuf,
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
+/// What a certificate is for; each gets the extensions a verifier checks.
+#[derive(Clone, Copy)]
+enum Role {
+    Ca,
+    /// A server on 127.0.0.1 (the fronts listen there) or localhost.
+    Server,
+    /// A client for mutual TLS.
+    Client,
 }
 
-/// Is the `openssl` CLI available?
-pub fn have_openssl() -> bool {
-    Command::new("openssl").arg("version").output().is_ok_and(|o| o.status.success())
+/// The parameters of a certificate named `common_name` for `role`. The
+/// validity is rcgen's default (decades either side of now): the PKI lives
+/// for one test only, so expiry is not what is under test.
+fn params_for(common_name: &str, role: Role) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    let mut name = DistinguishedName::new();
+    name.push(DnType::CommonName, common_name);
+    params.distinguished_name = name;
+    match role {
+        Role::Ca => {
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        }
+        Role::Server | Role::Client => {
+            // An explicit CA:FALSE: a leaf must not be able to vouch for
+            // other certificates.
+            params.is_ca = IsCa::ExplicitNoCa;
+            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        }
+    }
+    match role {
+        Role::Ca => {}
+        Role::Server => {
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            params.subject_alt_names = vec![
+                SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+                SanType::DnsName("localhost".try_into().expect("a valid DNS name")),
+            ];
+        }
+        Role::Client => params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth],
+    }
+    params
+}
+
+/// A fresh ECDSA P-256 key (rcgen's default: fast to make).
+fn new_key() -> KeyPair {
+    KeyPair::generate().expect("generate a key")
+}
+
+/// A self-signed CA named `common_name`.
+fn new_ca(common_name: &str) -> CertifiedIssuer<'static, KeyPair> {
+    CertifiedIssuer::self_signed(params_for(common_name, Role::Ca), new_key())
+        .expect("self-sign the CA")
+}
+
+/// A leaf certificate signed by `ca`: (certificate PEM, key PEM).
+fn new_leaf(ca: &CertifiedIssuer<'_, KeyPair>, common_name: &str, role: Role) -> (String, String) {
+    let key = new_key();
+    let cert = params_for(common_name, role).signed_by(&key, ca).expect("sign a leaf");
+    (cert.pem(), key.serialize_pem())
+}
+
+fn write(path: &Path, contents: &str) -> PathBuf {
+    std::fs::write(path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    path.to_path_buf()
 }
 
 impl Pki {
-    /// Writes the PKI into `dir` (ECDSA P-256 keys: fast to make).
+    /// Writes the PKI into `dir`.
     pub fn generate(dir: &Path) -> Pki {
         std::fs::create_dir_all(dir).unwrap();
-        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-        for (name, cn) in [("ca", "ocimirror test CA"), ("other-ca", "unrelated CA")] {
-            let key = format!("{name}.key");
-            let pem = format!("{name}.pem");
-            let subj = format!("/CN={cn}");
-            let mut args = vec!["req", "-x509"];
-            args.extend(ec);
-            args.extend([
-                "-keyout",
-                &key,
-                "-out",
-                &pem,
-                "-days",
-                "2",
-                "-subj",
-                &subj,
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign",
-            ]);
-            openssl(dir, &args);
-        }
-        std::fs::write(
-            dir.join("server.ext"),
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
-             keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("client.ext"),
-            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n\
-             extendedKeyUsage=clientAuth\n",
-        )
-        .unwrap();
-        for (name, cn) in [("server", "127.0.0.1"), ("client", "ocimirror test client")] {
-            let key = format!("{name}.key");
-            let csr = format!("{name}.csr");
-            let crt = format!("{name}.crt");
-            let ext = format!("{name}.ext");
-            let subj = format!("/CN={cn}");
-            let mut args = vec!["req"];
-            args.extend(ec);
-            args.extend(["-keyout", &key, "-out", &csr, "-subj", &subj]);
-            openssl(dir, &args);
-            openssl(
-                dir,
-                &[
-                    "x509",
-                    "-req",
-                    "-in",
-                    &csr,
-                    "-CA",
-                    "ca.pem",
-                    "-CAkey",
-                    "ca.key",
-                    "-CAcreateserial",
-                    "-out",
-                    &crt,
-                    "-days",
-                    "2",
-                    "-extfile",
-                    &ext,
-                ],
-            );
-        }
-        let mut client = std::fs::read(dir.join("client.crt")).unwrap();
-        client.extend(std::fs::read(dir.join("client.key")).unwrap());
-        std::fs::write(dir.join("client.pem"), client).unwrap();
+        let ca = new_ca("ocimirror test CA");
+        let other_ca = new_ca("unrelated CA");
+        let (server_cert, server_key) = new_leaf(&ca, "127.0.0.1", Role::Server);
+        let (client_cert, client_key) = new_leaf(&ca, "ocimirror test client", Role::Client);
         Pki {
-            ca: dir.join("ca.pem"),
-            server_cert: dir.join("server.crt"),
-            server_key: dir.join("server.key"),
-            client: dir.join("client.pem"),
-            client_cert: dir.join("client.crt"),
-            client_key: dir.join("client.key"),
-            other_ca: dir.join("other-ca.pem"),
+            ca: write(&dir.join("ca.pem"), &ca.pem()),
+            server_cert: write(&dir.join("server.crt"), &server_cert),
+            server_key: write(&dir.join("server.key"), &server_key),
+            client: write(&dir.join("client.pem"), &format!("{client_cert}{client_key}")),
+            client_cert: write(&dir.join("client.crt"), &client_cert),
+            client_key: write(&dir.join("client.key"), &client_key),
+            other_ca: write(&dir.join("other-ca.pem"), &other_ca.pem()),
         }
     }
 }
