@@ -743,9 +743,8 @@ mod tests {
     }
 
     /// A self-signed certificate for 127.0.0.1 (IP SAN), made in memory
-    /// with rcgen, as rustls server config. Always `Some`, and the
-    /// directory is not needed: the shape is the caller's, kept as it was.
-    fn self_signed(_dir: &std::path::Path) -> Option<rustls::ServerConfig> {
+    /// with rcgen, as rustls server config.
+    fn self_signed() -> rustls::ServerConfig {
         let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()])
             .expect("make a self-signed certificate");
         let certs = vec![made.cert.der().clone()];
@@ -757,15 +756,13 @@ mod tests {
             .with_no_client_auth()
             .with_single_cert(certs, key.into())
             .unwrap();
-        Some(config)
+        config
     }
 
     #[tokio::test]
     async fn an_insecure_host_that_fell_back_to_http_may_redirect_to_https() {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-        let dir = tempfile::tempdir().unwrap();
-        let Some(config) = self_signed(dir.path()) else { return };
-        let tls = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let tls = tokio_rustls::TlsAcceptor::from(Arc::new(self_signed()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         // One port, both protocols: the first TLS connection is dropped (a
