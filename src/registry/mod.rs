@@ -750,13 +750,12 @@ mod tests {
         let certs = vec![made.cert.der().clone()];
         let key = rustls::pki_types::PrivatePkcs8KeyDer::from(made.signing_key.serialize_der());
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
+        rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_no_client_auth()
             .with_single_cert(certs, key.into())
-            .unwrap();
-        config
+            .unwrap()
     }
 
     #[tokio::test]
