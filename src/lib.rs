@@ -9,10 +9,10 @@
 //! the `layout`. Commands (`pull`, `resolve`, `check`, `ls`) return
 //! `report`s, which the `cli`'s printer alone turns into text or JSON.
 
-pub mod auth;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod digest;
 pub mod error;
 pub mod exit;

@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 use super::decide::{HostFacts, Lesson};
-use crate::auth::{AuthCache, CredentialStore};
 use crate::config::{Config, CredentialSource};
+use crate::credentials::CredentialStore;
 use crate::error::Result;
 use crate::plan::{Plan, Source};
+use crate::registry::AuthCache;
 use crate::registry::{Clients, Endpoint};
 
 pub struct Session {

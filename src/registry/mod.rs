@@ -5,6 +5,7 @@
 //! Which endpoint to ask, and in what order, is `plan`'s business; this
 //! module only speaks to the one it is given.
 
+mod auth;
 mod client;
 
 use std::sync::Arc;
@@ -14,9 +15,10 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use url::Url;
 
-use crate::auth::{AuthCache, Credential};
 use crate::config::{HostConfig, Network};
+use crate::credentials::Credential;
 use crate::digest::Digest;
+pub use auth::{AuthCache, Challenge, choose_challenge};
 pub use client::{Clients, describe_reqwest, read_capped};
 
 use crate::image::{ImageError, MANIFEST_ACCEPT, MAX_MANIFEST_SIZE, Manifest};
@@ -264,14 +266,14 @@ impl Endpoint {
         }
         let offered = resp.headers().get_all("www-authenticate");
         let Some(challenge) =
-            crate::auth::choose_challenge(offered.iter().filter_map(|v| v.to_str().ok()))
+            auth::choose_challenge(offered.iter().filter_map(|v| v.to_str().ok()))
         else {
             return Ok(resp);
         };
         let header = self
             .auth
             .answer(
-                &crate::auth::TokenService {
+                &auth::TokenService {
                     clients: &self.clients,
                     registry_is_https: self.base.scheme() == "https",
                     registry_ca: self.ca_file.as_deref(),
@@ -287,7 +289,7 @@ impl Endpoint {
             .map_err(|e| match e {
                 // Only a refusal is "access denied" (exit 4); junk or an
                 // unreachable token service is a failure (exit 1).
-                crate::auth::AuthError::Refused { .. } => FetchError::Auth(e.to_string()),
+                auth::AuthError::Refused { .. } => FetchError::Auth(e.to_string()),
                 _ => FetchError::TokenService(e.to_string()),
             })?;
         match header {
@@ -640,7 +642,7 @@ struct ErrorItem {
 /// error body if there is one (capped: error bodies are small).
 pub async fn error_from_response(resp: reqwest::Response, stall: Duration) -> FetchError {
     let status = resp.status().as_u16();
-    let body = read_capped(resp, crate::auth::MAX_TOKEN_BODY, stall).await.unwrap_or_default();
+    let body = read_capped(resp, auth::MAX_TOKEN_BODY, stall).await.unwrap_or_default();
     let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
         Ok(b) if !b.errors.is_empty() => {
             let e = &b.errors[0];

@@ -4,14 +4,12 @@
 //! A token is cached per (host, repository), so a pull that needs one token
 //! asks for it once, not once per blob.
 
-pub mod credentials;
-
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::credentials::Credential;
 use base64::Engine as _;
-pub use credentials::{Credential, CredentialStore};
 
 /// Token and error bodies are small; more than this is a broken or hostile
 /// server.
@@ -27,8 +25,9 @@ pub enum Challenge {
 /// `Bearer realm="..",service="..",scope=".."` or `Basic realm=".."`. Unknown
 /// schemes, a Bearer challenge without a realm and a value that does not
 /// parse yield `None`. (With several challenges in the value, the first is
-/// taken; `choose_challenge` picks among them.)
-pub fn parse_challenge(header: &str) -> Option<Challenge> {
+/// taken; `choose_challenge` picks among them.) The tests' way in.
+#[cfg(test)]
+fn parse_challenge(header: &str) -> Option<Challenge> {
     offered_in(header).first()?.answerable()
 }
 
@@ -259,7 +258,7 @@ impl AuthCache {
 /// the run's timeouts; and whether the registry that sent us there is on
 /// HTTPS (its credentials must not then go to a plain-HTTP realm).
 pub struct TokenService<'a> {
-    pub clients: &'a crate::registry::Clients,
+    pub clients: &'a super::Clients,
     pub registry_is_https: bool,
     /// The registry's extra CA (see `Clients::for_url`).
     pub registry_ca: Option<&'a std::path::Path>,
@@ -296,7 +295,7 @@ async fn fetch_token(
              clear text; refusing. A registry behind a TLS-terminating proxy says http:// when \
              the proxy does not pass X-Forwarded-Proto: fix it there. If plain HTTP to {} is \
              really intended, set plain_http = true for that host",
-            crate::registry::host_of(&url)
+            super::host_of(&url)
         )));
     }
     let client = via.clients.for_url(&url, via.registry_ca).map_err(|e| failed(e.to_string()))?;
@@ -333,7 +332,7 @@ async fn fetch_token(
     let resp = tokio::time::timeout(via.response_timeout, request.send())
         .await
         .map_err(|_| failed(format!("no response within {:?}", via.response_timeout)))?
-        .map_err(|e| failed(crate::registry::describe_reqwest(&e)))?;
+        .map_err(|e| failed(super::describe_reqwest(&e)))?;
     let status = resp.status().as_u16();
     if status == 401 || status == 403 {
         return Err(AuthError::Refused { realm: realm.to_string(), status });
@@ -341,7 +340,7 @@ async fn fetch_token(
     if !(200..300).contains(&status) {
         return Err(failed(format!("HTTP {status}")));
     }
-    let body = crate::registry::read_capped(resp, MAX_TOKEN_BODY, via.stall_timeout)
+    let body = super::read_capped(resp, MAX_TOKEN_BODY, via.stall_timeout)
         .await
         .map_err(|_| AuthError::BadResponse { realm: realm.to_string() })?;
     let reply: TokenReply = serde_json::from_slice(&body)
