@@ -41,7 +41,7 @@ _ocimirror() {
 
     case "${cmd}" in
         ocimirror)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --retries --help --version pull resolve ls mirrors completions"
+            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version pull resolve ls mirrors completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -75,6 +75,14 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --speed-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --retries)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -87,7 +95,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__completions)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --retries --help --version bash zsh fish powershell elvish"
+            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version bash zsh fish powershell elvish"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -118,6 +126,14 @@ _ocimirror() {
                     return 0
                     ;;
                 --stall-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speed-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -133,7 +149,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__ls)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --retries --help --version"
+            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -164,6 +180,14 @@ _ocimirror() {
                     return 0
                     ;;
                 --stall-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speed-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -179,7 +203,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__mirrors)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --retries --help --version check"
+            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version check"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -213,6 +237,14 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --speed-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --retries)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -225,7 +257,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__mirrors__subcmd__check)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --retries --help --version"
+            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -259,6 +291,14 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --speed-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --retries)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -271,7 +311,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__pull)
-            opts="-o -j -q -v -h -V --output --platform --all-platforms --format --jobs --dry-run --config --mirror --no-mirrors --no-fallback --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --retries --help --version"
+            opts="-o -j -q -v -h -V --output --platform --all-platforms --format --jobs --dry-run --config --mirror --no-mirrors --no-fallback --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -329,6 +369,14 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --speed-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --retries)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -341,7 +389,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__resolve)
-            opts="-q -v -h -V --dry-run --config --mirror --no-mirrors --no-fallback --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --retries --help --version"
+            opts="-q -v -h -V --dry-run --config --mirror --no-mirrors --no-fallback --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -372,6 +420,14 @@ _ocimirror() {
                     return 0
                     ;;
                 --stall-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speed-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

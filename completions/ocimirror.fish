@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ocimirror_global_optspecs
-    string join \n config= mirror= no-mirrors no-fallback hosts-dir= registries-conf= json q/quiet v/verbose connect-timeout= response-timeout= stall-timeout= retries= h/help V/version
+    string join \n config= mirror= no-mirrors no-fallback hosts-dir= registries-conf= json q/quiet v/verbose connect-timeout= response-timeout= stall-timeout= speed-limit= body-timeout= retries= h/help V/version
 end
 
 function __fish_ocimirror_needs_command
@@ -30,7 +30,9 @@ complete -c ocimirror -n "__fish_ocimirror_needs_command" -l hosts-dir -d 'Read 
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l registries-conf -d 'Read mirrors from a containers registries.conf (podman, CRI-O)' -r -F
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
-complete -c ocimirror -n "__fish_ocimirror_needs_command" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -l stall-timeout -d 'Seconds over which a blob download must average --speed-limit, else it is cut and continued from the next source [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -l speed-limit -d 'Bytes per second a blob download must average over --stall-timeout [default: 32768]' -r
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -l body-timeout -d 'Seconds a manifest, token or error body may take in all, after its headers [default: 20]' -r
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
@@ -55,7 +57,9 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l hosts-dir -
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l registries-conf -d 'Read mirrors from a containers registries.conf (podman, CRI-O)' -r -F
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l stall-timeout -d 'Seconds over which a blob download must average --speed-limit, else it is cut and continued from the next source [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l speed-limit -d 'Bytes per second a blob download must average over --stall-timeout [default: 32768]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l body-timeout -d 'Seconds a manifest, token or error body may take in all, after its headers [default: 20]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l all-platforms -d 'Keep the whole multi-platform index, every platform'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l dry-run -d 'Print the plan (sources and URLs, in order) without touching the network'
@@ -72,7 +76,9 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l hosts-di
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l registries-conf -d 'Read mirrors from a containers registries.conf (podman, CRI-O)' -r -F
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l stall-timeout -d 'Seconds over which a blob download must average --speed-limit, else it is cut and continued from the next source [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l speed-limit -d 'Bytes per second a blob download must average over --stall-timeout [default: 32768]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l body-timeout -d 'Seconds a manifest, token or error body may take in all, after its headers [default: 20]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l dry-run -d 'Print the plan (sources and URLs, in order) without touching the network'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
@@ -88,7 +94,9 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l hosts-dir -d 
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l registries-conf -d 'Read mirrors from a containers registries.conf (podman, CRI-O)' -r -F
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l stall-timeout -d 'Seconds over which a blob download must average --speed-limit, else it is cut and continued from the next source [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l speed-limit -d 'Bytes per second a blob download must average over --stall-timeout [default: 32768]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l body-timeout -d 'Seconds a manifest, token or error body may take in all, after its headers [default: 20]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
@@ -103,7 +111,9 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __f
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l registries-conf -d 'Read mirrors from a containers registries.conf (podman, CRI-O)' -r -F
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l stall-timeout -d 'Seconds over which a blob download must average --speed-limit, else it is cut and continued from the next source [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l speed-limit -d 'Bytes per second a blob download must average over --stall-timeout [default: 32768]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l body-timeout -d 'Seconds a manifest, token or error body may take in all, after its headers [default: 20]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
@@ -119,7 +129,9 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l registries-conf -d 'Read mirrors from a containers registries.conf (podman, CRI-O)' -r -F
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l stall-timeout -d 'Seconds over which a blob download must average --speed-limit, else it is cut and continued from the next source [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l speed-limit -d 'Bytes per second a blob download must average over --stall-timeout [default: 32768]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l body-timeout -d 'Seconds a manifest, token or error body may take in all, after its headers [default: 20]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
@@ -134,7 +146,9 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l host
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l registries-conf -d 'Read mirrors from a containers registries.conf (podman, CRI-O)' -r -F
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l stall-timeout -d 'Seconds a download may go without receiving a byte [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l stall-timeout -d 'Seconds over which a blob download must average --speed-limit, else it is cut and continued from the next source [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l speed-limit -d 'Bytes per second a blob download must average over --stall-timeout [default: 32768]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l body-timeout -d 'Seconds a manifest, token or error body may take in all, after its headers [default: 20]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'

@@ -94,9 +94,20 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "SECS")]
     pub response_timeout: Option<f64>,
 
-    /// Seconds a download may go without receiving a byte [default: 30]
+    /// Seconds over which a blob download must average --speed-limit, else it
+    /// is cut and continued from the next source [default: 30]
     #[arg(long, global = true, value_name = "SECS")]
     pub stall_timeout: Option<f64>,
+
+    /// Bytes per second a blob download must average over --stall-timeout
+    /// [default: 32768]
+    #[arg(long, global = true, value_name = "BYTES")]
+    pub speed_limit: Option<u64>,
+
+    /// Seconds a manifest, token or error body may take in all, after its
+    /// headers [default: 20]
+    #[arg(long, global = true, value_name = "SECS")]
+    pub body_timeout: Option<f64>,
 
     /// Attempts per source for retryable failures (5xx, 408, 429, cut connections),
     /// 1 to 100 [default: 3]

@@ -110,6 +110,12 @@ pub fn load_config(g: &GlobalArgs) -> Result<Config, Error> {
     if let Some(v) = g.stall_timeout {
         c.network.stall_timeout = secs("--stall-timeout", v)?;
     }
+    if let Some(v) = g.body_timeout {
+        c.network.body_timeout = secs("--body-timeout", v)?;
+    }
+    if let Some(v) = g.speed_limit {
+        c.network.speed_limit = v;
+    }
     if let Some(v) = g.retries {
         c.network.retries = v;
     }

@@ -135,6 +135,8 @@ pub struct NetworkConfig {
     pub connect_timeout: Option<f64>,
     pub response_timeout: Option<f64>,
     pub stall_timeout: Option<f64>,
+    pub body_timeout: Option<f64>,
+    pub speed_limit: Option<u64>,
     pub retries: Option<u32>,
     pub jobs: Option<usize>,
 }
@@ -226,12 +228,24 @@ pub struct RegistryRule {
     pub origin: String,
 }
 
+/// A download slower than this (bytes a second, averaged over the stall
+/// timeout) is cut: 32 KiB/s, 256 kbit/s. A server that drips a byte every
+/// few seconds no longer keeps a pull alive for ever.
+pub const DEFAULT_SPEED_LIMIT: u64 = 32 << 10;
+
 /// Timeouts, retries and concurrency.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Network {
     pub connect_timeout: Duration,
     pub response_timeout: Duration,
+    /// The window of the blob speed rule: a download that receives less
+    /// than `speed_limit` bytes a second over this long is cut.
     pub stall_timeout: Duration,
+    /// Bytes a second a blob download must average over `stall_timeout`.
+    pub speed_limit: u64,
+    /// How long a small body (manifest, token, error) may take in all,
+    /// once its headers arrived.
+    pub body_timeout: Duration,
     /// Attempts per source for retryable failures (5xx, 408, 429, resets).
     pub retries: u32,
     pub jobs: usize,
@@ -243,6 +257,8 @@ impl Default for Network {
             connect_timeout: Duration::from_secs(3),
             response_timeout: Duration::from_secs(5),
             stall_timeout: Duration::from_secs(30),
+            speed_limit: DEFAULT_SPEED_LIMIT,
+            body_timeout: Duration::from_secs(20),
             retries: 3,
             jobs: 8,
         }
@@ -338,6 +354,12 @@ impl Config {
         }
         if let Some(v) = n.stall_timeout {
             d.stall_timeout = seconds("network.stall_timeout", v)?;
+        }
+        if let Some(v) = n.body_timeout {
+            d.body_timeout = seconds("network.body_timeout", v)?;
+        }
+        if let Some(v) = n.speed_limit {
+            d.speed_limit = v;
         }
         if let Some(v) = n.retries {
             d.retries = v.max(1);

@@ -158,6 +158,12 @@ pub fn lesson(err: &FetchError) -> Option<Lesson> {
     }
 }
 
+/// A body cut for being slower than the speed rule: not resumed on the
+/// same host (it had a whole window to keep up), but on the next.
+pub fn too_slow(err: &FetchError) -> bool {
+    matches!(err, FetchError::Transport { kind: crate::registry::TransportKind::TooSlow, .. })
+}
+
 /// One host's final answer, for classifying a failed walk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Class {

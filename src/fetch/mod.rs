@@ -292,7 +292,9 @@ impl Fetcher {
                         Outcome::Failed,
                         started,
                     );
-                    if tries >= retries {
+                    // Too slow: it had a whole window to keep up; the next
+                    // host continues from the same byte.
+                    if tries >= retries || decide::too_slow(&e) {
                         return Ok(Err((answer, e)));
                     }
                     tracing::debug!("{}: {e}; resuming at byte {}", d.digest, sink.offset());

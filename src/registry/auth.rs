@@ -263,7 +263,8 @@ pub struct TokenService<'a> {
     /// The registry's extra CA (see `Clients::for_url`).
     pub registry_ca: Option<&'a std::path::Path>,
     pub response_timeout: Duration,
-    pub stall_timeout: Duration,
+    /// The deadline for the token body, once its headers arrived.
+    pub body_timeout: Duration,
 }
 
 #[derive(serde::Deserialize)]
@@ -340,7 +341,7 @@ async fn fetch_token(
     if !(200..300).contains(&status) {
         return Err(failed(format!("HTTP {status}")));
     }
-    let body = super::read_capped(resp, MAX_TOKEN_BODY, via.stall_timeout)
+    let body = super::read_capped(resp, MAX_TOKEN_BODY, via.body_timeout)
         .await
         .map_err(|_| AuthError::BadResponse { realm: realm.to_string() })?;
     let reply: TokenReply = serde_json::from_slice(&body)

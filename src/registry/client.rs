@@ -210,12 +210,14 @@ pub fn describe_reqwest(e: &reqwest::Error) -> String {
     }
 }
 
-/// Reads a whole body, failing once it passes `cap` bytes or when no byte
-/// comes for `stall`.
+/// Reads a whole small body (a manifest, a token, an error), failing once
+/// it passes `cap` bytes or when it has not all come `within` this long:
+/// one deadline for the whole body, so a server dripping a byte at a time
+/// cannot hold the request open.
 pub async fn read_capped(
     mut resp: reqwest::Response,
     cap: usize,
-    stall: Duration,
+    within: Duration,
 ) -> Result<Vec<u8>, String> {
     if resp.content_length().is_some_and(|n| n > cap as u64) {
         return Err(format!(
@@ -223,11 +225,12 @@ pub async fn read_capped(
             resp.content_length().unwrap_or(0)
         ));
     }
+    let deadline = tokio::time::Instant::now() + within;
     let mut out = Vec::new();
     loop {
-        let next = tokio::time::timeout(stall, resp.chunk())
+        let next = tokio::time::timeout_at(deadline, resp.chunk())
             .await
-            .map_err(|_| format!("the body stalled for {stall:?}"))?;
+            .map_err(|_| format!("the body did not arrive within {within:?}"))?;
         let Some(chunk) = next.map_err(|e| describe_reqwest(&e))? else { break };
         if out.len() + chunk.len() > cap {
             return Err(format!("body is over the {cap}-byte limit"));

@@ -54,6 +54,8 @@ pub enum FetchError {
 pub enum TransportKind {
     Connect,
     Timeout,
+    /// A body slower than the speed rule (see `Pace`).
+    TooSlow,
     Other,
 }
 
@@ -226,7 +228,7 @@ impl Endpoint {
             let err = match result {
                 Ok(resp) if is_retryable_status(resp.status()) => {
                     let wait = retry_after(&resp);
-                    let err = error_from_response(resp, self.network.stall_timeout).await;
+                    let err = error_from_response(resp, self.network.body_timeout).await;
                     match wait {
                         Some(w) if w > MAX_RETRY_AFTER => return Err(err),
                         Some(w) if attempt < self.network.retries => {
@@ -278,7 +280,7 @@ impl Endpoint {
                     registry_is_https: self.base.scheme() == "https",
                     registry_ca: self.ca_file.as_deref(),
                     response_timeout: self.network.response_timeout,
-                    stall_timeout: self.network.stall_timeout,
+                    body_timeout: self.network.body_timeout,
                 },
                 &self.host,
                 repository,
@@ -452,7 +454,7 @@ impl Endpoint {
         };
         exchange.status = Some(resp.status().as_u16());
         if !resp.status().is_success() {
-            return Err((error_from_response(resp, self.network.stall_timeout).await, exchange));
+            return Err((error_from_response(resp, self.network.body_timeout).await, exchange));
         }
         Ok((resp, exchange))
     }
@@ -469,7 +471,7 @@ impl Endpoint {
         let accept = [("accept", MANIFEST_ACCEPT.to_string())];
         let (resp, exchange) =
             self.request(Method::GET, repository, "manifests", target, ns, &accept).await?;
-        match read_manifest(resp, expected, self.network.stall_timeout).await {
+        match read_manifest(resp, expected, self.network.body_timeout).await {
             Ok(m) => Ok((m, exchange)),
             Err(e) => Err((e, exchange)),
         }
@@ -523,7 +525,8 @@ impl Endpoint {
             // 200 (or any other success): the whole blob from byte 0.
             _ => 0,
         };
-        Ok((BlobBody { resp, start, stall: self.network.stall_timeout }, exchange))
+        let pace = Pace::new(self.network.speed_limit, self.network.stall_timeout);
+        Ok((BlobBody { resp, start, pace }, exchange))
     }
 }
 
@@ -540,13 +543,13 @@ pub struct ManifestAnswer {
 async fn read_manifest(
     resp: reqwest::Response,
     expected: Option<&Digest>,
-    stall: Duration,
+    within: Duration,
 ) -> Result<ManifestAnswer, FetchError> {
     let header =
         |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let (content_type, content_digest) = (header("content-type"), header("docker-content-digest"));
     let namespace = header("oci-namespace");
-    let bytes = read_capped(resp, MAX_MANIFEST_SIZE, stall)
+    let bytes = read_capped(resp, MAX_MANIFEST_SIZE, within)
         .await
         .map_err(|e| FetchError::Invalid(format!("manifest: {e}")))?;
     let manifest = Manifest::from_response(
@@ -569,7 +572,7 @@ pub struct BlobBody {
     resp: reqwest::Response,
     /// The offset the body starts at (0 when the server ignored our Range).
     pub start: u64,
-    stall: Duration,
+    pace: Pace,
 }
 
 impl BlobBody {
@@ -578,16 +581,71 @@ impl BlobBody {
         self.resp.content_length()
     }
 
-    /// The next chunk, or `None` at the end. A body that stalls longer than
-    /// the stall timeout is an error, as is a connection cut mid-body.
+    /// The next chunk, or `None` at the end. A body slower than the speed
+    /// rule (`Pace`) is an error of kind `TooSlow`, a connection cut
+    /// mid-body one of kind `Other`.
     pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, FetchError> {
-        match tokio::time::timeout(self.stall, self.resp.chunk()).await {
-            Err(_) => Err(FetchError::Transport {
-                kind: TransportKind::Other,
-                message: format!("the body stalled for {:?}", self.stall),
-            }),
-            Ok(r) => r.map_err(|e| transport_error(&e)),
+        loop {
+            let deadline = tokio::time::Instant::from_std(self.pace.window_end());
+            match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
+                // The window ended with nothing new: judge it, wait on.
+                Err(_) => self.pace.judge(std::time::Instant::now(), 0)?,
+                Ok(Ok(Some(chunk))) => {
+                    self.pace.judge(std::time::Instant::now(), chunk.len() as u64)?;
+                    return Ok(Some(chunk));
+                }
+                Ok(Ok(None)) => return Ok(None),
+                Ok(Err(e)) => return Err(transport_error(&e)),
+            }
         }
+    }
+}
+
+/// The speed rule for blob bodies, like curl's `--speed-limit` and
+/// `--speed-time`: over every window of `window`, at least `limit` bytes a
+/// second on average, and at least one byte. A server that stalls, or
+/// drips a byte every few seconds, is cut after one window; one that keeps
+/// up can take at most size ÷ limit.
+#[derive(Clone, Copy, Debug)]
+struct Pace {
+    limit: u64,
+    window: Duration,
+    since: std::time::Instant,
+    bytes: u64,
+}
+
+impl Pace {
+    fn new(limit: u64, window: Duration) -> Pace {
+        Pace { limit, window, since: std::time::Instant::now(), bytes: 0 }
+    }
+
+    fn window_end(&self) -> std::time::Instant {
+        self.since + self.window
+    }
+
+    /// Counts `bytes` that arrived at `now`; at a window's end, refuses a
+    /// body that was too slow in it, else starts the next window.
+    fn judge(&mut self, now: std::time::Instant, bytes: u64) -> Result<(), FetchError> {
+        self.bytes += bytes;
+        if now < self.window_end() {
+            return Ok(());
+        }
+        let need = (self.limit as f64 * self.window.as_secs_f64()) as u64;
+        if self.bytes == 0 || self.bytes < need {
+            let message = match self.bytes {
+                0 => format!("the body stalled for {:?}", self.window),
+                got => format!(
+                    "the body came at {} bytes/s over {:?}, below the speed limit of {} bytes/s",
+                    (got as f64 / self.window.as_secs_f64()) as u64,
+                    self.window,
+                    self.limit
+                ),
+            };
+            return Err(FetchError::Transport { kind: TransportKind::TooSlow, message });
+        }
+        self.since = now;
+        self.bytes = 0;
+        Ok(())
     }
 }
 
@@ -640,9 +698,9 @@ struct ErrorItem {
 
 /// Turns an error response into a `FetchError`, reading the distribution
 /// error body if there is one (capped: error bodies are small).
-pub async fn error_from_response(resp: reqwest::Response, stall: Duration) -> FetchError {
+pub async fn error_from_response(resp: reqwest::Response, within: Duration) -> FetchError {
     let status = resp.status().as_u16();
-    let body = read_capped(resp, auth::MAX_TOKEN_BODY, stall).await.unwrap_or_default();
+    let body = read_capped(resp, auth::MAX_TOKEN_BODY, within).await.unwrap_or_default();
     let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
         Ok(b) if !b.errors.is_empty() => {
             let e = &b.errors[0];
@@ -733,6 +791,35 @@ mod tests {
         let u = e.url("a/b", "manifests", "t", None);
         assert_eq!(u.as_str(), "https://m.example.com/cache/v2/a/b/manifests/t");
         assert_eq!(e.host, "m.example.com");
+    }
+
+    #[test]
+    fn the_speed_rule_cuts_stalls_and_drips_and_keeps_what_keeps_up() {
+        let window = Duration::from_secs(10);
+        let start = std::time::Instant::now();
+        let at = |secs: u64| start + Duration::from_secs(secs);
+        let pace = || Pace { limit: 100, window, since: start, bytes: 0 };
+        // (bytes arriving at these seconds) -> the first second refused
+        let table: [(&[(u64, u64)], Option<u64>); 6] = [
+            (&[(1, 600), (5, 500), (10, 0), (15, 1000), (20, 0)], None),
+            (&[(10, 0)], Some(10)),
+            (&[(5, 1), (10, 1)], Some(10)),
+            (&[(3, 999), (10, 0)], Some(10)),
+            (&[(3, 1000), (10, 0), (19, 1), (20, 0)], Some(20)),
+            (&[(2, 5000), (9, 5000)], None),
+        ];
+        for (arrivals, refused_at) in table {
+            let mut p = pace();
+            let first_refusal =
+                arrivals.iter().find(|(t, n)| p.judge(at(*t), *n).is_err()).map(|(t, _)| *t);
+            assert_eq!(first_refusal, refused_at, "{arrivals:?}");
+        }
+        // Without a limit, a window with no byte at all is still a stall.
+        let mut p = Pace { limit: 0, ..pace() };
+        assert!(p.judge(at(5), 1).is_ok() && p.judge(at(10), 0).is_ok());
+        let e = p.judge(at(20), 0).unwrap_err();
+        assert!(matches!(e, FetchError::Transport { kind: TransportKind::TooSlow, .. }), "{e:?}");
+        assert!(e.to_string().contains("stalled"), "{e}");
     }
 
     #[test]
