@@ -12,6 +12,13 @@
 //! Partial downloads keep their name (the digest) so a later run resumes
 //! them; an exclusive lock on the partial file keeps two processes from
 //! writing the same blob at once.
+//!
+//! Layouts live in shared CI caches, and blob digests are predictable: no
+//! symbolic link is followed inside the layout's own directories and files
+//! (`blobs/`, `.ocimirror/`). Our files are opened with `O_NOFOLLOW`, a
+//! partial file is reused only when it is a regular file of ours with one
+//! name, and a link or stranger planted in its place is removed, never
+//! written through. Nothing is written outside the layout.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{IoSlice, Read, Seek, SeekFrom, Write};
@@ -91,6 +98,9 @@ impl Layout {
         for dir in [layout.blob_dir(), layout.partial_dir()] {
             fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", dir.display())))?;
         }
+        for dir in ["blobs", "blobs/sha256", ".ocimirror", ".ocimirror/partial"] {
+            real_dir(&root.join(dir))?;
+        }
         let marker = root.join("oci-layout");
         match fs::read(&marker) {
             Ok(bytes) => {
@@ -127,7 +137,7 @@ impl Layout {
             // right after creating it; the age covers that moment.)
             // Read-only is enough for the lock, and works on another
             // user's file (removing it needs only the directory).
-            let Ok(f) = File::open(&path) else { continue };
+            let Ok(f) = open_nofollow(OpenOptions::new().read(true), &path) else { continue };
             let stale = f.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < old)
                 && f.try_lock().is_ok()
                 && still_named(&f, &path);
@@ -172,15 +182,17 @@ impl Layout {
     }
 
     /// Is the blob already here, with the right size? Blobs only get their
-    /// final name after verification, so name and size are enough.
+    /// final name after verification, so name and size are enough. A link
+    /// in its place is no blob (a download replaces it).
     pub fn has_blob(&self, digest: &Digest, size: u64) -> bool {
-        fs::metadata(self.blob_path(digest)).is_ok_and(|m| m.is_file() && m.len() == size)
+        fs::symlink_metadata(self.blob_path(digest)).is_ok_and(|m| m.is_file() && m.len() == size)
     }
 
     /// A blob, open for reading (to stream it rather than hold it).
     pub fn open_blob(&self, digest: &Digest) -> Result<File> {
         let p = self.blob_path(digest);
-        File::open(&p).map_err(io(format!("cannot open {}", p.display())))
+        open_nofollow(OpenOptions::new().read(true), &p)
+            .map_err(io(format!("cannot open {}", p.display())))
     }
 
     pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
@@ -195,6 +207,7 @@ impl Layout {
         }
         let dir = self.root.join("blobs").join(digest.algorithm().name());
         fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", dir.display())))?;
+        real_dir(&dir)?;
         write_atomic(&self.blob_path(digest), &self.partial_dir(), bytes)
     }
 
@@ -203,20 +216,7 @@ impl Layout {
     /// meanwhile.
     pub fn begin(&self, digest: &Digest, size: u64) -> Result<Begin> {
         let partial = self.partial_path(digest);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&partial)
-            .map_err(io(format!("cannot open {}", partial.display())))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => return Ok(Begin::Busy),
-            Err(fs::TryLockError::Error(e)) => {
-                return Err(Error::io(format!("cannot lock {}", partial.display()), e));
-            }
-        }
+        let Some(mut file) = open_partial(&partial)? else { return Ok(Begin::Busy) };
         // Between our open and our lock, the holder may have renamed the file
         // into blobs/ or removed it (Ctrl-C): then we hold a lock on a file
         // that no longer has this name, and writing it would be lost. Look
@@ -270,25 +270,42 @@ impl Layout {
     }
 
     /// Blocks until whoever holds the lock on this blob's partial file lets
-    /// go (another process downloading it).
-    pub fn wait_for(&self, digest: &Digest) -> Result<()> {
+    /// go (another process downloading it), for as long as that process
+    /// makes progress: a holder whose file has not grown for `stall` is
+    /// stuck (or a stranger holds the lock), and waiting on is refused.
+    pub fn wait_for(&self, digest: &Digest, stall: std::time::Duration) -> Result<()> {
         let partial = self.partial_path(digest);
-        if let Ok(f) = OpenOptions::new().read(true).write(true).open(&partial) {
-            f.lock().map_err(io(format!("cannot lock {}", partial.display())))?;
+        let Ok(f) = open_nofollow(OpenOptions::new().read(true), &partial) else { return Ok(()) };
+        let size = || f.metadata().map(|m| m.len()).unwrap_or(0);
+        let (mut seen, mut grew) = (size(), std::time::Instant::now());
+        tracing::info!("waiting for another pull writing {}", partial.display());
+        loop {
+            match f.try_lock() {
+                Ok(()) => return Ok(()),
+                Err(fs::TryLockError::WouldBlock) => {}
+                Err(fs::TryLockError::Error(e)) => {
+                    return Err(Error::io(format!("cannot lock {}", partial.display()), e));
+                }
+            }
+            let now = size();
+            if now != seen {
+                (seen, grew) = (now, std::time::Instant::now());
+            } else if grew.elapsed() >= stall {
+                return Err(Error::Failed(format!(
+                    "another process holds {} and has written nothing to it for {stall:?}; \
+                     if no other pull is running, remove the file",
+                    partial.display()
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        Ok(())
     }
 
     /// Holds the index lock while `f` runs: one writer at a time, across
     /// processes.
     fn with_index_lock<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let path = self.root.join(".ocimirror/index.lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io(format!("cannot open {}", path.display())))?;
+        let lock = open_own_lock(&path)?;
         lock.lock().map_err(io(format!("cannot lock {}", path.display())))?;
         let result = f();
         drop(lock);
@@ -353,7 +370,7 @@ impl Layout {
     /// alone.
     pub fn discard_partial(&self, digest: &Digest, deadline: std::time::Instant) {
         let partial = self.partial_path(digest);
-        let Ok(f) = OpenOptions::new().read(true).write(true).open(&partial) else { return };
+        let Ok(f) = open_nofollow(OpenOptions::new().read(true), &partial) else { return };
         loop {
             match f.try_lock() {
                 Ok(()) => break,
@@ -383,6 +400,110 @@ fn still_named(file: &File, path: &Path) -> bool {
     {
         let _ = (file, path);
         true
+    }
+}
+
+/// Opens one of the layout's own files without following a symbolic link
+/// at its name (`O_NOFOLLOW`: a link fails with `ELOOP`).
+fn open_nofollow(options: &mut OpenOptions, path: &Path) -> std::io::Result<File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    options.open(path)
+}
+
+/// A directory of the layout's own (`blobs/sha256`, `.ocimirror/partial`)
+/// must be a directory, not a link to one elsewhere: what is written into
+/// it would land outside the layout.
+fn real_dir(dir: &Path) -> Result<()> {
+    match fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Error::Failed(format!(
+            "{} is not a plain directory (a symbolic link?); ocimirror writes only inside the \
+             layout: remove it, or use another output directory",
+            dir.display()
+        ))),
+        Err(e) => Err(Error::io(format!("cannot inspect {}", dir.display()), e)),
+    }
+}
+
+/// A partial file fit to resume: a regular file, with this one name, and
+/// ours (a file of another user's, or a hard link, could be written
+/// through to somewhere else). Anything else is removed and replaced.
+fn fit_to_resume(file: &File) -> bool {
+    let Ok(m) = file.metadata() else { return false };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        // SAFETY: geteuid(2) cannot fail and touches no memory.
+        let me = unsafe { libc::geteuid() };
+        m.is_file() && m.nlink() == 1 && m.uid() == me
+    }
+    #[cfg(not(unix))]
+    {
+        m.is_file()
+    }
+}
+
+/// Opens and locks a blob's partial file, creating it if needed; `None`
+/// when another process holds its lock. A symbolic link, a hard link or a
+/// stranger's file planted at its name is removed (only its name: nothing
+/// is written through it) and a new file created in its place.
+fn open_partial(partial: &Path) -> Result<Option<File>> {
+    let cannot = |verb: &str| io(format!("cannot {verb} {}", partial.display()));
+    for _ in 0..3 {
+        let opened = open_nofollow(
+            OpenOptions::new().read(true).write(true).create(true).truncate(false),
+            partial,
+        );
+        let file = match opened {
+            Ok(f) => f,
+            Err(e) if e.raw_os_error() == Some(ELOOP) => {
+                remove_planted(partial, "a symbolic link")?;
+                continue;
+            }
+            Err(e) => return Err(cannot("open")(e)),
+        };
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(fs::TryLockError::Error(e)) => return Err(cannot("lock")(e)),
+        }
+        if fit_to_resume(&file) {
+            return Ok(Some(file));
+        }
+        remove_planted(partial, "a file that is not a plain file of ours")?;
+    }
+    Err(Error::Failed(format!(
+        "{} keeps being replaced by a link or another user's file; refusing to write it",
+        partial.display()
+    )))
+}
+
+#[cfg(unix)]
+const ELOOP: i32 = libc::ELOOP;
+#[cfg(not(unix))]
+const ELOOP: i32 = -1;
+
+fn remove_planted(path: &Path, what: &str) -> Result<()> {
+    tracing::warn!(
+        "{} was {what}; removed it (ocimirror never writes through links in its own files)",
+        path.display()
+    );
+    fs::remove_file(path).map_err(io(format!("cannot remove {}", path.display())))
+}
+
+/// The index lock file, created if needed, never through a link.
+fn open_own_lock(path: &Path) -> Result<File> {
+    let open = || open_nofollow(OpenOptions::new().create(true).truncate(false).write(true), path);
+    match open() {
+        Err(e) if e.raw_os_error() == Some(ELOOP) => {
+            remove_planted(path, "a symbolic link")?;
+            open().map_err(io(format!("cannot open {}", path.display())))
+        }
+        other => other.map_err(io(format!("cannot open {}", path.display()))),
     }
 }
 
@@ -609,6 +730,7 @@ fn commit(file: &File, partial: &Path, target: &Path) -> Result<()> {
     file.sync_all().map_err(io(format!("cannot sync {}", partial.display())))?;
     if let Some(dir) = target.parent() {
         fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+        real_dir(dir)?;
     }
     fs::rename(partial, target).map_err(io(format!("cannot move a blob to {}", target.display())))
 }

@@ -4,7 +4,7 @@
 //! to the observer.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::sync::Semaphore;
@@ -77,7 +77,8 @@ async fn one(ctx: &Downloads, d: &Descriptor) -> Result<BlobReport> {
         cached: endpoint.is_none(),
         endpoint,
     };
-    let Some(mut writer) = writer(&ctx.layout, d).await? else { return Ok(report(None)) };
+    let stall = ctx.fetcher.session().config.network.stall_timeout;
+    let Some(mut writer) = writer(&ctx.layout, d, stall).await? else { return Ok(report(None)) };
     if !ctx.cleanup.note(&ctx.layout, &d.digest) {
         // Ctrl-C's cleanup already ran: leave nothing behind.
         drop(writer);
@@ -116,8 +117,9 @@ async fn one(ctx: &Downloads, d: &Descriptor) -> Result<BlobReport> {
 }
 
 /// A writer for the blob's partial file, or `None` when the blob is (or
-/// meanwhile became) present. Waits while another process writes it.
-async fn writer(layout: &Layout, d: &Descriptor) -> Result<Option<BlobWriter>> {
+/// meanwhile became) present. Waits while another process writes it, as
+/// long as that one makes progress (`Layout::wait_for`).
+async fn writer(layout: &Layout, d: &Descriptor, stall: Duration) -> Result<Option<BlobWriter>> {
     loop {
         if layout.has_blob(&d.digest, d.size) {
             return Ok(None);
@@ -128,7 +130,7 @@ async fn writer(layout: &Layout, d: &Descriptor) -> Result<Option<BlobWriter>> {
             Begin::Busy => {
                 // Another pull into this layout is fetching it: wait.
                 let (layout, digest) = (layout.clone(), d.digest.clone());
-                tokio::task::spawn_blocking(move || layout.wait_for(&digest))
+                tokio::task::spawn_blocking(move || layout.wait_for(&digest, stall))
                     .await
                     .map_err(|e| Error::Failed(format!("waiting for another pull: {e}")))??;
             }
