@@ -4,10 +4,10 @@
 
 use url::Url;
 
-use crate::config::{Config, CredentialSource, NsMode};
+use crate::config::{Config, CredentialSource, MirrorEntry, NsMode, RegistryRule, SourceUrl};
 use crate::error::{Error, Result};
 use crate::reference::Reference;
-use crate::registry::api_url;
+use crate::registry::{api_url, host_of};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -59,13 +59,12 @@ impl Plan {
     pub fn new(config: &Config, reference: &Reference) -> Result<Plan> {
         let rule = config.rule_for(&reference.registry);
         let fallback = config.fallback(rule);
-        let authority =
-            authority_source(config, reference, rule.endpoint.as_deref(), &rule.origin)?;
+        let authority = authority_source(config, reference, rule)?;
         let mut sources: Vec<Source> = Vec::new();
         if !config.no_mirrors {
             let entries = config.cli_mirrors.iter().chain(rule.mirrors.iter());
             for entry in entries {
-                let s = mirror_source(config, &entry.url, &entry.origin)?;
+                let s = mirror_source(config, entry);
                 // Never treat the authority as a mirror (nor another name
                 // of it, such as index.docker.io): it must not get `ns`.
                 let is_authority = s.host == authority.host
@@ -137,17 +136,16 @@ pub fn planned_ns_steps(role: Role, mode: NsMode) -> Vec<bool> {
     }
 }
 
-fn authority_source(
-    config: &Config,
-    reference: &Reference,
-    endpoint: Option<&str>,
-    origin: &str,
-) -> Result<Source> {
-    let (raw, origin) = match endpoint {
-        Some(e) => (e.to_string(), origin.to_string()),
-        None => (reference.authority_host().to_string(), "the reference's registry".to_string()),
+/// The registry itself, or the endpoint its rule names instead.
+fn authority_source(config: &Config, reference: &Reference, rule: &RegistryRule) -> Result<Source> {
+    let (base, origin) = match &rule.endpoint_base {
+        Some(endpoint) => (endpoint.url().clone(), rule.origin.clone()),
+        None => (
+            parse_base(config, reference.authority_host())?.0,
+            "the reference's registry".to_string(),
+        ),
     };
-    let (base, host) = parse_base(config, &raw)?;
+    let host = host_of(&base);
     let settings = config.host(&host).or(&config.host(&reference.registry));
     Ok(Source {
         role: Role::Authority,
@@ -165,10 +163,13 @@ fn authority_source(
     })
 }
 
-fn mirror_source(config: &Config, raw: &str, origin: &str) -> Result<Source> {
-    let (base, host) = parse_base(config, raw)?;
+/// A configured mirror: its URL was checked, and its scheme decided, when
+/// the configuration was loaded.
+fn mirror_source(config: &Config, entry: &MirrorEntry) -> Source {
+    let base = entry.base.url().clone();
+    let host = host_of(&base);
     let settings = config.host(&host);
-    Ok(Source {
+    Source {
         role: Role::Mirror,
         base,
         host,
@@ -177,47 +178,28 @@ fn mirror_source(config: &Config, raw: &str, origin: &str) -> Result<Source> {
         digest_only: settings.digest_only.unwrap_or(false),
         credentials: settings.credentials.unwrap_or_default(),
         override_path: settings.override_path.unwrap_or(false),
-        origin: origin.to_string(),
-    })
+        origin: entry.origin.clone(),
+    }
 }
 
-/// A mirror or endpoint as configured (`https://m.example.com`,
-/// `m.example.com:5000`, `http://127.0.0.1:5000/prefix`) -> base URL and
-/// `host[:port]`. Without a scheme: HTTPS, except for loopback hosts and
-/// hosts configured with `plain_http`.
+/// A mirror or endpoint written as text (`https://m.example.com`,
+/// `m.example.com:5000`, `http://127.0.0.1:5000/prefix`; here, a
+/// reference's registry host) -> base URL and `host[:port]`, checked as
+/// configured ones are. Without a scheme: HTTPS, except for loopback hosts
+/// and hosts configured with `plain_http`.
 pub fn parse_base(config: &Config, raw: &str) -> Result<(Url, String)> {
-    let raw = raw.trim();
-    let bad = |why: &str| Error::Config(format!("mirror {raw:?}: {why}"));
-    let with_scheme = if raw.contains("://") {
-        raw.to_string()
-    } else {
-        let host = raw.split('/').next().unwrap_or("");
-        let plain = config.plain_http(host);
-        format!("{}://{raw}", if plain { "http" } else { "https" })
-    };
-    let url = Url::parse(&with_scheme).map_err(|e| bad(&format!("not a URL ({e})")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad("only http:// and https:// are supported"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad(
-            "credentials do not belong in the URL; put them in the docker config (docker login)",
-        ));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad("a mirror URL has no query or fragment"));
-    }
-    if url.host().is_none() {
-        return Err(bad("no host"));
-    }
-    let host = crate::registry::host_of(&url);
-    Ok((url, host))
+    let mut url = SourceUrl::parse(raw).map_err(|why| {
+        Error::Config(format!("mirror \"{}\": {why}", crate::text::redacted_url(raw.trim())))
+    })?;
+    url.decide_scheme(config.plain_http(url.host().as_str()));
+    let host = host_of(url.url());
+    Ok((url.url().clone(), host))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{FileConfig, MirrorEntry};
+    use crate::config::FileConfig;
     use std::path::Path;
 
     fn config(toml: &str) -> Config {
@@ -241,7 +223,7 @@ mod tests {
             trusted = true
             "#,
         );
-        c.cli_mirrors.push(MirrorEntry { url: "localhost:6000".into(), origin: "--mirror".into() });
+        c.cli_mirrors.push(MirrorEntry::new("localhost:6000", "--mirror").unwrap());
         let p = Plan::new(&c, &r("ubuntu")).unwrap();
         let shown: Vec<String> = p.sources.iter().map(Source::display).collect();
         assert_eq!(
@@ -271,9 +253,8 @@ mod tests {
     #[test]
     fn ns_is_encoded_and_never_sent_to_the_authority() {
         let mut c = Config::default();
-        c.cli_mirrors
-            .push(MirrorEntry { url: "http://127.0.0.1:7000".into(), origin: "--mirror".into() });
-        c.cli_mirrors.push(MirrorEntry { url: "localhost:5000".into(), origin: "--mirror".into() });
+        c.cli_mirrors.push(MirrorEntry::new("http://127.0.0.1:7000", "--mirror").unwrap());
+        c.cli_mirrors.push(MirrorEntry::new("localhost:5000", "--mirror").unwrap());
         let p = Plan::new(&c, &r("localhost:5000/team/app:v1")).unwrap();
         assert_eq!(p.sources.len(), 2, "the authority listed as a mirror is dropped");
         assert_eq!(

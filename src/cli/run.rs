@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::args::{Cli, Command, Format as FormatArg, GlobalArgs, MirrorsAction, PullArgs};
 use super::printer::Printer;
-use crate::config::{self, Config, FileConfig, MirrorEntry};
+use crate::config::{self, Config};
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::fetch::Session;
@@ -58,71 +58,28 @@ pub async fn run(cli: Cli, printer: Printer, cleanup: Cleanup) -> Result<Exit, E
     }
 }
 
-/// Configuration from every source, flags last (they win).
+/// Configuration from every source; the flags are overrides, applied last
+/// by `Config::load`.
 pub fn load_config(g: &GlobalArgs) -> Result<Config, Error> {
-    let mut c = Config::default();
-    let (path, required) = match &g.config {
+    let (config_file, config_explicit) = match &g.config {
         Some(p) => (Some(p.clone()), true),
         None => (config::default_path(), false),
     };
-    if let Some(path) = path
-        && let Some(text) = config::read_optional(&path, required)?
-    {
-        c.add_file(FileConfig::parse(&text, &path)?, &path)?;
-    }
-    if let Some(dir) = &g.hosts_dir {
-        config::containerd::load_hosts_dir(dir, &mut c)?;
-    }
-    if let Some(file) = &g.registries_conf {
-        config::registries_conf::load_registries_conf(file, &mut c)?;
-    }
-    if g.mirrors.is_empty() {
-        if let Some(list) = std::env::var_os("OCIMIRROR_MIRRORS") {
-            let list = list
-                .into_string()
-                .map_err(|_| Error::Usage("OCIMIRROR_MIRRORS is not valid UTF-8".into()))?;
-            c.cli_mirrors = list
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|url| MirrorEntry { url: url.into(), origin: "OCIMIRROR_MIRRORS".into() })
-                .collect();
-        }
-    } else {
-        c.cli_mirrors = g
-            .mirrors
-            .iter()
-            .map(|url| MirrorEntry { url: url.clone(), origin: "--mirror".into() })
-            .collect();
-    }
-    c.no_mirrors = g.no_mirrors;
-    c.no_fallback = g.no_fallback;
-    // Flags win, over per-host settings too.
-    let secs = config::seconds;
-    if let Some(v) = g.connect_timeout {
-        c.network.connect_timeout = secs("--connect-timeout", v)?;
-        c.hosts.values_mut().for_each(|h| h.connect_timeout = None);
-    }
-    if let Some(v) = g.response_timeout {
-        c.network.response_timeout = secs("--response-timeout", v)?;
-        c.hosts.values_mut().for_each(|h| h.response_timeout = None);
-    }
-    if let Some(v) = g.stall_timeout {
-        c.network.stall_timeout = secs("--stall-timeout", v)?;
-    }
-    if let Some(v) = g.body_timeout {
-        c.network.body_timeout = secs("--body-timeout", v)?;
-    }
-    if let Some(v) = g.speed_limit {
-        c.network.speed_limit = v;
-    }
-    if let Some(v) = g.retries {
-        c.network.retries = v;
-    }
-    for w in &c.warnings {
-        tracing::warn!("{w}");
-    }
-    Ok(c)
+    Config::load(&config::Overrides {
+        config_file,
+        config_explicit,
+        hosts_dir: g.hosts_dir.clone(),
+        registries_conf: g.registries_conf.clone(),
+        mirrors: g.mirrors.clone(),
+        no_mirrors: g.no_mirrors,
+        no_fallback: g.no_fallback,
+        connect_timeout: g.connect_timeout,
+        response_timeout: g.response_timeout,
+        stall_timeout: g.stall_timeout,
+        body_timeout: g.body_timeout,
+        speed_limit: g.speed_limit,
+        retries: g.retries,
+    })
 }
 
 fn plan_for(g: &GlobalArgs, reference: &str) -> Result<(Config, Plan), Error> {

@@ -1,18 +1,35 @@
 //! User configuration: which mirrors serve which registries, and how to talk
 //! to each host. Sources, in order of precedence: command-line flags, the
 //! environment, `config.toml`, then imported containerd `hosts.toml`
-//! directories and podman `registries.conf` files.
+//! directories and podman `registries.conf` files (`Config::load`).
+//!
+//! Everything is checked once, while it is read: hosts are `HostPort`s,
+//! mirror and endpoint URLs `SourceUrl`s, timeouts `Duration`s. What is
+//! downstream (the plan, the sessions) never parses a setting again.
 //!
 //! The file format is documented in the README ("Configuration").
 
 pub mod containerd;
+mod file;
+mod load;
+mod names;
 pub mod registries_conf;
+mod source_url;
+mod toml_file;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+pub use file::{FileConfig, HostTable, NetworkConfig, RegistryConfig};
+pub use load::Overrides;
+pub use names::{
+    HostPort, HostPortError, KeyError, hosts_key, imported_registry, is_loopback, registry_key,
+};
+pub use source_url::{RefusedUrl, SourceUrl, UrlError};
+pub use toml_file::{toml_error, without_values};
 
 use crate::error::{Error, Result};
 
@@ -43,24 +60,8 @@ pub enum CredentialSource {
     None,
 }
 
-/// Per-registry settings (the `[registries."docker.io"]` and `[defaults]`
-/// tables).
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegistryConfig {
-    /// Mirror URLs, tried in order before the registry itself.
-    #[serde(default)]
-    pub mirrors: Vec<String>,
-    /// Whether to go to the registry itself when no mirror served a reference.
-    pub fallback: Option<bool>,
-    /// Talk to this URL instead of the registry's own host (e.g. an internal
-    /// copy of docker.io's content).
-    pub endpoint: Option<String>,
-}
-
-/// Per-host settings (the `[hosts."mirror.example:5000"]` tables).
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+/// Per-host settings, checked (`HostTable` is config.toml's form of them).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostConfig {
     /// Use HTTP instead of HTTPS (default: only for loopback hosts).
     pub plain_http: Option<bool>,
@@ -84,14 +85,13 @@ pub struct HostConfig {
     /// Ask this mirror only for content by digest, never for tags.
     pub digest_only: Option<bool>,
     pub credentials: Option<CredentialSource>,
-    /// Seconds to wait for a connection.
-    pub connect_timeout: Option<f64>,
-    /// Seconds to wait for the response headers.
-    pub response_timeout: Option<f64>,
+    /// How long to wait for a connection.
+    pub connect_timeout: Option<Duration>,
+    /// How long to wait for the response headers.
+    pub response_timeout: Option<Duration>,
     /// The mirror URL's path replaces `/v2` (containerd's `override_path`).
     pub override_path: Option<bool>,
     /// Extra headers sent with every request to this host.
-    #[serde(default)]
     pub headers: BTreeMap<String, String>,
 }
 
@@ -128,95 +128,30 @@ impl HostConfig {
     }
 }
 
-/// Network-wide settings (the `[network]` table).
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NetworkConfig {
-    pub connect_timeout: Option<f64>,
-    pub response_timeout: Option<f64>,
-    pub stall_timeout: Option<f64>,
-    pub body_timeout: Option<f64>,
-    pub speed_limit: Option<u64>,
-    pub retries: Option<u32>,
-    pub jobs: Option<usize>,
-}
-
-/// The `config.toml` file as written.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    #[serde(default)]
-    pub defaults: RegistryConfig,
-    #[serde(default)]
-    pub registries: BTreeMap<String, RegistryConfig>,
-    #[serde(default)]
-    pub hosts: BTreeMap<String, HostConfig>,
-    #[serde(default)]
-    pub network: NetworkConfig,
-}
-
-impl FileConfig {
-    pub fn parse(text: &str, path: &Path) -> Result<FileConfig> {
-        toml::from_str(text).map_err(|e| toml_error(&path.display().to_string(), text, &e))
-    }
-}
-
-/// A TOML error as a config error: where (line and column) and what, but
-/// not the offending line, which toml quotes and which may hold a secret (a
-/// header value, a token); values quoted in the message are left out too.
-pub fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> Error {
-    let at = e
-        .span()
-        .and_then(|span| text.get(..span.start))
-        .map(|before| {
-            let line = before.matches('\n').count() + 1;
-            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            format!(", line {line}, column {column}")
-        })
-        .unwrap_or_default();
-    Error::Config(format!("{file}{at}: {}", without_values(e.message().trim())))
-}
-
-/// A parser's message without the value it quotes (`invalid type: string
-/// "s3cret", expected a boolean` -> `invalid type: string, expected a
-/// boolean`): it comes from a file that may hold secrets. serde puts the
-/// value after one of a few phrases and before ", expected ..."; the value
-/// may itself hold quotes, so everything from its opening quote to the
-/// last ", expected" goes (or to the end, without one). Key names and the
-/// expected values (the schema's own words) stay.
-pub fn without_values(message: &str) -> String {
-    const BEFORE_A_VALUE: [&str; 3] = ["invalid type: ", "invalid value: ", "unknown variant "];
-    let Some((at, phrase)) = BEFORE_A_VALUE
-        .iter()
-        .filter_map(|p| message.find(p).map(|i| (i, *p)))
-        .min_by_key(|&(i, _)| i)
-    else {
-        return message.to_string();
-    };
-    let after = &message[at + phrase.len()..];
-    let tail_at = after.rfind(", expected");
-    let head = &after[..tail_at.unwrap_or(after.len())];
-    // The value starts at its first quote; before it, its kind ("string").
-    let Some(quote) = head.find(['"', '`']) else {
-        return message.to_string();
-    };
-    let kind = head[..quote].trim_end();
-    let mut out = format!("{}{}", &message[..at], phrase.trim_end());
-    if !kind.is_empty() {
-        out.push(' ');
-        out.push_str(kind);
-    }
-    if let Some(t) = tail_at {
-        out.push_str(&after[t..]);
-    }
-    out
-}
-
 /// One mirror, with where it was configured (shown by `ocimirror mirrors`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct MirrorEntry {
+    /// As configured.
     pub url: String,
     pub origin: String,
+    /// `url`, checked, with its scheme decided: what sources are built from.
+    pub base: SourceUrl,
+}
+
+impl MirrorEntry {
+    /// A mirror configured at `origin`, refused with the reason when its URL
+    /// is malformed. Without a scheme it is plain HTTP for loopback hosts
+    /// until the host's own settings say otherwise (`Config::settle_schemes`).
+    pub fn new(url: &str, origin: &str) -> Result<MirrorEntry, RefusedUrl> {
+        let base = checked_source("mirror", url, origin)?;
+        Ok(MirrorEntry { url: url.trim().to_string(), origin: origin.to_string(), base })
+    }
+}
+
+fn checked_source(what: &'static str, raw: &str, origin: &str) -> Result<SourceUrl, RefusedUrl> {
+    let mut base = SourceUrl::parse(raw).map_err(|why| RefusedUrl::new(what, raw, origin, why))?;
+    base.decide_scheme(base.host().is_loopback());
+    Ok(base)
 }
 
 /// What applies to one authority: its mirrors, in order, and its settings.
@@ -224,7 +159,10 @@ pub struct MirrorEntry {
 pub struct RegistryRule {
     pub mirrors: Vec<MirrorEntry>,
     pub fallback: Option<bool>,
+    /// As configured (shown by `ocimirror mirrors`).
     pub endpoint: Option<String>,
+    /// `endpoint`, checked; both are set by `set_endpoint`.
+    pub endpoint_base: Option<SourceUrl>,
     pub origin: String,
 }
 
@@ -232,6 +170,16 @@ pub struct RegistryRule {
 /// timeout) is cut: 32 KiB/s, 256 kbit/s. A server that drips a byte every
 /// few seconds no longer keeps a pull alive for ever.
 pub const DEFAULT_SPEED_LIMIT: u64 = 32 << 10;
+
+impl RegistryRule {
+    /// Talk to `url` instead of the registry's own host; refused with the
+    /// reason (naming this rule's origin) when malformed.
+    pub fn set_endpoint(&mut self, url: &str) -> Result<(), RefusedUrl> {
+        self.endpoint_base = Some(checked_source("endpoint", url, &self.origin)?);
+        self.endpoint = Some(url.trim().to_string());
+        Ok(())
+    }
+}
 
 /// Timeouts, retries and concurrency.
 #[derive(Clone, Debug, PartialEq)]
@@ -276,16 +224,18 @@ pub struct Config {
     pub cli_mirrors: Vec<MirrorEntry>,
     /// `[defaults]`: for registries without rules of their own.
     pub default_rule: RegistryRule,
-    /// Rules per authority (`docker.io`, `quay.io`, `localhost:5000`).
+    /// Rules per authority, keyed by its `HostPort` (`docker.io`,
+    /// `quay.io`, `localhost:5000`): only `add_rule` and `add_file` insert.
     pub registries: BTreeMap<String, RegistryRule>,
     /// Settings per host (`host` or `host:port`).
-    pub hosts: BTreeMap<String, HostConfig>,
+    pub hosts: BTreeMap<HostPort, HostConfig>,
     pub no_mirrors: bool,
     pub no_fallback: bool,
     pub network: Network,
     /// Files that contributed, for `ocimirror mirrors`.
     pub files: Vec<PathBuf>,
-    /// Settings an importer met but could not honour, shown to the user.
+    /// Settings that could not be honoured or are never used, each naming
+    /// its file and key: shown by `ocimirror mirrors` and logged.
     pub warnings: Vec<String>,
 }
 
@@ -317,76 +267,21 @@ pub fn seconds(what: &str, v: f64) -> Result<Duration> {
 }
 
 impl Config {
-    /// Adds a `config.toml` to this configuration. Earlier files win for
-    /// host settings; registry rules from this file replace none already set.
-    pub fn add_file(&mut self, file: FileConfig, path: &Path) -> Result<()> {
-        let origin = |table: &str| format!("{} {}", path.display(), table);
-        let rule = |r: RegistryConfig, origin: String| RegistryRule {
-            mirrors: r
-                .mirrors
-                .into_iter()
-                .map(|url| MirrorEntry { url, origin: origin.clone() })
-                .collect(),
-            fallback: r.fallback,
-            endpoint: r.endpoint,
-            origin,
-        };
-        self.default_rule = merge_rule(
-            std::mem::take(&mut self.default_rule),
-            rule(file.defaults, origin("[defaults]")),
-        );
-        self.air_gapped = self.default_rule.fallback == Some(false);
-        for (name, r) in file.registries {
-            let o = origin(&format!("[registries.\"{name}\"]"));
-            let existing = self.registries.remove(&name).unwrap_or_default();
-            self.registries.insert(name, merge_rule(existing, rule(r, o)));
-        }
-        for (host, h) in file.hosts {
-            self.add_host(&host, h);
-        }
-        let n = file.network;
-        let d = &mut self.network;
-        if let Some(v) = n.connect_timeout {
-            d.connect_timeout = seconds("network.connect_timeout", v)?;
-        }
-        if let Some(v) = n.response_timeout {
-            d.response_timeout = seconds("network.response_timeout", v)?;
-        }
-        if let Some(v) = n.stall_timeout {
-            d.stall_timeout = seconds("network.stall_timeout", v)?;
-        }
-        if let Some(v) = n.body_timeout {
-            d.body_timeout = seconds("network.body_timeout", v)?;
-        }
-        if let Some(v) = n.speed_limit {
-            d.speed_limit = v;
-        }
-        if let Some(v) = n.retries {
-            d.retries = v.max(1);
-        }
-        if let Some(v) = n.jobs {
-            d.jobs = v.clamp(1, 64);
-        }
-        self.files.push(path.to_path_buf());
-        Ok(())
-    }
-
     /// Settings for a host; the first source that sets a field wins.
-    pub fn add_host(&mut self, host: &str, h: HostConfig) {
-        let key = host_key(host);
-        let merged = match self.hosts.remove(&key) {
+    pub fn add_host(&mut self, host: &HostPort, h: HostConfig) {
+        let merged = match self.hosts.remove(host) {
             Some(existing) => existing.or(&h),
             None => h,
         };
-        self.hosts.insert(key, merged);
+        self.hosts.insert(host.clone(), merged);
     }
 
     /// Registry rules from an importer (containerd, podman): they only fill
     /// what `config.toml` did not say.
-    pub fn add_rule(&mut self, registry: Option<&str>, rule: RegistryRule) {
+    pub fn add_rule(&mut self, registry: Option<&HostPort>, rule: RegistryRule) {
         let existing = match registry {
             None => Some(&self.default_rule),
-            Some(name) => self.registries.get(name),
+            Some(name) => self.registries.get(name.as_str()),
         };
         if let Some(e) = existing
             && !e.mirrors.is_empty()
@@ -395,7 +290,7 @@ impl Config {
             self.warnings.push(format!(
                 "{}: its mirrors for {} are not used: {} lists mirrors for it first",
                 rule.origin,
-                registry.unwrap_or("[defaults]"),
+                registry.map_or("[defaults]", HostPort::as_str),
                 e.origin
             ));
         }
@@ -404,18 +299,21 @@ impl Config {
                 self.default_rule = merge_rule(std::mem::take(&mut self.default_rule), rule);
             }
             Some(name) => {
-                let existing = self.registries.remove(name).unwrap_or_default();
+                let existing = self.registries.remove(name.as_str()).unwrap_or_default();
                 self.registries.insert(name.to_string(), merge_rule(existing, rule));
             }
         }
     }
 
-    /// The rule for an authority: its own, else the defaults.
     /// The registry's own rule when it has one (even without mirrors: a
     /// rule of its own replaces `[defaults]`, as a containerd certs.d
-    /// directory replaces `_default`), else `[defaults]`.
+    /// directory replaces `_default`), else `[defaults]`. `Quay.io` and
+    /// `quay.io:443` in a reference find `quay.io`'s rule.
     pub fn rule_for(&self, registry: &str) -> &RegistryRule {
-        self.registries.get(registry).unwrap_or(&self.default_rule)
+        HostPort::parse(registry)
+            .ok()
+            .and_then(|key| self.registries.get(key.as_str()))
+            .unwrap_or(&self.default_rule)
     }
 
     /// Whether a registry under `rule` may be asked itself after its
@@ -426,45 +324,53 @@ impl Config {
         !self.no_fallback && rule.fallback.or(self.default_rule.fallback).unwrap_or(true)
     }
 
-    /// Host settings for `host[:port]`: an entry for the exact host and
-    /// port wins over one for the bare host.
     /// Whether `host` (`host[:port]`) is spoken to in plain HTTP when no
     /// scheme says otherwise: as configured, else only loopback hosts.
     pub fn plain_http(&self, host: &str) -> bool {
         self.host(host).plain_http.unwrap_or_else(|| is_loopback(host))
     }
 
-    /// The network settings for talking to `host`: the run's, with the
-    /// host's own timeouts where it sets them.
-    pub fn network_for(&self, host: &str, settings: &HostConfig) -> Result<Network, Error> {
-        let timeout = |what: &str, set: Option<f64>, default: Duration| match set {
-            Some(v) => seconds(&format!("{what} for {host}"), v),
-            None => Ok(default),
-        };
+    /// The network settings for talking to a host with these settings: the
+    /// run's, with the host's own timeouts where it sets them. (Timeouts
+    /// were checked at load, so this cannot fail any more; the signature
+    /// stays for its callers.)
+    pub fn network_for(&self, _host: &str, settings: &HostConfig) -> Result<Network, Error> {
         Ok(Network {
-            connect_timeout: timeout(
-                "connect_timeout",
-                settings.connect_timeout,
-                self.network.connect_timeout,
-            )?,
-            response_timeout: timeout(
-                "response_timeout",
-                settings.response_timeout,
-                self.network.response_timeout,
-            )?,
+            connect_timeout: settings.connect_timeout.unwrap_or(self.network.connect_timeout),
+            response_timeout: settings.response_timeout.unwrap_or(self.network.response_timeout),
             ..self.network.clone()
         })
     }
 
+    /// Host settings for `host[:port]` (any case; `:443` is no port): an
+    /// entry for the exact host and port wins over one for the bare host.
+    /// Text that is no host has no settings.
     pub fn host(&self, host: &str) -> HostConfig {
-        let key = host_key(host);
+        let Ok(key) = HostPort::parse(host) else { return HostConfig::default() };
         let exact = self.hosts.get(&key).cloned().unwrap_or_default();
-        match key.rsplit_once(':').filter(|(h, _)| !h.ends_with(']') || key.starts_with('[')) {
-            Some((bare, port)) if port.chars().all(|c| c.is_ascii_digit()) => {
-                exact.or(self.hosts.get(bare).unwrap_or(&HostConfig::default()))
-            }
-            _ => exact,
+        match key.without_port().and_then(|bare| self.hosts.get(&bare)) {
+            Some(bare) => exact.or(bare),
+            None => exact,
         }
+    }
+
+    /// Decides the scheme of every mirror and endpoint written without one,
+    /// from the host settings known now: a later file may set `plain_http`
+    /// for a host an earlier one lists, so this runs after each file.
+    fn settle_schemes(&mut self) {
+        let mut default_rule = std::mem::take(&mut self.default_rule);
+        let mut registries = std::mem::take(&mut self.registries);
+        let mut cli_mirrors = std::mem::take(&mut self.cli_mirrors);
+        let rules = registries.values_mut().chain(std::iter::once(&mut default_rule));
+        let urls = rules
+            .flat_map(|r| r.mirrors.iter_mut().map(|m| &mut m.base).chain(r.endpoint_base.as_mut()))
+            .chain(cli_mirrors.iter_mut().map(|m| &mut m.base));
+        for url in urls {
+            url.decide_scheme(self.plain_http(url.host().as_str()));
+        }
+        self.default_rule = default_rule;
+        self.registries = registries;
+        self.cli_mirrors = cli_mirrors;
     }
 }
 
@@ -472,59 +378,24 @@ impl Config {
 /// and appends nothing when the existing one already lists mirrors.
 fn merge_rule(existing: RegistryRule, new: RegistryRule) -> RegistryRule {
     let has_mirrors = !existing.mirrors.is_empty();
+    let (endpoint, endpoint_base) = match existing.endpoint {
+        Some(_) => (existing.endpoint, existing.endpoint_base),
+        None => (new.endpoint, new.endpoint_base),
+    };
     RegistryRule {
         mirrors: if has_mirrors { existing.mirrors } else { new.mirrors },
         // A fallback goes with the mirrors it was set for: `_default`'s
         // "no fallback" after its server means nothing for other mirrors.
         fallback: if has_mirrors { existing.fallback } else { existing.fallback.or(new.fallback) },
-        endpoint: existing.endpoint.or(new.endpoint),
+        endpoint,
+        endpoint_base,
         origin: if existing.origin.is_empty() { new.origin } else { existing.origin },
-    }
-}
-
-/// Hosts are matched case-insensitively; `docker.io` settings also apply to
-/// the host that serves it.
-pub fn host_key(host: &str) -> String {
-    host.trim().trim_end_matches('/').to_ascii_lowercase()
-}
-
-/// A `host[:port]` as the url crate writes it for HTTPS, which is how
-/// sources' settings are looked up: no `:443`, IPv6 in canonical form.
-pub fn canonical_host(host: &str) -> String {
-    let key = host_key(host);
-    match url::Url::parse(&format!("https://{key}")) {
-        Ok(u) if u.path() == "/" && u.host().is_some() => crate::registry::host_of(&u),
-        _ => key,
-    }
-}
-
-/// Is this host (with or without port) on the loopback interface? Loopback
-/// registries get plain HTTP unless configured otherwise, as in docker.
-pub fn is_loopback(host: &str) -> bool {
-    let h = strip_port(host);
-    if h == "localhost" || h.ends_with(".localhost") {
-        return true;
-    }
-    let h = h.trim_start_matches('[').trim_end_matches(']');
-    h.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
-}
-
-/// `host:port` -> `host`, `[::1]:5000` -> `[::1]`.
-pub fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        return match host.find(']') {
-            Some(i) => &host[..=i],
-            None => host,
-        };
-    }
-    match host.rsplit_once(':') {
-        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
-        _ => host,
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn parse_errors_say_where_but_quote_no_values() {
@@ -573,8 +444,6 @@ mod tests {
         .to_string();
         assert!(!e.contains("s3cr3t"), "{e}");
     }
-
-    use super::*;
 
     const EXAMPLE: &str = r#"
         [defaults]
@@ -638,13 +507,11 @@ mod tests {
     }
 
     #[test]
-    fn loopback_detection() {
-        for h in ["localhost", "localhost:5000", "127.0.0.1", "127.1.2.3:80", "[::1]:5000", "[::1]"]
-        {
-            assert!(is_loopback(h), "{h}");
-        }
-        for h in ["example.com", "10.0.0.1:5000", "[2001:db8::1]:5000", "localhost.example.com"] {
-            assert!(!is_loopback(h), "{h}");
-        }
+    fn references_find_their_rule_in_any_spelling() {
+        let c = example();
+        assert_eq!(c.rule_for("Docker.IO").fallback, Some(false));
+        assert_eq!(c.rule_for("docker.io:443").fallback, Some(false));
+        assert_eq!(c.rule_for("quay.io").fallback, None, "[defaults]");
+        assert!(c.host("not a host").trusted.is_none());
     }
 }

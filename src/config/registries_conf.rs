@@ -10,7 +10,8 @@
 //! per registry. So only entries whose prefix is a plain registry host are
 //! imported, and mirrors must be plain hosts too (a path would remap the
 //! repository namespace, which we do not do). Everything else is skipped
-//! with a warning naming the entry.
+//! with a warning naming the entry, and so is every key podman does not
+//! have.
 //!
 //! Locations are imported without a scheme, so ocimirror's usual rule
 //! applies: HTTPS, except plain HTTP for loopback hosts (as docker and podman
@@ -22,16 +23,110 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use toml::{Table, Value};
+use serde::Deserialize;
 
 use super::containerd::serves;
-use super::{Config, HostConfig, MirrorEntry, RegistryRule, canonical_host, host_key};
+use super::toml_file::{self, KeyPath, Part};
+use super::{Config, HostConfig, HostPort, MirrorEntry, RegistryRule, imported_registry};
 use crate::error::{Error, Result};
+use crate::text::redacted_url;
+
+/// Top-level settings podman reads that are not about mirrors (search
+/// registries, aliases, short-name mode, credential helpers): ignored
+/// without a warning.
+const NOT_ABOUT_MIRRORS: [&str; 5] = [
+    "unqualified-search-registries",
+    "short-name-mode",
+    "credential-helpers",
+    "additional-layer-store-auth-helper",
+    "aliases",
+];
+
+/// One registries.conf (or drop-in) file.
+#[derive(Deserialize)]
+struct RegistriesFile {
+    #[serde(default)]
+    registry: Vec<RegistryTable>,
+    /// The deprecated version 1 format's `[registries.search]` and friends.
+    registries: Option<toml::Value>,
+}
+
+/// A `[[registry]]` table.
+#[derive(Debug, Deserialize)]
+struct RegistryTable {
+    prefix: Option<String>,
+    location: Option<String>,
+    #[serde(default)]
+    insecure: bool,
+    #[serde(default)]
+    blocked: bool,
+    #[serde(default, rename = "mirror-by-digest-only")]
+    mirror_by_digest_only: bool,
+    #[serde(default)]
+    mirror: Vec<MirrorTable>,
+}
+
+/// A `[[registry.mirror]]` table.
+#[derive(Debug, Deserialize)]
+struct MirrorTable {
+    location: Option<String>,
+    #[serde(default)]
+    insecure: bool,
+    #[serde(default, rename = "pull-from-mirror")]
+    pull_from_mirror: PullFromMirror,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+enum PullFromMirror {
+    #[default]
+    #[serde(rename = "all", alias = "")]
+    All,
+    #[serde(rename = "digest-only")]
+    DigestOnly,
+    #[serde(rename = "tag-only")]
+    TagOnly,
+}
+
+/// A `[[registry]]` with where it is: the `n`th in `file`.
+struct Entry {
+    file: String,
+    n: usize,
+    /// Its prefix, or as in podman its location without one; trimmed.
+    prefix: Option<String>,
+    table: RegistryTable,
+}
+
+impl Entry {
+    fn new(file: &str, n: usize, table: RegistryTable) -> Entry {
+        let prefix = [&table.prefix, &table.location]
+            .into_iter()
+            .flatten()
+            .map(|s| trimmed(s))
+            .find(|s| !s.is_empty())
+            .map(str::to_string);
+        Entry { file: file.to_string(), n, prefix, table }
+    }
+
+    /// How messages name the entry: by prefix when it has one.
+    fn label(&self) -> String {
+        match &self.prefix {
+            Some(p) => entry_label(&self.file, p),
+            None => format!("{} [[registry]] number {}", self.file, self.n),
+        }
+    }
+}
+
+fn entry_label(file: &str, prefix: &str) -> String {
+    format!("{file} {}", prefix_label(prefix))
+}
+
+fn prefix_label(prefix: &str) -> String {
+    format!("[[registry]] prefix=\"{}\"", redacted_url(prefix))
+}
 
 /// Reads the `[[registry]]` tables of a registries.conf, and of its drop-in
-/// files, into `config`. Other top-level settings (search registries,
-/// aliases, short-name mode, credential helpers) are not about mirrors and
-/// are ignored.
+/// files, into `config`. Other top-level settings are not about mirrors
+/// and are ignored.
 ///
 /// Drop-ins are as in containers-registries.conf.d(5): the `.conf` files
 /// of the directory named like the file plus `.d`, in name order; a
@@ -40,32 +135,28 @@ use crate::error::{Error, Result};
 pub fn load_registries_conf(path: &Path, config: &mut Config) -> Result<()> {
     let mut files = vec![path.to_path_buf()];
     files.extend(drop_ins(path)?);
-    // (file, its number in that file, the table, its prefix)
-    let mut entries: Vec<(String, usize, Table, Option<String>)> = Vec::new();
+    let mut warnings = Vec::new();
+    let mut entries: Vec<Entry> = Vec::new();
     for file in &files {
-        for (n, table) in registry_tables(file)? {
-            let prefix = ["prefix", "location"]
-                .iter()
-                .find_map(|k| table.get(*k).and_then(Value::as_str).map(trimmed))
-                .filter(|p| !p.is_empty())
-                .map(str::to_string);
-            let entry = (file.display().to_string(), n, table, prefix);
+        for entry in registry_tables(file, &mut warnings)? {
             // A later file's entry replaces an earlier file's; a second one
             // in the same file is warned about and skipped (`import_entry`).
-            match entries.iter_mut().find(|e| entry.3.is_some() && e.3 == entry.3 && e.0 != entry.0)
-            {
+            let same = |e: &&mut Entry| {
+                entry.prefix.is_some() && e.prefix == entry.prefix && e.file != entry.file
+            };
+            match entries.iter_mut().find(same) {
                 Some(earlier) => *earlier = entry,
                 None => entries.push(entry),
             }
         }
     }
-    let mut warnings = Vec::new();
     let mut seen = BTreeSet::new();
-    for (file, n, table, _) in &entries {
-        import_entry(file, *n, table, &mut seen, config, &mut warnings)?;
+    for entry in &entries {
+        import_entry(entry, &mut seen, config, &mut warnings)?;
     }
     config.files.extend(files);
     config.warnings.extend(warnings);
+    config.settle_schemes();
     Ok(())
 }
 
@@ -88,109 +179,101 @@ fn drop_ins(path: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The `[[registry]]` tables of one file, numbered from 1.
-fn registry_tables(path: &Path) -> Result<Vec<(usize, Table)>> {
+/// The `[[registry]]` tables of one file, numbered from 1; its unknown
+/// keys become warnings.
+fn registry_tables(path: &Path, warnings: &mut Vec<String>) -> Result<Vec<Entry>> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::Config(format!("cannot read {file}: {e}")))?;
-    let mut doc: Table = toml::from_str(&text).map_err(|e| super::toml_error(&file, &text, &e))?;
-    if doc.contains_key("registries") {
+    let mut unknown = Vec::new();
+    let doc: RegistriesFile = toml_file::parse(&text, &mut |p| unknown.push(p)).map_err(|e| {
+        let key = error_key(&text, &e.path);
+        e.into_error(&file, &text, &key)
+    })?;
+    if doc.registries.is_some() {
         return Err(Error::Config(format!(
             "{file}: this is the deprecated version 1 format ([registries.search] and friends); \
              only the version 2 format ([[registry]] tables) is read"
         )));
     }
-    let not_tables = || Error::Config(format!("{file}: registry must be [[registry]] tables"));
-    let entries = match doc.remove("registry") {
-        None => Vec::new(),
-        Some(Value::Array(entries)) => entries,
-        Some(_) => return Err(not_tables()),
-    };
-    entries
-        .into_iter()
-        .enumerate()
-        .map(|(i, e)| match e {
-            Value::Table(t) => Ok((i + 1, t)),
-            _ => Err(not_tables()),
-        })
-        .collect()
+    let entries: Vec<Entry> =
+        doc.registry.into_iter().enumerate().map(|(i, t)| Entry::new(&file, i + 1, t)).collect();
+    warnings.extend(unknown.iter().filter_map(|p| unknown_key_warning(&file, &entries, p)));
+    Ok(entries)
 }
 
-/// One `[[registry]]` table (the `n`th in the file).
+/// A key podman does not have, named within its entry (`mirror.x` for one
+/// in a `[[registry.mirror]]`, as they have no names of their own).
+fn unknown_key_warning(file: &str, entries: &[Entry], path: &KeyPath) -> Option<String> {
+    match path.0.as_slice() {
+        [Part::Key(k)] if NOT_ABOUT_MIRRORS.contains(&k.as_str()) => None,
+        [Part::Key(r), Part::Index(i), rest @ ..] if r == "registry" && !rest.is_empty() => {
+            let label = entries.get(*i).map_or_else(|| file.to_string(), Entry::label);
+            let key = match rest {
+                [Part::Key(m), Part::Index(_), tail @ ..] if m == "mirror" => {
+                    format!("mirror.{}", KeyPath(tail.to_vec()))
+                }
+                _ => KeyPath(rest.to_vec()).to_string(),
+            };
+            Some(format!("{label}: ignoring unknown key {key}"))
+        }
+        _ => Some(format!("{file}: ignoring unknown key {path}")),
+    }
+}
+
+/// How an error at `path` names its key: within its `[[registry]]`, named
+/// by prefix. The typed read failed, so the prefix is looked up in the file
+/// read as plain TOML.
+fn error_key(text: &str, path: &KeyPath) -> String {
+    let [Part::Key(r), Part::Index(i), rest @ ..] = path.0.as_slice() else {
+        return path.to_string();
+    };
+    if r != "registry" {
+        return path.to_string();
+    }
+    let table = toml::from_str::<toml::Table>(text).ok();
+    let entry = table.as_ref().and_then(|t| t.get("registry")?.as_array()?.get(*i)?.as_table());
+    let prefix = entry.and_then(|e| {
+        ["prefix", "location"]
+            .iter()
+            .filter_map(|k| e.get(*k)?.as_str().map(trimmed))
+            .find(|p| !p.is_empty())
+    });
+    let label = match prefix {
+        Some(p) => prefix_label(p),
+        None => format!("[[registry]] number {}", i + 1),
+    };
+    format!("{label} {}", KeyPath(rest.to_vec()))
+}
+
+/// One `[[registry]]`: a rule for its registry, when podman would use it
+/// for a registry as a whole.
 fn import_entry(
-    file: &str,
-    n: usize,
-    entry: &Table,
-    seen: &mut BTreeSet<String>,
+    entry: &Entry,
+    seen: &mut BTreeSet<HostPort>,
     config: &mut Config,
     warnings: &mut Vec<String>,
 ) -> Result<()> {
-    let text = |key: &str, at: &str| -> Result<Option<String>> {
-        match entry.get(key) {
-            None => Ok(None),
-            Some(Value::String(s)) if trimmed(s).is_empty() => Ok(None),
-            Some(Value::String(s)) => Ok(Some(trimmed(s).to_string())),
-            Some(_) => Err(invalid(at, key, "a string")),
-        }
+    let t = &entry.table;
+    let Some(prefix) = &entry.prefix else {
+        return Err(Error::Config(format!("{}: needs a prefix or a location", entry.label())));
     };
-    let first_at = format!("{file} [[registry]] number {n}");
-    let location = text("location", &first_at)?;
-    // As in podman, a missing prefix means the location.
-    let Some(prefix) = text("prefix", &first_at)?.or_else(|| location.clone()) else {
-        return Err(Error::Config(format!("{first_at}: needs a prefix or a location")));
-    };
-    let at = format!("{file} [[registry]] prefix=\"{prefix}\"");
-    let flag = |key: &str| -> Result<bool> {
-        match entry.get(key) {
-            None => Ok(false),
-            Some(v) => v.as_bool().ok_or_else(|| invalid(&at, key, "true or false")),
-        }
-    };
-    let insecure = flag("insecure")?;
-    let by_digest = flag("mirror-by-digest-only")?;
-    for key in entry.keys() {
-        let known =
-            ["prefix", "location", "insecure", "blocked", "mirror-by-digest-only", "mirror"];
-        if !known.contains(&key.as_str()) {
-            warnings.push(format!("{at}: ignoring unknown key {key}"));
-        }
-    }
-    if flag("blocked")? {
+    let at = entry.label();
+    if t.blocked {
         warnings
             .push(format!("{at}: blocked is not supported; ocimirror pulls these images as usual"));
     }
-    if prefix.contains('*') {
-        warnings.push(format!("{at}: wildcard prefixes are not supported; entry skipped"));
-        return Ok(());
-    }
-    if prefix.contains(['/', '@']) {
-        warnings.push(format!(
-            "{at}: prefixes with a repository path are not supported (ocimirror's rules are per \
-             registry); entry skipped"
-        ));
-        return Ok(());
-    }
-    let registry = host_key(&prefix);
+    let Some(registry) = entry_registry(prefix, &at, warnings) else { return Ok(()) };
     if !seen.insert(registry.clone()) {
         // Podman refuses such a file; we keep the first entry.
         warnings.push(format!("{at}: a second entry for {registry}; skipped"));
         return Ok(());
     }
-    // The location is where podman goes for the registry itself. With a path
-    // it remaps repositories, which we cannot follow: falling back to the
-    // prefix's registry instead could pull other content, so skip it all.
-    let location = location.map(|l| l.trim_end_matches('/').to_string()).unwrap_or(prefix.clone());
-    if location.contains(['/', '@', '*']) {
-        warnings.push(format!(
-            "{at}: location {location} has a repository path (a namespace remap), which is not \
-             supported; entry skipped"
-        ));
+    let Some(location) = entry_location(t.location.as_deref(), prefix, &at, warnings) else {
         return Ok(());
-    }
-    let location_host = canonical_host(&location);
-    if insecure {
-        config
-            .add_host(&location_host, HostConfig { insecure: Some(true), ..HostConfig::default() });
+    };
+    if t.insecure {
+        config.add_host(&location, HostConfig { insecure: Some(true), ..HostConfig::default() });
     }
     // podman always ends with the registry's own location; an air gap in
     // config.toml still holds.
@@ -199,20 +282,11 @@ fn import_entry(
         fallback: (!config.air_gapped).then_some(true),
         ..RegistryRule::default()
     };
-    if !serves(&registry, &location_host) {
-        rule.endpoint = Some(location_host.to_string());
+    if !serves(registry.as_str(), location.as_str()) {
+        rule.set_endpoint(location.as_str())?;
     }
-
-    let mirrors = match entry.get("mirror") {
-        None => &Vec::new(),
-        Some(Value::Array(m)) => m,
-        Some(_) => return Err(invalid(&at, "mirror", "[[registry.mirror]] tables")),
-    };
-    for mirror in mirrors {
-        let Value::Table(mirror) = mirror else {
-            return Err(invalid(&at, "mirror", "[[registry.mirror]] tables"));
-        };
-        if let Some(m) = import_mirror(&at, mirror, by_digest, config, warnings)? {
+    for mirror in &t.mirror {
+        if let Some(m) = import_mirror(&at, mirror, t.mirror_by_digest_only, config, warnings)? {
             rule.mirrors.push(m);
         }
     }
@@ -222,77 +296,119 @@ fn import_entry(
     Ok(())
 }
 
+/// The registry a prefix names, when it names a whole one that references
+/// can have; else the entry is skipped with a warning.
+fn entry_registry(prefix: &str, at: &str, warnings: &mut Vec<String>) -> Option<HostPort> {
+    let skipped = if prefix.contains('*') {
+        "wildcard prefixes are not supported".to_string()
+    } else if prefix.contains("://") {
+        "a prefix is a registry name, not a URL (podman refuses schemes)".to_string()
+    } else if prefix.contains(['/', '@']) {
+        "prefixes with a repository path are not supported (ocimirror's rules are per registry)"
+            .to_string()
+    } else {
+        match imported_registry(prefix) {
+            Ok(registry) => return Some(registry),
+            Err(why) => why.to_string(),
+        }
+    };
+    warnings.push(format!("{at}: {skipped}; entry skipped"));
+    None
+}
+
+/// The host an entry's location names (the prefix's without one). With a
+/// path it remaps repositories, which we cannot follow: falling back to the
+/// prefix's registry instead could pull other content, so the entry is
+/// skipped.
+fn entry_location(
+    location: Option<&str>,
+    prefix: &str,
+    at: &str,
+    warnings: &mut Vec<String>,
+) -> Option<HostPort> {
+    let location = location.map(trimmed).filter(|l| !l.is_empty()).unwrap_or(prefix);
+    let shown = redacted_url(location);
+    let skipped = if location.contains("://") {
+        format!("location {shown} is a URL, which podman refuses (write the host without a scheme)")
+    } else if location.contains(['/', '@', '*']) {
+        format!(
+            "location {shown} has a repository path (a namespace remap), which is not supported"
+        )
+    } else {
+        match HostPort::parse(location) {
+            Ok(host) => return Some(host),
+            Err(why) => format!("location {shown} {why}"),
+        }
+    };
+    warnings.push(format!("{at}: {skipped}; entry skipped"));
+    None
+}
+
 /// One `[[registry.mirror]]` table of the entry named by `at`; `None` when
 /// it is skipped.
 fn import_mirror(
     at: &str,
-    mirror: &Table,
+    mirror: &MirrorTable,
     by_digest: bool,
     config: &mut Config,
     warnings: &mut Vec<String>,
 ) -> Result<Option<MirrorEntry>> {
-    let mut location = None;
-    let mut host = HostConfig::default();
-    let mut tag_only = false;
-    for (key, value) in mirror {
-        let bad = |expected: &str| invalid(at, &format!("mirror.{key}"), expected);
-        match key.as_str() {
-            "location" => location = Some(value.as_str().ok_or_else(|| bad("a string"))?.trim()),
-            "insecure" => {
-                if value.as_bool().ok_or_else(|| bad("true or false"))? {
-                    host.insecure = Some(true);
-                }
-            }
-            "pull-from-mirror" => match value.as_str().ok_or_else(|| bad("a string"))? {
-                "" | "all" => {}
-                "digest-only" => host.digest_only = Some(true),
-                "tag-only" => tag_only = true,
-                _ => return Err(bad("\"all\", \"digest-only\" or \"tag-only\"")),
-            },
-            _ => warnings.push(format!("{at}: ignoring unknown key mirror.{key}")),
-        }
-    }
-    let location = match location {
-        Some(l) if !l.is_empty() => l.trim_end_matches('/'),
-        _ => return Err(Error::Config(format!("{at}: a [[registry.mirror]] has no location"))),
+    let Some(location) = mirror.location.as_deref().map(trimmed).filter(|l| !l.is_empty()) else {
+        return Err(Error::Config(format!("{at}: a [[registry.mirror]] has no location")));
     };
-    if location.contains(['/', '@', '*']) {
-        warnings.push(format!(
-            "{at}: mirror {location} has a repository path (a namespace remap), which is not \
-             supported; mirror skipped"
-        ));
+    let shown = redacted_url(location);
+    let skipped = if location.contains("://") {
+        Some(format!(
+            "mirror {shown} is a URL, which podman refuses (write the host without a scheme)"
+        ))
+    } else if location.contains(['/', '@', '*']) {
+        Some(format!(
+            "mirror {shown} has a repository path (a namespace remap), which is not supported"
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = skipped {
+        warnings.push(format!("{at}: {why}; mirror skipped"));
         return Ok(None);
     }
+    let tag_only = mirror.pull_from_mirror == PullFromMirror::TagOnly;
     if tag_only && by_digest {
         // Podman rejects this combination.
         return Err(Error::Config(format!(
-            "{at}: mirror {location} is tag-only but the registry is mirror-by-digest-only"
+            "{at}: mirror {shown} is tag-only but the registry is mirror-by-digest-only"
         )));
     }
     if tag_only {
         warnings.push(format!(
-            "{at}: pull-from-mirror = \"tag-only\" for {location} is not supported; the mirror is \
+            "{at}: pull-from-mirror = \"tag-only\" for {shown} is not supported; the mirror is \
              also asked for content by digest"
         ));
     }
-    if by_digest {
-        host.digest_only = Some(true);
+    let host = match HostPort::parse(location) {
+        Ok(host) => host,
+        Err(why) => {
+            warnings.push(format!("{at}: mirror {shown} {why}; mirror skipped"));
+            return Ok(None);
+        }
+    };
+    let mut settings = HostConfig::default();
+    if mirror.insecure {
+        settings.insecure = Some(true);
     }
-    let location = canonical_host(location);
-    if host != HostConfig::default() {
-        config.add_host(&location, host);
+    if by_digest || mirror.pull_from_mirror == PullFromMirror::DigestOnly {
+        settings.digest_only = Some(true);
     }
-    Ok(Some(MirrorEntry { url: location.to_string(), origin: at.to_string() }))
+    if settings != HostConfig::default() {
+        config.add_host(&host, settings);
+    }
+    Ok(Some(MirrorEntry::new(host.as_str(), at)?))
 }
 
 /// A prefix or location as containers-image reads it: no surrounding blanks,
 /// no trailing `/`.
 fn trimmed(s: &str) -> &str {
     s.trim().trim_end_matches('/')
-}
-
-fn invalid(at: &str, key: &str, expected: &str) -> Error {
-    Error::Config(format!("{at}: {key} must be {expected}"))
 }
 
 #[cfg(test)]
@@ -477,5 +593,54 @@ mod tests {
         let err =
             load_registries_conf(Path::new("/nonexistent/registries.conf"), &mut c).unwrap_err();
         assert!(err.to_string().starts_with("cannot read /nonexistent/registries.conf"));
+    }
+
+    #[test]
+    fn unknown_keys_are_warned_about_by_path_and_podmans_others_are_not() {
+        let c = load(
+            "short-name-mode = \"enforcing\"\nregistires = []\n\
+             [[registry]]\nprefix = \"quay.io\"\npull-from-mirror = \"all\"\n\
+             [[registry.mirror]]\nlocation = \"m.example\"\ncolour = \"red\"\n",
+        )
+        .unwrap();
+        let mut w = c.warnings.clone();
+        w.sort();
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w[0].ends_with("registries.conf [[registry]] prefix=\"quay.io\": ignoring unknown key mirror.colour"), "{w:?}");
+        assert!(
+            w[1].ends_with("prefix=\"quay.io\": ignoring unknown key pull-from-mirror"),
+            "{w:?}"
+        );
+        assert!(w[2].ends_with("registries.conf: ignoring unknown key registires"), "{w:?}");
+    }
+
+    #[test]
+    fn entries_no_reference_can_match_or_with_urls_are_skipped() {
+        let c = load(
+            "[[registry]]\nprefix = \"index.docker.io\"\n[[registry.mirror]]\nlocation = \"a.example\"\n\
+             [[registry]]\nprefix = \"https://quay.io\"\n[[registry.mirror]]\nlocation = \"b.example\"\n\
+             [[registry]]\nprefix = \"ghcr.io\"\nlocation = \"https://u:s3cret@copy.example\"\n\
+             [[registry]]\nprefix = \"gcr.io\"\n[[registry.mirror]]\nlocation = \"http://c.example\"\n\
+             [[registry.mirror]]\nlocation = \"bad host\"\n",
+        )
+        .unwrap();
+        let has = |needle: &str| c.warnings.iter().any(|w| w.contains(needle));
+        assert!(has("prefix=\"index.docker.io\": another name of Docker Hub"), "{:?}", c.warnings);
+        assert!(has("prefix=\"https://quay.io\": a prefix is a registry name, not a URL"));
+        assert!(has("location https://***@copy.example is a URL"));
+        assert!(has("mirror http://c.example is a URL"));
+        assert!(has("mirror bad host is not a valid host[:port]; mirror skipped"));
+        assert!(!c.warnings.iter().any(|w| w.contains("s3cret")));
+        assert!(c.registries.is_empty(), "{:?}", c.registries.keys());
+    }
+
+    #[test]
+    fn errors_name_the_entry_by_prefix() {
+        let err = load("[[registry]]\nlocation = \"b.io\"\n[[registry.mirror]]\nlocation = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 4, column 12: [[registry]] prefix=\"b.io\" mirror[0].location: invalid type: integer, expected a string"), "{err}");
+        let err = load("[[registry]]\nprefix = 1\n").unwrap_err().to_string();
+        assert!(err.contains("[[registry]] number 1 prefix: invalid type"), "{err}");
     }
 }

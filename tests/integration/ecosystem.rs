@@ -343,6 +343,64 @@ fn config_errors_are_usage_errors_that_name_the_file() {
     assert!(out.stderr.contains("--connect-timeout"), "{}", out.stderr);
 }
 
+#[test]
+fn a_malformed_mirror_url_is_refused_before_anything_is_asked() {
+    // A scheme without its colon would otherwise be a host named `http`.
+    let reg = Registry::start();
+    let t = Test::new().config(&format!(
+        "[registries.\"{}\"]\nmirrors = [\"http//{}\"]\n",
+        reg.host(),
+        reg.host()
+    ));
+    let out = t.run_with(["resolve", &format!("{}/team/app:v1", reg.host())]);
+    out.assert_code(2);
+    let why = format!("looks like a scheme without its colon; write http://{}", reg.host());
+    let place = format!("config.toml [registries.\"{}\"]: ", reg.host());
+    assert!(out.stderr.contains(&format!("{place}{why}")), "{}", out.stderr);
+    assert!(reg.requests().is_empty(), "refused at load: {:?}", reg.requests());
+    // The command line and the environment are checked the same way.
+    let out = Test::new().run_with(["mirrors", "--mirror", "http//127.0.0.1:5000"]);
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("\"http//127.0.0.1:5000\" in --mirror: looks like a scheme"),
+        "{}",
+        out.stderr
+    );
+    let out = Test::new()
+        .env("OCIMIRROR_MIRRORS", "https://robot:s3cret@m.example")
+        .run_with(["mirrors", "--json"]);
+    out.assert_code(2);
+    assert_eq!(out.json()["error"]["kind"], "usage", "{}", out.stdout);
+    assert!(out.stdout.contains("in OCIMIRROR_MIRRORS: credentials do not belong in the URL"));
+    assert!(!out.dump().contains("s3cret"), "{}", out.dump());
+}
+
+#[test]
+fn a_registry_key_that_can_never_match_is_refused_with_what_to_write() {
+    for (key, fix) in [
+        (
+            "index.docker.io",
+            "another name of Docker Hub, which references call docker.io; write docker.io",
+        ),
+        ("registry-1.docker.io", "write docker.io"),
+        ("https://127.0.0.1:5001", "a URL; write the registry as in references: 127.0.0.1:5001"),
+        ("docker.io/library", "registries are matched by host only"),
+        ("Quay.io", "write quay.io"),
+    ] {
+        let t = Test::new()
+            .config(&format!("[registries.\"{key}\"]\nmirrors = [\"https://m.example\"]\n"));
+        let out = t.run_with(["mirrors"]);
+        out.assert_code(2);
+        let place = format!("config.toml [registries.\"{key}\"]: ");
+        assert!(out.stderr.contains(&place) && out.stderr.contains(fix), "{key}: {}", out.stderr);
+    }
+    // What is written as references spell it is used.
+    let t = Test::new().config("[registries.\"docker.io\"]\nmirrors = [\"https://m.example\"]\n");
+    let out = t.run_with(["mirrors", "docker.io/library/ubuntu"]);
+    out.assert_success();
+    assert!(out.stdout.contains("https://m.example"), "{}", out.stdout);
+}
+
 /// `HTTP_PROXY` is honoured: every request goes through the proxy. The fake
 /// registry doubles as the proxy (it routes absolute-form requests by path),
 /// and the reference names a host nothing listens on, so the pull can only
