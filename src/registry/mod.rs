@@ -800,7 +800,8 @@ mod tests {
         let at = |secs: u64| start + Duration::from_secs(secs);
         let pace = || Pace { limit: 100, window, since: start, bytes: 0 };
         // (bytes arriving at these seconds) -> the first second refused
-        let table: [(&[(u64, u64)], Option<u64>); 6] = [
+        type Arrivals = &'static [(u64, u64)];
+        let table: [(Arrivals, Option<u64>); 6] = [
             (&[(1, 600), (5, 500), (10, 0), (15, 1000), (20, 0)], None),
             (&[(10, 0)], Some(10)),
             (&[(5, 1), (10, 1)], Some(10)),
