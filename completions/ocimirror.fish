@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ocimirror_global_optspecs
-    string join \n config= mirror= no-mirrors no-fallback hosts-dir= registries-conf= json q/quiet v/verbose connect-timeout= response-timeout= stall-timeout= speed-limit= body-timeout= retries= h/help V/version
+    string join \n config= mirror= no-mirrors no-fallback require-confirmed hosts-dir= registries-conf= json q/quiet v/verbose connect-timeout= response-timeout= stall-timeout= speed-limit= body-timeout= retries= h/help V/version
 end
 
 function __fish_ocimirror_needs_command
@@ -36,6 +36,7 @@ complete -c ocimirror -n "__fish_ocimirror_needs_command" -l body-timeout -d 'Se
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -l require-confirmed -d 'Fail when a mirror\'s answer for a tag cannot be confirmed with the registry (unreachable, or --no-fallback), instead of using it with a warning; also `unconfirmed = "fail"` in the config'
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l json -d 'Print results as JSON on stdout (one object)'
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -s q -l quiet -d 'No progress bars and no messages except errors'
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -s v -l verbose -d 'More log output on stderr (-v: each request, -vv: debug)'
@@ -65,6 +66,7 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l all-platfor
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l dry-run -d 'Print the plan (sources and URLs, in order) without touching the network'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l require-confirmed -d 'Fail when a mirror\'s answer for a tag cannot be confirmed with the registry (unreachable, or --no-fallback), instead of using it with a warning; also `unconfirmed = "fail"` in the config'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l json -d 'Print results as JSON on stdout (one object)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s q -l quiet -d 'No progress bars and no messages except errors'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s v -l verbose -d 'More log output on stderr (-v: each request, -vv: debug)'
@@ -83,6 +85,7 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l retries 
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l dry-run -d 'Print the plan (sources and URLs, in order) without touching the network'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l require-confirmed -d 'Fail when a mirror\'s answer for a tag cannot be confirmed with the registry (unreachable, or --no-fallback), instead of using it with a warning; also `unconfirmed = "fail"` in the config'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l json -d 'Print results as JSON on stdout (one object)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -s q -l quiet -d 'No progress bars and no messages except errors'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -s v -l verbose -d 'More log output on stderr (-v: each request, -vv: debug)'
@@ -100,6 +103,7 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l body-timeout 
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l require-confirmed -d 'Fail when a mirror\'s answer for a tag cannot be confirmed with the registry (unreachable, or --no-fallback), instead of using it with a warning; also `unconfirmed = "fail"` in the config'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l json -d 'Print results as JSON on stdout (one object)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -s q -l quiet -d 'No progress bars and no messages except errors'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -s v -l verbose -d 'More log output on stderr (-v: each request, -vv: debug)'
@@ -117,6 +121,7 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __f
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l require-confirmed -d 'Fail when a mirror\'s answer for a tag cannot be confirmed with the registry (unreachable, or --no-fallback), instead of using it with a warning; also `unconfirmed = "fail"` in the config'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l json -d 'Print results as JSON on stdout (one object)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -s q -l quiet -d 'No progress bars and no messages except errors'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -s v -l verbose -d 'More log output on stderr (-v: each request, -vv: debug)'
@@ -135,6 +140,7 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l require-confirmed -d 'Fail when a mirror\'s answer for a tag cannot be confirmed with the registry (unreachable, or --no-fallback), instead of using it with a warning; also `unconfirmed = "fail"` in the config'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l json -d 'Print results as JSON on stdout (one object)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -s q -l quiet -d 'No progress bars and no messages except errors'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More log output on stderr (-v: each request, -vv: debug)'
@@ -152,6 +158,7 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l body
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l require-confirmed -d 'Fail when a mirror\'s answer for a tag cannot be confirmed with the registry (unreachable, or --no-fallback), instead of using it with a warning; also `unconfirmed = "fail"` in the config'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l json -d 'Print results as JSON on stdout (one object)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -s q -l quiet -d 'No progress bars and no messages except errors'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (-v: each request, -vv: debug)'

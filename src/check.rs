@@ -122,8 +122,7 @@ fn checked(plan: &Plan, p: &HostProbe, registry: Option<&RegistrySays>) -> Check
             c.ns = *ns_support;
             c.ns_honored = ns.sent().then_some(*ns_support == Some(NsSupport::Honours));
             if plan.reference.is_by_tag() && source.role == Role::Mirror {
-                (c.trust, c.collision) =
-                    tag_trust(source.trusted, *ns, *ns_support, digest, registry);
+                (c.trust, c.collision) = tag_trust(source.trusted, *ns, digest, registry);
             }
         }
         ReferenceAnswer::Failed { class, status, error, ns_support } => {
@@ -145,12 +144,10 @@ fn checked(plan: &Plan, p: &HostProbe, registry: Option<&RegistrySays>) -> Check
 fn tag_trust(
     trusted: bool,
     ns: NsPath,
-    ns_support: Option<NsSupport>,
     digest: &crate::digest::Digest,
     registry: Option<&RegistrySays>,
 ) -> (Option<Trust>, Option<String>) {
-    let echoed = ns_support == Some(NsSupport::Honours);
-    if let Some(trust) = crate::fetch::trust_as_served(false, Role::Mirror, trusted, ns, echoed) {
+    if let Some(trust) = crate::fetch::trust_as_served(false, Role::Mirror, trusted, ns) {
         return (Some(trust), None);
     }
     match registry {

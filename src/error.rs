@@ -44,6 +44,11 @@ pub enum Error {
     #[error("{}", walk_message(what, "no source could serve it", answers))]
     Unavailable { what: String, answers: Vec<Attempt> },
 
+    /// A mirror's tag answer that the registry could not confirm, refused
+    /// by `--require-confirmed` or `unconfirmed = "fail"`.
+    #[error("{0}")]
+    Unconfirmed(String),
+
     /// Content that failed verification, or a registry that broke the protocol.
     #[error("{0}")]
     Invalid(String),
@@ -101,9 +106,11 @@ impl Error {
             }
             Error::NotFound { .. } | Error::Missing(_) => ErrorKind::NotFound,
             Error::Denied { .. } => ErrorKind::Denied,
-            Error::Unavailable { .. } | Error::Invalid(_) | Error::Failed(_) | Error::Io { .. } => {
-                ErrorKind::Failure
-            }
+            Error::Unavailable { .. }
+            | Error::Unconfirmed(_)
+            | Error::Invalid(_)
+            | Error::Failed(_)
+            | Error::Io { .. } => ErrorKind::Failure,
             Error::Interrupted => ErrorKind::Interrupted,
         }
     }

@@ -53,6 +53,8 @@ pub struct Plan {
     pub sources: Vec<Source>,
     /// Whether the authority is among the sources.
     pub fallback: bool,
+    /// Whether a mirror's tag answer the authority cannot confirm fails.
+    pub unconfirmed_fails: bool,
 }
 
 impl Plan {
@@ -83,7 +85,8 @@ impl Plan {
                 reference.registry
             )));
         }
-        Ok(Plan { reference: reference.clone(), sources, fallback })
+        let unconfirmed_fails = config.unconfirmed_fails(rule);
+        Ok(Plan { reference: reference.clone(), sources, fallback, unconfirmed_fails })
     }
 
     /// The value of `ns`: the reference's registry (`docker.io` for Docker Hub).

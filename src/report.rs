@@ -31,6 +31,9 @@ pub struct PullReport {
     #[serde(serialize_with = "lossy_path")]
     pub output: PathBuf,
     pub served_by: ServedBy,
+    /// What the user is told whatever the output mode (an unconfirmed
+    /// tag, a mirror overruled): on stderr, `-q` or not, and here.
+    pub warnings: Vec<String>,
     /// What each source served, in the order they served first.
     pub sources: Vec<SourceTally>,
     pub attempts: Vec<Attempt>,
@@ -130,6 +133,7 @@ pub struct ResolveReport {
     pub media_type: MediaType,
     pub size: usize,
     pub served_by: ServedBy,
+    pub warnings: Vec<String>,
     pub attempts: Vec<Attempt>,
     pub elapsed_ms: u64,
 }

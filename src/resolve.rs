@@ -20,6 +20,7 @@ pub async fn resolve(config: Config, plan: Plan) -> Result<ResolveReport> {
         media_type: r.manifest.media_type.clone(),
         size: r.manifest.bytes.len(),
         served_by: r.served_by,
+        warnings: r.warnings,
         attempts: fetcher.attempts(),
         elapsed_ms: started.elapsed().as_millis() as u64,
     })

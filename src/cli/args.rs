@@ -18,9 +18,12 @@ For each reference, ocimirror tries the configured mirrors in order, sending the
 `ns` query parameter (distribution-spec \"Registry Proxying\") so a mirror knows
 which registry is meant; an older mirror that rejects it (404 or 400) is asked
 again without it. Then it falls back to the registry named in the reference.
-A tag answered by a mirror that did not confirm the namespace is checked with
-one HEAD request to that registry, so a mirror can never silently substitute
-another registry's image. Every byte is verified against its digest and size.";
+A tag answered by a mirror (unless the config marks it trusted) is confirmed
+with one HEAD request to that registry, sent at the same time, and the
+registry's digest wins; content is fetched by digest, so a mirror can serve
+bytes but never substitute another image for a tag. When the registry cannot
+be reached, the mirror's answer is used with a warning (--require-confirmed
+refuses it). Every byte is verified against its digest and size.";
 
 const AFTER_HELP: &str = "\
 EXAMPLES:
@@ -65,6 +68,12 @@ pub struct GlobalArgs {
     /// Never fall back to the registry itself: mirrors only (air-gapped sites)
     #[arg(long, global = true)]
     pub no_fallback: bool,
+
+    /// Fail when a mirror's answer for a tag cannot be confirmed with the
+    /// registry (unreachable, or --no-fallback), instead of using it with a
+    /// warning; also `unconfirmed = "fail"` in the config
+    #[arg(long, global = true)]
+    pub require_confirmed: bool,
 
     /// Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d
     #[arg(long, global = true, value_name = "DIR", env = "OCIMIRROR_HOSTS_DIR")]

@@ -209,7 +209,6 @@ pub fn describe_served(s: &ServedBy) -> String {
         Trust::Digest => "verified by digest",
         Trust::Authority => "the registry itself",
         Trust::TrustedMirror => "mirror trusted by config",
-        Trust::NamespaceEcho => "mirror confirmed the namespace",
         Trust::Confirmed => "tag confirmed with the registry",
         Trust::Unconfirmed => "UNCONFIRMED mirror answer",
     };

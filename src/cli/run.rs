@@ -73,6 +73,7 @@ pub fn load_config(g: &GlobalArgs) -> Result<Config, Error> {
         mirrors: g.mirrors.clone(),
         no_mirrors: g.no_mirrors,
         no_fallback: g.no_fallback,
+        require_confirmed: g.require_confirmed,
         connect_timeout: g.connect_timeout,
         response_timeout: g.response_timeout,
         stall_timeout: g.stall_timeout,

@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use super::names::{HostPort, hosts_key, registry_key};
 use super::{
-    Config, CredentialSource, HostConfig, MirrorEntry, NsMode, RegistryRule, merge_rule, seconds,
-    toml_file,
+    Config, CredentialSource, HostConfig, MirrorEntry, NsMode, RegistryRule, Unconfirmed,
+    merge_rule, seconds, toml_file,
 };
 use crate::error::{Error, Result};
 use crate::text::redacted_url;
@@ -30,6 +30,8 @@ pub struct RegistryConfig {
     /// Talk to this URL instead of the registry's own host (e.g. an internal
     /// copy of docker.io's content).
     pub endpoint: Option<String>,
+    /// What to do with a mirror's tag answer the registry cannot confirm.
+    pub unconfirmed: Option<Unconfirmed>,
 }
 
 /// Per-host settings as written (the `[hosts."mirror.example:5000"]`
@@ -193,8 +195,13 @@ fn file_rule(r: RegistryConfig, origin: String) -> Result<RegistryRule> {
         .iter()
         .map(|url| MirrorEntry::new(url, &origin).map_err(Error::from))
         .collect::<Result<Vec<_>>>()?;
-    let mut rule =
-        RegistryRule { mirrors, fallback: r.fallback, origin, ..RegistryRule::default() };
+    let mut rule = RegistryRule {
+        mirrors,
+        fallback: r.fallback,
+        unconfirmed: r.unconfirmed,
+        origin,
+        ..RegistryRule::default()
+    };
     if let Some(endpoint) = &r.endpoint {
         rule.set_endpoint(endpoint)?;
     }

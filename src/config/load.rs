@@ -25,6 +25,7 @@ pub struct Overrides {
     pub mirrors: Vec<String>,
     pub no_mirrors: bool,
     pub no_fallback: bool,
+    pub require_confirmed: bool,
     /// Seconds, as given; checked by `load`.
     pub connect_timeout: Option<f64>,
     pub response_timeout: Option<f64>,
@@ -56,6 +57,7 @@ impl Config {
         c.cli_mirrors = command_line_mirrors(&overrides.mirrors)?;
         c.no_mirrors = overrides.no_mirrors;
         c.no_fallback = overrides.no_fallback;
+        c.require_confirmed = overrides.require_confirmed;
         c.apply_network_overrides(overrides)?;
         c.settle_schemes();
         c.warn_about_unused_hosts();

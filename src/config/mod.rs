@@ -154,11 +154,24 @@ fn checked_source(what: &'static str, raw: &str, origin: &str) -> Result<SourceU
     Ok(base)
 }
 
+/// What to do with a mirror's answer for a tag that the registry cannot
+/// confirm (it is unreachable, or fallback to it is off).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unconfirmed {
+    /// Use it, with a warning that `-q` does not hide.
+    #[default]
+    Warn,
+    /// Fail: only confirmed tags (or digests) are pulled.
+    Fail,
+}
+
 /// What applies to one authority: its mirrors, in order, and its settings.
 #[derive(Clone, Debug, Default)]
 pub struct RegistryRule {
     pub mirrors: Vec<MirrorEntry>,
     pub fallback: Option<bool>,
+    pub unconfirmed: Option<Unconfirmed>,
     /// As configured (shown by `ocimirror mirrors`).
     pub endpoint: Option<String>,
     /// `endpoint`, checked; both are set by `set_endpoint`.
@@ -231,6 +244,8 @@ pub struct Config {
     pub hosts: BTreeMap<HostPort, HostConfig>,
     pub no_mirrors: bool,
     pub no_fallback: bool,
+    /// `--require-confirmed`: an unconfirmed tag answer fails the pull.
+    pub require_confirmed: bool,
     pub network: Network,
     /// Files that contributed, for `ocimirror mirrors`.
     pub files: Vec<PathBuf>,
@@ -324,6 +339,14 @@ impl Config {
         !self.no_fallback && rule.fallback.or(self.default_rule.fallback).unwrap_or(true)
     }
 
+    /// Whether an unconfirmed tag answer fails a pull under `rule`:
+    /// `--require-confirmed`, else the rule's `unconfirmed`, else
+    /// `[defaults]`'s.
+    pub fn unconfirmed_fails(&self, rule: &RegistryRule) -> bool {
+        self.require_confirmed
+            || rule.unconfirmed.or(self.default_rule.unconfirmed) == Some(Unconfirmed::Fail)
+    }
+
     /// Whether `host` (`host[:port]`) is spoken to in plain HTTP when no
     /// scheme says otherwise: as configured, else only loopback hosts.
     pub fn plain_http(&self, host: &str) -> bool {
@@ -387,6 +410,7 @@ fn merge_rule(existing: RegistryRule, new: RegistryRule) -> RegistryRule {
         // A fallback goes with the mirrors it was set for: `_default`'s
         // "no fallback" after its server means nothing for other mirrors.
         fallback: if has_mirrors { existing.fallback } else { existing.fallback.or(new.fallback) },
+        unconfirmed: existing.unconfirmed.or(new.unconfirmed),
         endpoint,
         endpoint_base,
         origin: if existing.origin.is_empty() { new.origin } else { existing.origin },

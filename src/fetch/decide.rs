@@ -230,9 +230,7 @@ pub enum Trust {
     Authority,
     /// A mirror the configuration trusts to resolve tags.
     TrustedMirror,
-    /// The mirror echoed `OCI-Namespace` for the authority.
-    NamespaceEcho,
-    /// The authority's HEAD gave the same digest.
+    /// The authority's HEAD gave the same digest (or named the one used).
     Confirmed,
     /// A mirror's answer that nobody could confirm.
     Unconfirmed,
@@ -245,7 +243,6 @@ impl Trust {
             Trust::Digest => "digest",
             Trust::Authority => "authority",
             Trust::TrustedMirror => "trusted-mirror",
-            Trust::NamespaceEcho => "namespace-echo",
             Trust::Confirmed => "confirmed",
             Trust::Unconfirmed => "unconfirmed",
         }
@@ -253,26 +250,20 @@ impl Trust {
 }
 
 /// How far a manifest answer is trusted as it stands: `Some(trust)`, or
-/// `None` when the authority must confirm it. A trusted mirror is trusted
-/// for the namespace asked only: an answer that came after a 404 for it
-/// (and `ns` dropped) may be another registry's image, and is confirmed
-/// like any mirror's. (A 400 rejected `ns` itself: an old registry with
-/// one upstream.)
-pub fn trust_as_served(
-    by_digest: bool,
-    role: Role,
-    trusted: bool,
-    ns: NsPath,
-    ns_echoed: bool,
-) -> Option<Trust> {
+/// `None` when the authority must confirm it. An `OCI-Namespace` echo is
+/// no proof (a hostile or stale mirror echoes too), so only a digest, the
+/// authority and a mirror configured `trusted` stand. A trusted mirror is
+/// trusted for the namespace asked only: an answer that came after a 404
+/// for it (and `ns` dropped) may be another registry's image, and is
+/// confirmed like any mirror's. (A 400 rejected `ns` itself: an old
+/// registry with one upstream.)
+pub fn trust_as_served(by_digest: bool, role: Role, trusted: bool, ns: NsPath) -> Option<Trust> {
     if by_digest {
         Some(Trust::Digest)
     } else if role == Role::Authority {
         Some(Trust::Authority)
     } else if trusted && ns != (NsPath::Stripped { first: 404 }) {
         Some(Trust::TrustedMirror)
-    } else if ns_echoed && ns.sent() {
-        Some(Trust::NamespaceEcho)
     } else {
         None
     }
@@ -436,23 +427,22 @@ mod tests {
         use Role::*;
         let stripped404 = Stripped { first: 404 };
         let stripped400 = Stripped { first: 400 };
-        // (by digest, role, trusted, ns path, echoed) -> trust, None = confirm
+        // (by digest, role, trusted, ns path) -> trust, None = confirm
         let table = [
-            (true, Mirror, false, Sent, false, Some(Trust::Digest)),
-            (false, Authority, false, NotSent, false, Some(Trust::Authority)),
-            (false, Mirror, true, Sent, false, Some(Trust::TrustedMirror)),
-            (false, Mirror, true, stripped400, false, Some(Trust::TrustedMirror)),
-            (false, Mirror, true, stripped404, false, None),
-            (false, Mirror, false, Sent, true, Some(Trust::NamespaceEcho)),
-            (false, Mirror, false, stripped404, true, None),
-            (false, Mirror, false, Sent, false, None),
-            (false, Mirror, false, NotSent, false, None),
+            (true, Mirror, false, Sent, Some(Trust::Digest)),
+            (false, Authority, false, NotSent, Some(Trust::Authority)),
+            (false, Mirror, true, Sent, Some(Trust::TrustedMirror)),
+            (false, Mirror, true, stripped400, Some(Trust::TrustedMirror)),
+            (false, Mirror, true, stripped404, None),
+            (false, Mirror, false, Sent, None),
+            (false, Mirror, false, stripped404, None),
+            (false, Mirror, false, NotSent, None),
         ];
-        for (by_digest, role, trusted, ns, echoed, want) in table {
+        for (by_digest, role, trusted, ns, want) in table {
             assert_eq!(
-                trust_as_served(by_digest, role, trusted, ns, echoed),
+                trust_as_served(by_digest, role, trusted, ns),
                 want,
-                "{by_digest} {role:?} {trusted} {ns:?} {echoed}"
+                "{by_digest} {role:?} {trusted} {ns:?}"
             );
         }
     }

@@ -22,7 +22,7 @@ use bytes::Bytes;
 
 pub use decide::{Class, NsPath, Trust, trust_as_served};
 pub use probe::{HostProbe, NsSupport, ReferenceAnswer};
-pub use resolve::{Collision, Resolution, ServedBy};
+pub use resolve::{Collision, Confirmation, Resolution, ServedBy};
 pub use session::Session;
 
 use crate::digest::Digest;

@@ -1,17 +1,23 @@
 //! Resolving a reference: the first host that serves its manifest, and how
-//! far a tag answered by a mirror can be trusted (the namespace collision
-//! check: a mirror that ignores `ns` may answer with another registry's
-//! image under the same name).
+//! far a tag answered by a mirror can be trusted. A mirror may answer a
+//! tag with another registry's image (one that ignores `ns`), a stale one,
+//! or a substitute (a hostile one, echoing `OCI-Namespace` or not): so a
+//! tag answered by a mirror is confirmed with one HEAD to the registry,
+//! sent together with the mirror's request so it costs no round trip.
+//! Only mirrors configured `trusted` are not asked to be confirmed.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
 
 use super::decide::{self, Trust};
 use super::{Ask, Fetched, Fetcher, ManifestTarget};
+use crate::digest::Digest;
 use crate::error::Error;
 use crate::image::Manifest;
 use crate::plan::Role;
+use crate::registry::{Endpoint, Exchange, FetchError};
 use crate::trace::{AskKind, Outcome};
 
 #[derive(Clone, Debug, Serialize)]
@@ -22,16 +28,38 @@ pub struct Collision {
     pub digest: String,
 }
 
+/// Whether and how the registry confirmed the tag's digest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Confirmation {
+    /// By digest, from the registry itself, or from a mirror trusted for tags.
+    NotNeeded,
+    /// The registry's HEAD named the same digest.
+    Confirmed,
+    /// The registry named another digest: its manifest was used, fetched
+    /// by that digest (from a mirror if one had it).
+    Overruled,
+    /// The registry could not be asked or did not answer usably: the
+    /// mirror's answer was used, with a warning (or refused, with
+    /// `unconfirmed = "fail"`).
+    RegistryUnavailable,
+    /// Fallback to the registry is off: nobody could confirm the tag.
+    NoRegistry,
+}
+
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServedBy {
     pub endpoint: String,
     pub role: Role,
     pub ns_sent: bool,
+    /// The mirror echoed `OCI-Namespace` for the registry (recorded; it is
+    /// no proof of anything).
     pub ns_honored: bool,
-    /// The authority confirmed the tag's digest.
+    /// The registry named this digest for the tag.
     pub confirmed: bool,
     pub trust: Trust,
+    pub confirmation: Confirmation,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub collision: Option<Collision>,
 }
@@ -42,6 +70,24 @@ pub struct Resolution {
     /// Index into the plan's hosts of the one that served the manifest.
     pub host: usize,
     pub served_by: ServedBy,
+    /// What the user must be told whatever the output mode (`-q` too): an
+    /// unconfirmed tag, a mirror overruled.
+    pub warnings: Vec<String>,
+}
+
+type Head = Result<(Digest, Exchange), (FetchError, Exchange)>;
+
+/// The registry's HEAD for the tag, sent while a mirror is asked; dropped
+/// (and so aborted) when its answer is not needed.
+struct EarlyConfirm {
+    task: tokio::task::JoinHandle<Head>,
+    started: Instant,
+}
+
+impl Drop for EarlyConfirm {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl Fetcher {
@@ -50,9 +96,9 @@ impl Fetcher {
     pub async fn resolve(&self) -> Result<Resolution, Error> {
         let reference = &self.plan.reference;
         let tag = reference.target();
-        let target = match &reference.digest {
-            Some(digest) => ManifestTarget::Digest { digest, size: None },
-            None => ManifestTarget::Tag(&tag),
+        let (target, early) = match &reference.digest {
+            Some(digest) => (ManifestTarget::Digest { digest, size: None }, None),
+            None => (ManifestTarget::Tag(&tag), self.early_confirm().await),
         };
         let Fetched { manifest, namespace, host, ns } =
             self.manifest(target, &self.order(None)).await?;
@@ -62,7 +108,7 @@ impl Fetcher {
             self.session.mark_honors_ns(source);
         }
         let by_digest = reference.digest.is_some();
-        let trust = decide::trust_as_served(by_digest, source.role, source.trusted, ns, ns_honored);
+        let trust = decide::trust_as_served(by_digest, source.role, source.trusted, ns);
         let served_by = ServedBy {
             endpoint: source.display(),
             role: source.role,
@@ -70,38 +116,74 @@ impl Fetcher {
             ns_honored,
             confirmed: false,
             trust: trust.unwrap_or(Trust::Unconfirmed),
+            confirmation: Confirmation::NotNeeded,
             collision: None,
         };
-        let resolution = Resolution { manifest, host, served_by };
+        let resolution = Resolution { manifest, host, served_by, warnings: Vec::new() };
         match trust {
             Some(_) => Ok(resolution),
-            None => self.confirm(resolution).await,
+            None => self.confirm(resolution, early).await,
         }
     }
 
-    /// A tag from a mirror that did not confirm the namespace: ask the
-    /// authority for the tag's digest with one HEAD (Docker Hub does not
-    /// count HEADs against pull limits). If the digests differ, the mirror
-    /// answered for another registry's image: use the authority's.
-    async fn confirm(&self, mut r: Resolution) -> Result<Resolution, Error> {
+    /// The authority, when it is in the plan.
+    fn authority(&self) -> Option<usize> {
+        self.plan.sources.iter().position(|s| s.role == Role::Authority)
+    }
+
+    /// Sends the registry's HEAD now when the first host to be asked for
+    /// the tag is a mirror whose answer will need confirming: then the
+    /// confirmation costs no round trip of its own.
+    async fn early_confirm(&self) -> Option<EarlyConfirm> {
+        let authority = self.authority()?;
+        let first = self
+            .plan
+            .sources
+            .iter()
+            .find(|s| decide::skip(&self.session.facts(s), true, s.digest_only).is_none())?;
+        let asked = decide::skip(&self.session.facts(self.host(authority)), true, false);
+        if first.role != Role::Mirror || first.trusted || asked.is_some() {
+            return None;
+        }
+        let endpoint = self.session.endpoint(&self.plan, self.host(authority)).await.ok()?;
+        let (repo, tag) = (self.plan.reference.repository.clone(), self.plan.reference.target());
+        let started = Instant::now();
+        let task = tokio::spawn(async move { endpoint.head_manifest(&repo, &tag).await });
+        Some(EarlyConfirm { task, started })
+    }
+
+    /// The registry's digest for the tag: the early HEAD's, or one sent now.
+    async fn head(&self, endpoint: &Arc<Endpoint>, early: Option<EarlyConfirm>) -> (Head, Instant) {
+        if let Some(mut early) = early {
+            let started = early.started;
+            let joined = (&mut early.task).await.unwrap_or_else(|e| {
+                let failed = FetchError::Invalid(format!("the confirmation stopped: {e}"));
+                Err((failed, Exchange { url: String::new(), status: None }))
+            });
+            return (joined, started);
+        }
         let reference = &self.plan.reference;
-        let unconfirmed = |r: Resolution, why: &str| {
-            tracing::warn!(
-                "{reference}: the tag was answered by mirror {} and could not be confirmed \
-                 ({why}); using digest {}",
-                r.served_by.endpoint,
-                r.manifest.digest
-            );
-            Ok(r)
-        };
-        let Some(authority) = self.plan.sources.iter().position(|s| s.role == Role::Authority)
-        else {
-            return unconfirmed(r, "fallback to the authority is off");
+        let started = Instant::now();
+        (endpoint.head_manifest(&reference.repository, &reference.target()).await, started)
+    }
+
+    /// A tag from a mirror that is not trusted for it: the registry's HEAD
+    /// says the tag's digest (Docker Hub does not count HEADs against pull
+    /// limits). The same digest confirms it; another overrules it; none
+    /// leaves it unconfirmed.
+    async fn confirm(
+        &self,
+        r: Resolution,
+        early: Option<EarlyConfirm>,
+    ) -> Result<Resolution, Error> {
+        let Some(authority) = self.authority() else {
+            let why = "fallback to the registry is off";
+            return self.unconfirmed(r, Confirmation::NoRegistry, why);
         };
         let ask = Ask { kind: AskKind::Confirm, digest: None, by_tag: true };
         let source = self.host(authority);
         if let Some(skip) = decide::skip(&self.session.facts(source), true, false) {
-            let nothing = crate::registry::Exchange { url: String::new(), status: None };
+            let nothing = Exchange { url: String::new(), status: None };
             self.record(
                 authority,
                 &ask,
@@ -110,62 +192,38 @@ impl Fetcher {
                 Outcome::Skipped,
                 Instant::now(),
             );
-            return unconfirmed(r, "the authority is unreachable");
+            return self.unconfirmed(r, Confirmation::RegistryUnavailable, &skip.reason());
         }
         let endpoint = self.session.endpoint(&self.plan, source).await?;
-        let started = Instant::now();
-        let head = endpoint.head_manifest(&reference.repository, &reference.target()).await;
+        let (head, started) = self.head(&endpoint, early).await;
         match head {
-            Ok((digest, ex)) if digest == r.manifest.digest => {
+            // Like with like: the registry may name it in sha512.
+            Ok((digest, ex)) if digest == r.manifest.digest_in(digest.algorithm()) => {
                 self.record(authority, &ask, &ex, None, Outcome::Confirmed, started);
+                let mut r = r;
                 r.served_by.confirmed = true;
                 r.served_by.trust = Trust::Confirmed;
+                r.served_by.confirmation = Confirmation::Confirmed;
                 Ok(r)
             }
             Ok((digest, ex)) => {
-                let said = format!("mirror said {}, authority says {digest}", r.manifest.digest);
+                let said = format!("mirror said {}, registry says {digest}", r.manifest.digest);
                 self.record(authority, &ask, &ex, Some(said), Outcome::Collision, started);
-                tracing::warn!(
-                    "{reference}: mirror {} answered with {}, but {} says {digest}: the mirror \
-                     serves another registry's image under this name; using the authority's",
-                    r.served_by.endpoint,
-                    r.manifest.digest,
-                    source.display()
-                );
-                let collision = Collision {
-                    endpoint: r.served_by.endpoint.clone(),
-                    digest: r.manifest.digest.to_string(),
-                };
-                let target = ManifestTarget::Digest { digest: &digest, size: None };
-                let fetched = self.manifest(target, &[authority]).await?;
-                Ok(Resolution {
-                    manifest: fetched.manifest,
-                    host: authority,
-                    served_by: ServedBy {
-                        endpoint: source.display(),
-                        role: Role::Authority,
-                        ns_sent: false,
-                        ns_honored: false,
-                        confirmed: true,
-                        trust: Trust::Authority,
-                        collision: Some(collision),
-                    },
-                })
+                self.overrule(r, &digest).await
             }
             Err((e, ex)) if e.is_not_found() => {
                 self.record(authority, &ask, &ex, Some(e.to_string()), Outcome::Collision, started);
                 Err(Error::Missing(format!(
-                    "{reference}: mirror {} has this tag but {} does not; refusing the mirror's \
-                     answer (it may be another registry's image). Pull by digest, or mark the \
-                     mirror trusted in the config, to use it anyway",
+                    "{}: mirror {} has this tag but {} does not; refusing the mirror's answer \
+                     (it may be another registry's image). Pull by digest, or mark the mirror \
+                     trusted in the config, to use it anyway",
+                    self.plan.reference,
                     r.served_by.endpoint,
                     source.display()
                 )))
             }
             Err((e, ex)) => {
-                if e.host_is_down() {
-                    self.learn(source, &e);
-                }
+                self.learn(source, &e);
                 self.record(
                     authority,
                     &ask,
@@ -174,8 +232,69 @@ impl Fetcher {
                     Outcome::Unconfirmed,
                     started,
                 );
-                unconfirmed(r, &e.to_string())
+                self.unconfirmed(r, Confirmation::RegistryUnavailable, &e.to_string())
             }
         }
+    }
+
+    /// The registry named another digest for the tag than the mirror: the
+    /// mirror serves another image under this name, or a stale tag. The
+    /// registry's digest wins, fetched by digest (safe from anyone) from
+    /// the mirrors first, where the content may well be, then the registry.
+    async fn overrule(&self, r: Resolution, digest: &Digest) -> Result<Resolution, Error> {
+        let reference = &self.plan.reference;
+        let mut warnings = r.warnings;
+        warnings.push(format!(
+            "{reference}: mirror {} answered with {}, but the registry says {digest}: the mirror \
+             serves another image (or a stale tag) under this name; using the registry's",
+            r.served_by.endpoint, r.manifest.digest
+        ));
+        let collision =
+            Collision { endpoint: r.served_by.endpoint, digest: r.manifest.digest.to_string() };
+        let mut order: Vec<usize> =
+            (0..self.plan.sources.len()).filter(|&i| self.host(i).role == Role::Mirror).collect();
+        order.extend(self.authority());
+        let target = ManifestTarget::Digest { digest, size: None };
+        let fetched = self.manifest(target, &order).await?;
+        let source = self.host(fetched.host);
+        let served_by = ServedBy {
+            endpoint: source.display(),
+            role: source.role,
+            ns_sent: fetched.ns.sent(),
+            ns_honored: false,
+            confirmed: true,
+            trust: match source.role {
+                Role::Authority => Trust::Authority,
+                Role::Mirror => Trust::Confirmed,
+            },
+            confirmation: Confirmation::Overruled,
+            collision: Some(collision),
+        };
+        Ok(Resolution { manifest: fetched.manifest, host: fetched.host, served_by, warnings })
+    }
+
+    /// Nobody could confirm the mirror's tag: used with a warning, or
+    /// refused when the configuration says so.
+    fn unconfirmed(
+        &self,
+        mut r: Resolution,
+        confirmation: Confirmation,
+        why: &str,
+    ) -> Result<Resolution, Error> {
+        let (reference, mirror, digest) =
+            (&self.plan.reference, &r.served_by.endpoint, &r.manifest.digest);
+        if self.plan.unconfirmed_fails {
+            return Err(Error::Unconfirmed(format!(
+                "{reference}: mirror {mirror} answered the tag with {digest}, and the registry \
+                 could not confirm it ({why}); refused because unconfirmed tags fail \
+                 (--require-confirmed or unconfirmed = \"fail\"). Pull by digest to use it"
+            )));
+        }
+        r.warnings.push(format!(
+            "{reference}: the tag was answered by mirror {mirror} and could not be confirmed with \
+             the registry ({why}); using digest {digest}"
+        ));
+        r.served_by.confirmation = confirmation;
+        Ok(r)
     }
 }

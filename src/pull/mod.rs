@@ -74,7 +74,7 @@ pub async fn pull(
 ) -> Result<PullReport> {
     let started = Instant::now();
     let fetcher = Arc::new(Fetcher::new(session, plan.clone()));
-    let Resolution { manifest: top, host, served_by } = fetcher.resolve().await?;
+    let Resolution { manifest: top, host, served_by, warnings } = fetcher.resolve().await?;
     // Only now: a reference that resolves nowhere leaves no empty layout behind.
     let layout = Layout::open(&options.output)?;
     // Blobs come from the source that served the manifest, then the others.
@@ -133,6 +133,7 @@ pub async fn pull(
         },
         output: options.output.clone(),
         served_by,
+        warnings,
         sources,
         attempts: fetcher.attempts(),
         blobs: blob_reports,

@@ -74,6 +74,15 @@ fn assert_layout_holds(t: &Test, img: &Image) {
     }
 }
 
+/// The registry was asked one thing only: the HEAD that confirms a
+/// mirror's answer for the tag (an `OCI-Namespace` echo is no proof).
+fn assert_only_the_confirming_head(auth: &Registry) {
+    let asked: Vec<_> = auth.requests().into_iter().filter(|r| r.path != "/v2/").collect();
+    assert_eq!(asked.len(), 1, "{asked:#?}");
+    assert_eq!(asked[0].method, "HEAD", "{asked:#?}");
+    assert!(asked[0].path.contains("/manifests/"), "{asked:#?}");
+}
+
 fn basic(user: &str, pass: &str) -> String {
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}")))
 }
@@ -104,8 +113,9 @@ fn ns_honouring_mirror_serves_manifest_and_blobs_with_ns() {
     assert_eq!(sb["endpoint"], mirror.url(), "{j}");
     assert_eq!(sb["nsSent"], true);
     assert_eq!(sb["nsHonored"], true);
-    assert_eq!(sb["trust"], "namespace-echo");
-    assert_eq!(sb["confirmed"], false, "nothing asked the authority");
+    assert_eq!(sb["trust"], "confirmed", "the echo is recorded, and is no proof");
+    assert_eq!(sb["confirmed"], true);
+    assert_eq!(sb["confirmation"], "confirmed");
     for b in img.blobs() {
         assert_eq!(blob_endpoint(&j, &b.digest), mirror.url(), "{j}");
     }
@@ -120,8 +130,8 @@ fn ns_honouring_mirror_serves_manifest_and_blobs_with_ns() {
         assert_eq!(r.query_param("ns").as_deref(), Some(auth.host().as_str()), "{r:?}");
         assert_eq!(r.query.as_deref(), Some(encoded.as_str()), "{r:?}");
     }
-    // The echo is enough: the authority is never contacted.
-    assert!(auth.requests().is_empty(), "{:#?}", auth.requests());
+    // The echo is not enough: one HEAD confirms the tag, nothing else.
+    assert_only_the_confirming_head(&auth);
 }
 
 /// A mirror that rejects any query with `status`: one ns-carrying request
@@ -483,7 +493,8 @@ fn blob_missing_on_the_mirror_comes_from_the_next_source() {
         assert_eq!(blob_endpoint(&j, &b.digest), want, "{}: {j}", b.digest);
     }
     assert_eq!(auth.count("GET", BLOBS), 1, "{:#?}", auth.requests());
-    assert_eq!(auth.count("*", MANIFESTS), 0, "the echo needs no confirmation");
+    assert_eq!(auth.count("HEAD", MANIFESTS), 1, "an echo is no proof: the tag is confirmed");
+    assert_eq!(auth.count("GET", MANIFESTS), 0);
     assert_layout_holds(&t, &img);
 }
 
@@ -787,7 +798,7 @@ fn ls_lists_images_with_their_source() {
     let e1 = entries.iter().find(|e| e["name"] == reference).unwrap();
     assert_eq!(e1["digest"], img.manifest.digest);
     assert_eq!(e1["source"], mirror.url());
-    assert_eq!(e1["trust"], "namespace-echo");
+    assert_eq!(e1["trust"], "confirmed");
     let e2 = entries.iter().find(|e| e["name"] == reference2).unwrap();
     assert_eq!(e2["source"], auth.url());
     assert_eq!(e2["trust"], "authority");
@@ -818,7 +829,7 @@ fn config_file_mirrors_are_used() {
     out.assert_success();
     assert_eq!(out.json()["servedBy"]["endpoint"], mirror.url(), "{}", out.stdout);
     assert!(unused.requests().is_empty(), "the registry's own rule replaces [defaults]");
-    assert!(auth.requests().is_empty());
+    assert_only_the_confirming_head(&auth);
 
     // --mirror goes before the configured mirrors (checked in the plan: no network).
     let flag_mirror = Registry::start();
@@ -862,7 +873,7 @@ fn ocimirror_mirrors_env_is_used_in_order() {
     let order: Vec<_> =
         attempts(&j).iter().map(|a| a["endpoint"].as_str().unwrap().to_string()).collect();
     assert_eq!(order.first(), Some(&empty.url()), "{j}");
-    assert!(auth.requests().is_empty());
+    assert_only_the_confirming_head(&auth);
 }
 
 #[test]
