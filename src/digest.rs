@@ -39,7 +39,7 @@ pub struct Digest {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("invalid digest {input:?}: {reason}")]
+#[error("invalid digest \"{input}\": {reason}")]
 pub struct DigestError {
     pub input: String,
     pub reason: &'static str,
@@ -75,7 +75,8 @@ impl FromStr for Digest {
     type Err = DigestError;
 
     fn from_str(s: &str) -> Result<Digest, DigestError> {
-        let err = |reason| DigestError { input: s.chars().take(200).collect(), reason };
+        // The input may be a server's (a header, a manifest): shown safely.
+        let err = |reason| DigestError { input: crate::text::shown(s), reason };
         let (alg, hex) = s.split_once(':').ok_or_else(|| err("expected algorithm:hex"))?;
         let algorithm = match alg {
             "sha256" => Algorithm::Sha256,

@@ -106,7 +106,11 @@ impl Printer {
             eprintln!("{} holds no images", dir.display());
         }
         for e in entries {
-            let platform = e.platform.as_deref().unwrap_or(
+            // A layout may come from anywhere (a shared cache): its text is
+            // shown safely like a server's.
+            let shown = |s: &str| crate::text::shown(s);
+            let platform = e.platform.as_deref().map(shown);
+            let platform = platform.as_deref().unwrap_or(
                 if crate::image::MediaType::parse(&e.media_type).is_index() {
                     "all platforms"
                 } else {
@@ -115,10 +119,10 @@ impl Printer {
             );
             outln!(
                 "{}  {}  {}  {}",
-                e.name.as_deref().unwrap_or("<unnamed>"),
-                e.digest,
+                shown(e.name.as_deref().unwrap_or("<unnamed>")),
+                shown(&e.digest),
                 platform,
-                ls_sources(e)
+                shown(&ls_sources(e))
             );
         }
         Ok(())

@@ -42,26 +42,32 @@ pub(super) async fn all(ctx: Arc<Downloads>, blobs: Vec<Descriptor>) -> Result<V
     // `jobs` bounds the large downloads, and so memory (each buffers up to
     // `WRITE_CHUNK`). A small blob fits in one buffer, and many small layers
     // are bound by per-request latency (the registry's work, an fsync), not
-    // bandwidth: twice as many downloads run when they are small.
-    let running = Arc::new(Semaphore::new(jobs * 2));
+    // bandwidth: twice as many downloads run when they are small. Tasks are
+    // started as others finish, never all up front: a manifest listing tens
+    // of thousands of layers costs no more memory than one listing ten.
+    let in_flight = jobs * 2;
     let large = Arc::new(Semaphore::new(jobs));
+    let mut pending = blobs.into_iter().enumerate();
     // Dropped on the first error (or with the pull, on Ctrl-C): that aborts
     // the downloads still running.
     let mut downloads = JoinSet::new();
-    for (i, d) in blobs.into_iter().enumerate() {
-        let (ctx, running, large) = (ctx.clone(), running.clone(), large.clone());
-        downloads.spawn(async move {
-            // `ok()`: the semaphores are never closed.
-            let _running = running.acquire_owned().await.ok();
-            let _large = if d.size > SMALL_BLOB { large.acquire_owned().await.ok() } else { None };
-            one(&ctx, &d).await.map(|r| (i, r))
-        });
-    }
     let mut reports: Vec<(usize, BlobReport)> = Vec::new();
-    while let Some(done) = downloads.join_next().await {
-        match done {
-            Ok(report) => reports.push(report?),
-            Err(e) => return Err(Error::Failed(format!("a download stopped: {e}"))),
+    loop {
+        while downloads.len() < in_flight
+            && let Some((i, d)) = pending.next()
+        {
+            let (ctx, large) = (ctx.clone(), large.clone());
+            downloads.spawn(async move {
+                // `ok()`: the semaphore is never closed.
+                let _large =
+                    if d.size > SMALL_BLOB { large.acquire_owned().await.ok() } else { None };
+                one(&ctx, &d).await.map(|r| (i, r))
+            });
+        }
+        match downloads.join_next().await {
+            None => break,
+            Some(Ok(report)) => reports.push(report?),
+            Some(Err(e)) => return Err(Error::Failed(format!("a download stopped: {e}"))),
         }
     }
     reports.sort_by_key(|(i, _)| *i);

@@ -3,7 +3,7 @@
 //! indexes, as containerd does), or with `--all-platforms` every manifest
 //! the index reaches.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::PlatformChoice;
 use crate::digest::Digest;
@@ -13,8 +13,17 @@ use crate::image::platform::{self, Platform};
 use crate::image::{Descriptor, ImageManifest, IndexManifest, Manifest, Parsed};
 use crate::layout::Layout;
 
-/// How deep `--platform` follows indexes inside indexes.
+/// How deep indexes inside indexes are followed, on every path.
 const MAX_INDEX_DEPTH: usize = 4;
+/// The most manifests one pull keeps (a multi-platform index has a few
+/// dozen, attestations included), and the most bytes of them held at
+/// once: what a server cannot push memory past. Each is at most
+/// `MAX_MANIFEST_SIZE` (4 MiB).
+const MAX_MANIFESTS: usize = 1000;
+const MAX_MANIFEST_BYTES: usize = 24 << 20;
+/// The most blobs one pull fetches (images have tens of layers; a
+/// manifest just under the size cap can list 44,000).
+const MAX_BLOBS: usize = 10_000;
 
 /// What a pull keeps.
 pub(super) struct Selection {
@@ -44,7 +53,8 @@ pub(super) async fn select(
     let parsed = top
         .parse()
         .map_err(|e| Error::Invalid(format!("{reference}: {e} (manifest from {top_source})")))?;
-    let mut children = Children { fetcher, layout, order, served: Vec::new() };
+    let mut children =
+        Children { fetcher, layout, order, served: Vec::new(), held: top.bytes.len() };
     let mut selection = match (parsed, choice) {
         (Parsed::Image(_), _) => Selection {
             manifests: vec![top.clone()],
@@ -85,6 +95,8 @@ struct Children<'a> {
     layout: &'a Layout,
     order: &'a [usize],
     served: Vec<String>,
+    /// Bytes of manifests held so far.
+    held: usize,
 }
 
 impl Children<'_> {
@@ -113,18 +125,35 @@ impl Children<'_> {
         Err(Error::Invalid(format!("{reference}: indexes nested more than {MAX_INDEX_DEPTH} deep")))
     }
 
-    /// Every manifest the index reaches, nested indexes included, and the
-    /// images among them.
+    /// Every manifest the index reaches, nested indexes included (each
+    /// once, however often it is listed), and the images among them.
     async fn everything(
         &mut self,
         entries: Vec<Descriptor>,
     ) -> Result<(Vec<Manifest>, Vec<Manifest>)> {
+        let reference = &self.fetcher.plan().reference;
         let (mut all, mut images) = (Vec::new(), Vec::new());
-        let mut queue = entries;
-        while let Some(d) = queue.pop() {
+        let mut seen = HashSet::new();
+        let mut queue: Vec<(Descriptor, usize)> = entries.into_iter().map(|d| (d, 1)).collect();
+        while let Some((d, depth)) = queue.pop() {
+            if !seen.insert(d.digest.clone()) {
+                continue;
+            }
+            if seen.len() > MAX_MANIFESTS {
+                return Err(Error::Invalid(format!(
+                    "{reference}: the index reaches more than {MAX_MANIFESTS} manifests"
+                )));
+            }
             let child = self.get(&d).await?;
             match child.parse()? {
-                Parsed::Index(index) => queue.extend(index.manifests),
+                Parsed::Index(_) if depth > MAX_INDEX_DEPTH => {
+                    return Err(Error::Invalid(format!(
+                        "{reference}: indexes nested more than {MAX_INDEX_DEPTH} deep"
+                    )));
+                }
+                Parsed::Index(index) => {
+                    queue.extend(index.manifests.into_iter().map(|m| (m, depth + 1)))
+                }
                 Parsed::Image(_) => images.push(child.clone()),
             }
             all.push(child);
@@ -144,6 +173,14 @@ impl Children<'_> {
         let target = ManifestTarget::Digest { digest: &d.digest, size: Some(d.size) };
         let fetched = self.fetcher.manifest(target, self.order).await?;
         self.served.push(self.fetcher.plan().sources[fetched.host].display());
+        self.held += fetched.manifest.bytes.len();
+        if self.held > MAX_MANIFEST_BYTES {
+            return Err(Error::Invalid(format!(
+                "{}: the index reaches more than {} MiB of manifests",
+                self.fetcher.plan().reference,
+                MAX_MANIFEST_BYTES >> 20
+            )));
+        }
         Ok(fetched.manifest)
     }
 }
@@ -158,6 +195,11 @@ pub(super) fn blobs_of(images: &[Manifest], reference: &str) -> Result<Vec<Descr
         let Parsed::Image(ImageManifest { config, layers }) = m.parse()? else { continue };
         for d in std::iter::once(config).chain(layers) {
             match sizes.get(&d.digest) {
+                None if blobs.len() == MAX_BLOBS => {
+                    return Err(Error::Invalid(format!(
+                        "{reference}: more than {MAX_BLOBS} blobs to fetch; refusing"
+                    )));
+                }
                 None => {
                     sizes.insert(d.digest.clone(), d.size);
                     blobs.push(d);

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::credentials::Credential;
+use crate::text::redacted_url;
 use base64::Engine as _;
 
 /// Token and error bodies are small; more than this is a broken or hostile
@@ -179,11 +180,15 @@ fn quoted_string_len(s: &str) -> usize {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("the token service at {realm} refused the credentials (HTTP {status})")]
+    // The realm is the server's: quoted safely, any credentials in it hidden.
+    #[error("the token service at {} refused the credentials (HTTP {status})", redacted_url(realm))]
     Refused { realm: String, status: u16 },
-    #[error("the token service at {realm} failed: {detail}")]
+    #[error("the token service at {} failed: {detail}", redacted_url(realm))]
     Failed { realm: String, detail: String },
-    #[error("the token service at {realm} answered with something that is not a token")]
+    #[error(
+        "the token service at {} answered with something that is not a token",
+        redacted_url(realm)
+    )]
     BadResponse { realm: String },
 }
 

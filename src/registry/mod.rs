@@ -704,16 +704,12 @@ pub async fn error_from_response(resp: reqwest::Response, within: Duration) -> F
     let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
         Ok(b) if !b.errors.is_empty() => {
             let e = &b.errors[0];
-            (e.code.clone(), printable(e.message.as_deref().unwrap_or("")))
+            let code = e.code.as_deref().map(|c| crate::text::shown_max(c, 64));
+            (code, crate::text::shown(e.message.as_deref().unwrap_or("")))
         }
         _ => (None, String::new()),
     };
     FetchError::Status { status, code, message }
-}
-
-/// Registry text shown to the user: one line, no control characters, short.
-fn printable(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(300).collect()
 }
 
 /// `<base>/v2/<repo>/<kind>/<target>[?ns=<ns>]`; with `override_path` the
