@@ -345,37 +345,8 @@ impl Endpoint {
         let mut origin = url.origin();
         for _ in 0..=MAX_REDIRECTS {
             let same_origin = url.origin() == origin;
-            let client = if self.is_own(&url) {
-                self.client.clone()
-            } else {
-                self.clients
-                    .for_url(&url, self.ca_file.as_deref())
-                    .map_err(|e| FetchError::Invalid(e.to_string()))?
-            };
-            let mut req = client.request(method.clone(), url.clone());
-            if same_origin {
-                for (k, v) in &self.headers {
-                    req = req.header(k.as_str(), v.as_str());
-                }
-                if let Some(a) = authorization {
-                    req = req.header("authorization", a);
-                }
-            }
-            for (k, v) in extra {
-                req = req.header(*k, v.as_str());
-            }
-            let sent = tokio::time::timeout(self.network.response_timeout, req.send())
-                .await
-                .map_err(|_| FetchError::Transport {
-                    kind: TransportKind::Timeout,
-                    message: format!(
-                        "no response from {} within {:?}",
-                        host_of(&url),
-                        self.network.response_timeout
-                    ),
-                })?
-                .map_err(|e| transport_error(&e));
-            let resp = match sent {
+            let auth = if same_origin { authorization } else { None };
+            let resp = match self.send_hop(&method, &url, same_origin, auth, extra).await {
                 Err(FetchError::Transport { kind: TransportKind::Connect, message })
                     if self.http_fallback && url.origin() == self.base.origin() =>
                 {
@@ -399,39 +370,52 @@ impl Endpoint {
             if !resp.status().is_redirection() {
                 return Ok(resp);
             }
-            let next = resp
-                .headers()
-                .get("location")
-                .and_then(|l| l.to_str().ok())
-                .and_then(|l| url.join(l).ok())
-                .ok_or_else(|| {
-                    FetchError::Invalid(format!(
-                        "{} answered HTTP {} without a usable Location",
-                        host_of(&url),
-                        resp.status().as_u16()
-                    ))
-                })?;
-            if !matches!(next.scheme(), "http" | "https") {
-                return Err(FetchError::Invalid(format!(
-                    "redirect to unsupported URL scheme {}",
-                    next.scheme()
-                )));
-            }
-            // Redirects may downgrade nothing: https must stay https.
-            if url.scheme() == "https" && next.scheme() == "http" {
-                return Err(FetchError::Invalid(format!(
-                    "{} redirected from HTTPS to plain HTTP; refusing",
-                    host_of(&url)
-                )));
-            }
-            // Followed as given: a host that fell back to HTTP may well
-            // send us to its HTTPS again (a port-80 redirect), and that works.
-            url = next;
+            url = redirect_target(&url, &resp)?;
         }
         Err(FetchError::Invalid(format!(
             "more than {MAX_REDIRECTS} redirects (a redirect loop?) starting at {}",
             self.display()
         )))
+    }
+
+    /// One hop of `raw_send`: the request to `url` with its own host's
+    /// client, this host's headers and `authorization` only on the first
+    /// URL's origin, within the response timeout.
+    async fn send_hop(
+        &self,
+        method: &Method,
+        url: &Url,
+        same_origin: bool,
+        authorization: Option<&str>,
+        extra: &[(&str, String)],
+    ) -> Result<reqwest::Response, FetchError> {
+        let client = if self.is_own(url) {
+            self.client.clone()
+        } else {
+            self.clients
+                .for_url(url, self.ca_file.as_deref())
+                .map_err(|e| FetchError::Invalid(e.to_string()))?
+        };
+        let mut req = client.request(method.clone(), url.clone());
+        if same_origin {
+            for (k, v) in &self.headers {
+                req = req.header(k.as_str(), v.as_str());
+            }
+        }
+        if let Some(a) = authorization {
+            req = req.header("authorization", a);
+        }
+        for (k, v) in extra {
+            req = req.header(*k, v.as_str());
+        }
+        let timeout = self.network.response_timeout;
+        tokio::time::timeout(timeout, req.send())
+            .await
+            .map_err(|_| FetchError::Transport {
+                kind: TransportKind::Timeout,
+                message: format!("no response from {} within {timeout:?}", host_of(url)),
+            })?
+            .map_err(|e| transport_error(&e))
     }
 
     /// Sends `METHOD <base>/v2/<repo>/<kind>/<target>` and returns a
@@ -528,6 +512,38 @@ impl Endpoint {
         let pace = Pace::new(self.network.speed_limit, self.network.stall_timeout);
         Ok((BlobBody { resp, start, pace }, exchange))
     }
+}
+
+/// Where a redirect points: its `Location`, resolved against `url`. Only
+/// http and https, and never from HTTPS down to plain HTTP. Followed as
+/// given otherwise: a host that fell back to HTTP may well send us to its
+/// HTTPS again (a port-80 redirect), and that works.
+fn redirect_target(url: &Url, resp: &reqwest::Response) -> Result<Url, FetchError> {
+    let next = resp
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| url.join(l).ok())
+        .ok_or_else(|| {
+            FetchError::Invalid(format!(
+                "{} answered HTTP {} without a usable Location",
+                host_of(url),
+                resp.status().as_u16()
+            ))
+        })?;
+    if !matches!(next.scheme(), "http" | "https") {
+        return Err(FetchError::Invalid(format!(
+            "redirect to unsupported URL scheme {}",
+            crate::text::shown(next.scheme())
+        )));
+    }
+    if url.scheme() == "https" && next.scheme() == "http" {
+        return Err(FetchError::Invalid(format!(
+            "{} redirected from HTTPS to plain HTTP; refusing",
+            host_of(url)
+        )));
+    }
+    Ok(next)
 }
 
 /// A manifest as a host served it, with the namespace it says it served
