@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::error::Result;
-use crate::fetch::{Class, Fetcher, HostProbe, NsPath, NsSupport, ReferenceAnswer, Session, Trust};
+use crate::fetch::{Class, Fetcher, HostProbe, NsPath, ReferenceAnswer, Session, Trust};
 use crate::plan::{Plan, Role};
 use crate::reference::Reference;
 use crate::report::{CheckReport, CheckedSource, SourceVerdict};
@@ -115,12 +115,12 @@ fn checked(plan: &Plan, p: &HostProbe, registry: Option<&RegistrySays>) -> Check
             c.verdict = SourceVerdict::NotAsked;
             c.error = Some(why.clone());
         }
-        ReferenceAnswer::Served { digest, ns, ns_support } => {
+        ReferenceAnswer::Served { digest, ns, echoed, ns_support } => {
             c.verdict = SourceVerdict::Serves;
             c.has_reference = Some(true);
             c.digest = Some(digest.clone());
             c.ns = *ns_support;
-            c.ns_honored = ns.sent().then_some(*ns_support == Some(NsSupport::Honours));
+            c.ns_honored = ns.sent().then_some(*echoed);
             if plan.reference.is_by_tag() && source.role == Role::Mirror {
                 (c.trust, c.collision) = tag_trust(source.trusted, *ns, digest, registry);
             }

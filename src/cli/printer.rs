@@ -301,7 +301,10 @@ fn check_notes(s: &CheckedSource) -> Vec<String> {
             false => "auth: needs credentials, none configured".into(),
         });
     }
-    if let Some(ns) = s.ns {
+    if s.ns_honored == Some(true) {
+        notes.push("honours ns (echoes OCI-Namespace)".into());
+    }
+    if let Some(ns) = s.ns.filter(|&ns| ns != NsSupport::Honours) {
         notes.push(
             match ns {
                 NsSupport::Honours => "honours ns",

@@ -34,9 +34,11 @@ pub enum NsSupport {
 pub enum ReferenceAnswer {
     /// Not asked, and why (a digest-only mirror is never asked for a tag).
     NotAsked(String),
+    /// `echoed`: it answered with `OCI-Namespace` for the registry.
     Served {
         digest: Digest,
         ns: NsPath,
+        echoed: bool,
         ns_support: Option<NsSupport>,
     },
     Failed {
@@ -135,12 +137,11 @@ impl Fetcher {
                 let echoed = ns.sent() && value.namespace.as_deref() == Some(self.plan.ns_value());
                 let value = value.manifest;
                 let ns_support = match ns {
-                    _ if echoed => Some(NsSupport::Honours),
                     NsPath::Stripped { .. } => Some(NsSupport::Rejects),
-                    NsPath::Sent => self.without_ns(i, endpoint, &value.digest).await,
+                    NsPath::Sent => self.without_ns(i, endpoint, &value.digest, echoed).await,
                     NsPath::NotSent => None,
                 };
-                ReferenceAnswer::Served { digest: value.digest, ns, ns_support }
+                ReferenceAnswer::Served { digest: value.digest, ns, echoed, ns_support }
             }
             HostAnswer::Failed { err, answer, retry } => ReferenceAnswer::Failed {
                 class: decide::class_of(&err),
@@ -153,14 +154,17 @@ impl Fetcher {
         }
     }
 
-    /// A host that served the reference with `ns` and did not echo it:
-    /// what does it serve without? One HEAD, which a pull would not send;
-    /// recorded like every request.
+    /// A host that served the reference with `ns`: what does it serve
+    /// without? One HEAD, which a pull would not send; recorded like every
+    /// request. The same image: it ignores `ns`, or honours it (it echoed)
+    /// and serves this namespace by default; none: it requires `ns` (as
+    /// Spegel does for tags); another: it routes by namespace.
     async fn without_ns(
         &self,
         i: usize,
         endpoint: &Endpoint,
         with_ns: &Digest,
+        echoed: bool,
     ) -> Option<NsSupport> {
         let reference = &self.plan.reference;
         let ask = Ask { kind: AskKind::Manifest, digest: None, by_tag: reference.is_by_tag() };
@@ -168,7 +172,11 @@ impl Fetcher {
         match endpoint.head_manifest(&reference.repository, &reference.target()).await {
             Ok((digest, exchange)) => {
                 self.record(i, &ask, &exchange, None, Outcome::Served, started);
-                Some(if &digest == with_ns { NsSupport::Ignores } else { NsSupport::Routes })
+                Some(match (&digest == with_ns, echoed) {
+                    (true, true) => NsSupport::Honours,
+                    (true, false) => NsSupport::Ignores,
+                    (false, _) => NsSupport::Routes,
+                })
             }
             Err((e, exchange)) => {
                 self.record_failure(i, &ask, &exchange, &e, started);

@@ -421,3 +421,188 @@ fn http_proxy_from_the_environment_is_used() {
     assert_eq!(out.json()["digest"], img.manifest.digest);
     assert!(proxy.count("GET", "/v2/team/app/manifests/v1") >= 1);
 }
+
+/// `mirrors check REF --json`'s entry for `url`.
+fn checked(j: &serde_json::Value, url: &str) -> serde_json::Value {
+    let sources = j["sources"].as_array().unwrap();
+    sources.iter().find(|s| s["endpoint"] == url).cloned().unwrap_or_else(|| panic!("{url}: {j}"))
+}
+
+#[test]
+fn mirrors_check_reports_what_a_pull_would_conclude() {
+    let img = Image::oci(57, &[300]);
+    let other = Image::oci(58, &[300]);
+    let authority = Registry::start();
+    authority.push_image("team/app", "v1", &img);
+    let host = authority.host();
+    // An old registry that 404s any query string: a pull strips ns and is served.
+    let old = Registry::start();
+    old.set_ns_mode(NsMode::RejectQuery(404));
+    old.push_image("team/app", "v1", &img);
+    // A mirror that serves only by namespace (400 without ns), with and without the image.
+    let routing = Registry::start();
+    routing.set_ns_mode(NsMode::RequireNs);
+    routing.push_image_ns(&host, "team/app", "v1", &img);
+    let routing_empty = Registry::start();
+    routing_empty.set_ns_mode(NsMode::RequireNs);
+    // One that ignores ns, and one that answers the tag with another image.
+    let ignoring = Registry::start();
+    ignoring.push_image("team/app", "v1", &img);
+    let colliding = Registry::start();
+    colliding.push_image("team/app", "v1", &other);
+    let reference = format!("{host}/team/app:v1");
+    let t = Test::new();
+    let mut args = vec!["mirrors".to_string(), "check".into(), reference.clone(), "--json".into()];
+    for m in [&old, &routing, &routing_empty, &ignoring, &colliding] {
+        args.extend(["--mirror".to_string(), m.url()]);
+    }
+    let out = t.run_with(&args);
+    out.assert_success();
+    let j = out.json();
+    assert_eq!(j["healthy"], true, "{j}");
+    let s = checked(&j, &old.url());
+    assert_eq!(
+        (&s["verdict"], &s["ns"], &s["hasReference"]),
+        (&json!("serves"), &json!("rejects"), &json!(true)),
+        "{s}"
+    );
+    let s = checked(&j, &routing.url());
+    assert_eq!((&s["verdict"], &s["ns"]), (&json!("serves"), &json!("requires")), "{s}");
+    let s = checked(&j, &routing_empty.url());
+    assert_eq!(
+        (&s["verdict"], &s["ns"], &s["hasReference"]),
+        (&json!("not-found"), &json!("requires"), &json!(false)),
+        "{s}"
+    );
+    let s = checked(&j, &ignoring.url());
+    assert_eq!((&s["ns"], &s["trust"]), (&json!("ignores"), &json!("confirmed")), "{s}");
+    let s = checked(&j, &colliding.url());
+    assert_eq!(s["collision"], img.manifest.digest, "the registry's digest: {s}");
+    assert_eq!(s["trust"], "unconfirmed", "{s}");
+    let s = checked(&j, &authority.url());
+    assert_eq!(
+        (&s["role"], &s["verdict"], &s["ns"]),
+        (&json!("authority"), &json!("serves"), &json!(null)),
+        "{s}"
+    );
+    // The same in words.
+    let human: Vec<String> = args.iter().filter(|a| *a != "--json").cloned().collect();
+    let out = t.run_with(&human);
+    out.assert_success();
+    for needle in ["rejects ns", "requires ns", "ignores ns", "COLLISION", "tag confirmed"] {
+        assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
+    }
+}
+
+#[test]
+fn mirrors_check_reports_a_misconfigured_source_and_checks_the_others() {
+    let (authority, mirror, _img, reference) = authority_and_mirror();
+    let t = Test::new()
+        .config(&format!("[hosts.\"{}\"]\nca_file = \"/nonexistent/ca.pem\"\n", mirror.host()));
+    let out = t.run_with(["mirrors", "check", &reference, "--json", "--mirror", &mirror.url()]);
+    out.assert_code(1);
+    let j = out.json();
+    assert_eq!(j["healthy"], false);
+    let s = checked(&j, &mirror.url());
+    assert_eq!(s["verdict"], "misconfigured", "{s}");
+    assert!(s["error"].as_str().unwrap().contains("/nonexistent/ca.pem"), "{s}");
+    assert!(mirror.requests().is_empty(), "nothing could be sent to it");
+    let s = checked(&j, &authority.url());
+    assert_eq!((&s["verdict"], &s["hasReference"]), (&json!("serves"), &json!(true)), "{s}");
+    let out = t.run_with(["mirrors", "check", &reference, "--mirror", &mirror.url()]);
+    out.assert_code(1);
+    assert!(
+        out.stdout.contains("MISCONFIGURED") && out.stdout.contains("has the reference"),
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn mirrors_check_tells_refused_credentials_from_missing_ones() {
+    let (authority, mirror, _img, reference) = authority_and_mirror();
+    mirror.set_auth(Auth::Basic { user: "u".into(), pass: "right".into() });
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let t = Test::new().docker_config(json!({"auths": {mirror.host(): {"auth": b64("u:wrong")}}}));
+    let out = t.run_with(["mirrors", "check", &reference, "--json", "--mirror", &mirror.url()]);
+    out.assert_success();
+    let s = checked(&out.json(), &mirror.url());
+    assert_eq!(
+        (&s["verdict"], &s["hasCredentials"], &s["hasReference"]),
+        (&json!("denied"), &json!(true), &json!(null)),
+        "{s}"
+    );
+    let out = t.run_with(["mirrors", "check", &reference, "--mirror", &mirror.url()]);
+    assert!(out.stdout.contains("refused the credentials"), "{}", out.stdout);
+    assert!(!out.stdout.contains("wrong") && !out.stderr.contains("wrong"));
+    let t = Test::new();
+    let out = t.run_with(["mirrors", "check", &reference, "--mirror", &mirror.url()]);
+    assert!(out.stdout.contains("needs credentials"), "{}", out.stdout);
+    assert!(
+        authority.count("HEAD", "/v2/team/app/manifests/")
+            + authority.count("GET", "/v2/team/app/manifests/")
+            >= 1
+    );
+}
+
+#[test]
+fn invalid_references_exit_2_from_every_command() {
+    let t = Test::new();
+    let layout = t.layout_str();
+    for args in [
+        vec!["pull", "UPPER//bad", "-o", &layout],
+        vec!["resolve", "UPPER//bad"],
+        vec!["mirrors", "UPPER//bad"],
+        vec!["mirrors", "check", "UPPER//bad"],
+        vec!["pull", "docker://ubuntu", "-o", &layout],
+    ] {
+        let out = t.run_with(&args);
+        out.assert_code(2);
+        assert!(out.stderr.contains("invalid reference"), "{args:?}: {}", out.stderr);
+        let mut json = args.clone();
+        json.push("--json");
+        let out = t.run_with(&json);
+        out.assert_code(2);
+        assert_eq!(out.json()["error"]["kind"], "usage", "{args:?}");
+    }
+    assert!(!t.layout().exists(), "nothing written for a bad reference");
+}
+
+#[test]
+fn json_failures_carry_each_sources_answer() {
+    let (authority, mirror, _img, _) = authority_and_mirror();
+    let dead = crate::support::registry::refused_addr();
+    let reference = format!("{}/team/nothing:v1", authority.host());
+    let t = Test::new();
+    let args = [
+        "resolve",
+        &reference,
+        "--json",
+        "--mirror",
+        &mirror.url(),
+        "--mirror",
+        &format!("http://{dead}"),
+    ];
+    let out = t.run_with(args);
+    out.assert_code(3);
+    let e = &out.json()["error"];
+    assert_eq!((&e["kind"], &e["exitCode"]), (&json!("not-found"), &json!(3)), "{e}");
+    let answers = e["answers"].as_array().unwrap();
+    assert_eq!(answers.len(), 3, "one answer per source: {e}");
+    let by = |url: &str| answers.iter().find(|a| a["endpoint"] == url).cloned().unwrap();
+    let m = by(&mirror.url());
+    assert_eq!(
+        (&m["status"], &m["outcome"], &m["kind"]),
+        (&json!(404), &json!("not-found"), &json!("manifest")),
+        "{m}"
+    );
+    assert!(m["url"].as_str().unwrap().contains("/v2/team/nothing/manifests/v1"), "{m}");
+    let d = by(&format!("http://{dead}"));
+    assert_eq!(d["outcome"], "failed", "{d}");
+    assert!(d["error"].as_str().unwrap().contains("connect"), "{d}");
+    let a = by(&authority.url());
+    assert_eq!((&a["status"], &a["outcome"]), (&json!(404), &json!("not-found")), "{a}");
+    // Errors without sources have the same shape.
+    let out = t.run_with(["resolve", "Bad:Ref", "--json"]);
+    assert_eq!(out.json()["error"]["answers"], json!([]));
+}
