@@ -498,6 +498,63 @@ fn blob_missing_on_the_mirror_comes_from_the_next_source() {
     assert_layout_holds(&t, &img);
 }
 
+/// A manifest from a mirror, every blob from the registry (the mirror's
+/// blobs are corrupt): the summary, `ls`, `--json` and the layout's
+/// annotations all say so, and `served` counts each blob once.
+#[test]
+fn every_output_tells_who_served_the_manifest_and_who_the_blobs() {
+    let img = Image::oci(32, &[1000, 2000]);
+    let (auth, reference) = authority(&img);
+    let mirror = honouring_mirror(&auth, &img);
+    for b in img.blobs() {
+        mirror.fault(Fault::CorruptBlob(b.digest.clone()));
+    }
+    let t = Test::new();
+    let out = pull(&t, &reference, &flags(&[mirror.url()], &[]));
+    out.assert_success();
+    let j = out.json();
+    assert_eq!(j["servedBy"]["endpoint"], mirror.url(), "{j}");
+    let tally = j["sources"].as_array().unwrap();
+    let of = |url: &str| tally.iter().find(|s| s["endpoint"] == url).cloned().unwrap();
+    assert_eq!(
+        (&of(&mirror.url())["manifests"], &of(&mirror.url())["blobs"]),
+        (&json!(1), &json!(0)),
+        "{j}"
+    );
+    assert_eq!(of(&auth.url())["blobs"], img.blobs().len(), "{j}");
+    // A rejected blob is `failed` on the mirror and `served` once, by the registry.
+    for b in img.blobs() {
+        let served: Vec<_> = attempts(&j)
+            .into_iter()
+            .filter(|a| a["digest"] == b.digest.as_str() && a["outcome"] == "served")
+            .collect();
+        assert_eq!(served.len(), 1, "{}: {j}", b.digest);
+        assert_eq!(served[0]["endpoint"], auth.url());
+    }
+    let entry = &layout_index(&t.layout())["manifests"][0];
+    let counts: Value =
+        serde_json::from_str(entry["annotations"]["io.ocimirror.blob-sources"].as_str().unwrap())
+            .unwrap();
+    assert_eq!(counts, json!({auth.url(): img.blobs().len()}), "{entry}");
+    // Humans see the same, in the summary and in ls.
+    let t = Test::new();
+    let layout = t.layout_str();
+    let out = t.run_with(["pull", &reference, "-o", &layout, "--mirror", &mirror.url()]);
+    out.assert_success();
+    let summary = format!("blobs: {} from {}", img.blobs().len(), auth.url());
+    assert!(
+        out.stderr.contains("manifest served by") && out.stderr.contains(&summary),
+        "{}",
+        out.stderr
+    );
+    let ls = t.run_with(["ls", &layout]);
+    let from =
+        format!("manifest from {}, blobs: {} from {}", mirror.url(), img.blobs().len(), auth.url());
+    assert!(ls.stdout.contains(&from), "{}", ls.stdout);
+    let ls = t.run_with(["ls", &layout, "--json"]);
+    assert_eq!(ls.json()[0]["blobSources"], json!({auth.url(): img.blobs().len()}));
+}
+
 #[test]
 fn corrupt_blob_on_the_mirror_comes_from_the_next_source() {
     let img = Image::oci(31, &[1000, 70_000]);
