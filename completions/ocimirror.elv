@@ -40,6 +40,7 @@ set edit:completion:arg-completer[ocimirror] = {|@words|
             cand pull 'Pull an image into an OCI image layout'
             cand resolve 'Find which source serves a reference and its digest, without pulling layers'
             cand ls 'List the images in an OCI layout, with their digests and sources'
+            cand export 'Write images of an OCI layout as one archive for docker load, podman load and ctr images import'
             cand mirrors 'Show the sources a reference would be pulled from, and where each was configured'
             cand completions 'Print a shell completion script to stdout'
         }
@@ -95,6 +96,29 @@ set edit:completion:arg-completer[ocimirror] = {|@words|
             cand --version 'Print version'
         }
         &'ocimirror;ls'= {
+            cand --config 'Configuration file [default: ~/.config/ocimirror/config.toml]'
+            cand --mirror 'Try this mirror first (repeatable, in order); also OCIMIRROR_MIRRORS=url,url'
+            cand --hosts-dir 'Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d'
+            cand --registries-conf 'Read mirrors from a containers registries.conf (podman, CRI-O)'
+            cand --connect-timeout 'Seconds to wait for a connection [default: 3]'
+            cand --response-timeout 'Seconds to wait for a response''s headers [default: 5]'
+            cand --stall-timeout 'Seconds a download may go without receiving a byte [default: 30]'
+            cand --retries 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]'
+            cand --no-mirrors 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
+            cand --no-fallback 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
+            cand --json 'Print results as JSON on stdout (one object)'
+            cand -q 'No progress bars and no messages except errors'
+            cand --quiet 'No progress bars and no messages except errors'
+            cand -v 'More log output on stderr (-v: each request, -vv: debug)'
+            cand --verbose 'More log output on stderr (-v: each request, -vv: debug)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'ocimirror;export'= {
+            cand -o 'The archive to write, or `-` for stdout; a file appears only when complete'
+            cand --output 'The archive to write, or `-` for stdout; a file appears only when complete'
             cand --config 'Configuration file [default: ~/.config/ocimirror/config.toml]'
             cand --mirror 'Try this mirror first (repeatable, in order); also OCIMIRROR_MIRRORS=url,url'
             cand --hosts-dir 'Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d'

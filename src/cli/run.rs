@@ -4,13 +4,17 @@
 
 use std::sync::Arc;
 
-use super::args::{Cli, Command, Format as FormatArg, GlobalArgs, MirrorsAction, PullArgs};
+use super::args::{
+    Cli, Command, ExportArgs, Format as FormatArg, GlobalArgs, MirrorsAction, PullArgs,
+};
 use super::printer::Printer;
+use crate::archive::{self, PendingFile};
 use crate::config::{self, Config, FileConfig, MirrorEntry};
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::fetch::Session;
 use crate::image::Platform;
+use crate::layout::Layout;
 use crate::plan::Plan;
 use crate::pull::{self, Cleanup, Format, Observer, PlatformChoice, PullOptions};
 use crate::reference::Reference;
@@ -35,6 +39,7 @@ pub async fn run(cli: Cli, printer: Printer, cleanup: Cleanup) -> Result<Exit, E
             printer.ls(&args.dir, &crate::ls::ls(&args.dir)?)?;
             Ok(Exit::Success)
         }
+        Command::Export(args) => export(g, args, printer).await,
         Command::Mirrors(args) => match &args.action {
             Some(MirrorsAction::Check { reference }) => {
                 let reference: Option<Reference> =
@@ -164,4 +169,45 @@ async fn pull(
     let report = pull::pull(session, Arc::new(plan), &options, observer, cleanup).await?;
     printer.pull(&report)?;
     Ok(Exit::Success)
+}
+
+/// `export`: the archive goes to a file, through a `PendingFile` so that it
+/// appears under its name only when complete, or to stdout (`-o -`), which
+/// then carries nothing else. It is written on a blocking thread, so that
+/// Ctrl-C is heard meanwhile: `main` then drops this future, and with it
+/// the `PendingFile`, which removes the temporary file.
+async fn export(g: &GlobalArgs, args: &ExportArgs, printer: Printer) -> Result<Exit, Error> {
+    let to_stdout = args.output.as_os_str() == "-";
+    if to_stdout && g.json {
+        return Err(Error::Usage(
+            "--json cannot be used with -o -: stdout is the archive (the JSON report needs -o FILE)"
+                .into(),
+        ));
+    }
+    if to_stdout && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return Err(Error::Usage(
+            "refusing to write an archive to a terminal: redirect stdout or give -o FILE".into(),
+        ));
+    }
+    let layout = Layout::existing(&args.dir)?;
+    let names = args.names.clone();
+    let report = if to_stdout {
+        blocking(move || archive::write_archive(&layout, &names, std::io::stdout().lock())).await?
+    } else {
+        let pending = PendingFile::create(&args.output)?;
+        let file = pending.writer()?;
+        let report = blocking(move || archive::write_archive(&layout, &names, file)).await?;
+        pending.commit()?;
+        report
+    };
+    printer.export(&args.output, to_stdout, &report)?;
+    Ok(Exit::Success)
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Failed(format!("the export stopped: {e}")))?
 }
