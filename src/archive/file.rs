@@ -57,11 +57,6 @@ impl PendingFile {
             .map_err(|e| Error::io(format!("cannot open {}", self.tmp.display()), e))
     }
 
-    /// Where the bytes go until `commit`.
-    pub fn temporary_path(&self) -> &Path {
-        &self.tmp
-    }
-
     /// Makes the archive durable, then gives it its name.
     pub fn commit(mut self) -> Result<()> {
         let what = |verb: &str| format!("cannot {verb} {}", self.tmp.display());

@@ -344,6 +344,23 @@ fn a_missing_blob_fails_clearly_and_writes_no_archive() {
     assert!(!t.path().join("x.tar").exists());
 }
 
+/// A write that fails (a full disk: a file size limit fails it the same
+/// way) ends the export with the OS error, and leaves neither the archive
+/// nor its temporary file.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_failed_write_leaves_nothing_behind() {
+    let (t, _) = written_layout(&[200_000]);
+    let t = t.file_size_limit(64 << 10);
+    let out = t.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let file = out.join("app.tar");
+    let run = t.run_with(["export", &t.layout_str(), "-o", file.to_str().unwrap()]);
+    run.assert_code(EXIT_FAILURE);
+    assert!(run.stderr.contains("cannot write the archive"), "{}", run.dump());
+    assert!(listing(&out).is_empty(), "left behind: {:?}", listing(&out));
+}
+
 /// Ctrl-C and SIGKILL while a large blob is being written: the archive's
 /// name never holds a partial archive, and Ctrl-C leaves no temporary file.
 #[test]
