@@ -37,6 +37,7 @@ mod tests;
 use std::io::Write;
 
 pub use file::PendingFile;
+pub(crate) use write::WRITING;
 
 use crate::error::Result;
 use crate::image::Platform;

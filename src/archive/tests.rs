@@ -392,6 +392,38 @@ fn names_are_found_exactly_or_normalised_and_unknown_ones_are_listed() {
     assert!(matches!(empty.export(&[]), Err(Error::Missing(_))), "nothing named");
 }
 
+/// `blobs/sha512/<128 hex>` is longer than a tar header's 100-byte name:
+/// the tar crate writes a GNU long name, which readers put back together.
+#[test]
+fn sha512_blobs_keep_their_long_names() {
+    let f = Fixture::new();
+    let layer = b"a layer named by sha512";
+    let digest = Digest::of(crate::digest::Algorithm::Sha512, layer);
+    f.layout.put_verified(&digest, layer).unwrap();
+    let layer = Descriptor {
+        media_type: MediaType::OciLayerGzip,
+        digest: digest.clone(),
+        size: layer.len() as u64,
+        platform: None,
+        annotations: Default::default(),
+    };
+    let config = f.blob(MediaType::OciConfig, br#"{"os":"linux","architecture":"amd64"}"#);
+    let manifest = serde_json::json!({
+        "schemaVersion": 2, "mediaType": MediaType::OciManifest.as_str(),
+        "config": descriptor_json(&config), "layers": [descriptor_json(&layer)],
+    });
+    let image = f.blob(MediaType::OciManifest, manifest.to_string().as_bytes());
+    f.name(APP, &image);
+    let (_, bytes) = f.export(&[]).unwrap();
+    let entries = read_tar(&bytes);
+    let path = format!("blobs/sha512/{}", digest.hex());
+    let entry = entries.iter().find(|e| e.path == path).expect("the full name");
+    assert_eq!(entry.data, b"a layer named by sha512");
+    assert!(entries.iter().any(|e| e.path == "blobs/sha512/"), "its directory is listed");
+    let docker = json_of(&entries, "manifest.json");
+    assert_eq!(docker[0]["Layers"], serde_json::json!([path]));
+}
+
 #[test]
 fn a_name_with_a_digest_has_no_repo_tag() {
     let f = Fixture::new();

@@ -29,7 +29,7 @@ const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 const FILE_MODE: u32 = 0o644;
 const DIR_MODE: u32 = 0o755;
 /// What a write error says (the caller knows where the output goes).
-const WRITING: &str = "cannot write the archive";
+pub(crate) const WRITING: &str = "cannot write the archive";
 
 /// The small files, encoded already.
 pub(super) struct Metadata {

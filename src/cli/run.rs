@@ -174,8 +174,8 @@ async fn pull(
 /// `export`: the archive goes to a file, through a `PendingFile` so that it
 /// appears under its name only when complete, or to stdout (`-o -`), which
 /// then carries nothing else. It is written on a blocking thread, so that
-/// Ctrl-C is heard meanwhile: `main` then drops this future, and with it
-/// the `PendingFile`, which removes the temporary file.
+/// Ctrl-C is heard meanwhile; the `PendingFile` is dropped then, which
+/// removes the temporary file.
 async fn export(g: &GlobalArgs, args: &ExportArgs, printer: Printer) -> Result<Exit, Error> {
     let to_stdout = args.output.as_os_str() == "-";
     if to_stdout && g.json {
@@ -191,12 +191,36 @@ async fn export(g: &GlobalArgs, args: &ExportArgs, printer: Printer) -> Result<E
     }
     let layout = Layout::existing(&args.dir)?;
     let names = args.names.clone();
+    // Listened for before the temporary file exists: until Ctrl-C has a
+    // handler, it kills the process, which would leave the file behind.
+    let mut interrupted = Box::pin(tokio::signal::ctrl_c());
+    std::future::poll_fn(|cx| {
+        let _ = interrupted.as_mut().poll(cx);
+        std::task::Poll::Ready(())
+    })
+    .await;
     let report = if to_stdout {
-        blocking(move || archive::write_archive(&layout, &names, std::io::stdout().lock())).await?
+        let write =
+            blocking(move || archive::write_archive(&layout, &names, std::io::stdout().lock()));
+        tokio::select! {
+            r = write => r?,
+            _ = &mut interrupted => return Err(Error::Interrupted),
+        }
     } else {
         let pending = PendingFile::create(&args.output)?;
         let file = pending.writer()?;
-        let report = blocking(move || archive::write_archive(&layout, &names, file)).await?;
+        let write = blocking(move || archive::write_archive(&layout, &names, file));
+        let written = tokio::select! {
+            r = write => r,
+            _ = &mut interrupted => return Err(Error::Interrupted),
+        };
+        let report = written.map_err(|e| match e {
+            // Said with the file's name: a full disk is worth locating.
+            Error::Io { context, cause } if context == archive::WRITING => {
+                Error::io(format!("cannot write {}", args.output.display()), cause)
+            }
+            other => other,
+        })?;
         pending.commit()?;
         report
     };
