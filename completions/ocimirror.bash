@@ -19,6 +19,9 @@ _ocimirror() {
             ocimirror,completions)
                 cmd="ocimirror__subcmd__completions"
                 ;;
+            ocimirror,export)
+                cmd="ocimirror__subcmd__export"
+                ;;
             ocimirror,ls)
                 cmd="ocimirror__subcmd__ls"
                 ;;
@@ -41,7 +44,7 @@ _ocimirror() {
 
     case "${cmd}" in
         ocimirror)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version pull resolve ls mirrors completions"
+            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version pull resolve ls export mirrors completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -101,6 +104,68 @@ _ocimirror() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hosts-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registries-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --response-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stall-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speed-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__export)
+            opts="-o -q -v -h -V --output --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -45,6 +45,7 @@ complete -c ocimirror -n "__fish_ocimirror_needs_command" -s V -l version -d 'Pr
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -f -a "pull" -d 'Pull an image into an OCI image layout'
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -f -a "resolve" -d 'Find which source serves a reference and its digest, without pulling layers'
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -f -a "ls" -d 'List the images in an OCI layout, with their digests and sources'
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -f -a "export" -d 'Write images of an OCI layout as one archive for docker load, podman load and ctr images import'
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -f -a "mirrors" -d 'Show the sources a reference would be pulled from, and where each was configured'
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s o -l output -d 'The OCI layout directory to write into (created if missing)' -r -F
@@ -109,6 +110,25 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -s q -l quiet -d
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -s v -l verbose -d 'More log output on stderr (-v: each request, -vv: debug)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -s h -l help -d 'Print help'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -s V -l version -d 'Print version'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -s o -l output -d 'The archive to write, or `-` for stdout; a file appears only when complete' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l config -d 'Configuration file [default: ~/.config/ocimirror/config.toml]' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l mirror -d 'Try this mirror first (repeatable, in order); also OCIMIRROR_MIRRORS=url,url' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l hosts-dir -d 'Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l registries-conf -d 'Read mirrors from a containers registries.conf (podman, CRI-O)' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l stall-timeout -d 'Seconds over which a blob download must average --speed-limit, else it is cut and continued from the next source [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l speed-limit -d 'Bytes per second a blob download must average over --stall-timeout [default: 32768]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l body-timeout -d 'Seconds a manifest, token or error body may take in all, after its headers [default: 20]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l require-confirmed -d 'Fail when a mirror\'s answer for a tag cannot be confirmed with the registry (unreachable, or --no-fallback), instead of using it with a warning; also `unconfirmed = "fail"` in the config'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l json -d 'Print results as JSON on stdout (one object)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -s q -l quiet -d 'No progress bars and no messages except errors'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -s v -l verbose -d 'More log output on stderr (-v: each request, -vv: debug)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -s h -l help -d 'Print help'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -s V -l version -d 'Print version'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l config -d 'Configuration file [default: ~/.config/ocimirror/config.toml]' -r -F
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l mirror -d 'Try this mirror first (repeatable, in order); also OCIMIRROR_MIRRORS=url,url' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l hosts-dir -d 'Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d' -r -F

@@ -6,9 +6,11 @@
 //! sources; the `fetch`er walks them for every request (with `ns`, fallback
 //! and the collision check) through `registry` endpoints authenticated by
 //! `auth`; `platform` picks the image; `pull` streams verified blobs into
-//! the `layout`. Commands (`pull`, `resolve`, `check`, `ls`) return
+//! the `layout`, which `archive` turns into one tar for docker, podman and
+//! containerd. Commands (`pull`, `resolve`, `check`, `ls`, `export`) return
 //! `report`s, which the `cli`'s printer alone turns into text or JSON.
 
+pub mod archive;
 pub mod check;
 pub mod cli;
 pub mod config;

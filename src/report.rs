@@ -155,6 +155,33 @@ pub struct LsEntry {
     pub blob_sources: BTreeMap<String, usize>,
 }
 
+/// `export`: what the archive holds.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArchiveReport {
+    /// One per name, in the archive's `index.json` order.
+    pub images: Vec<ArchivedImage>,
+    /// Blobs written (each once, however many images share it).
+    pub blobs: usize,
+    /// The archive's size.
+    pub bytes: u64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArchivedImage {
+    pub name: String,
+    /// What the name points at: an image, or a whole index.
+    pub digest: Digest,
+    pub media_type: MediaType,
+    pub platform: Option<Platform>,
+    /// The image `docker load` gets (`manifest.json`): the entry itself, or
+    /// one platform's image of an index; `null` when docker cannot load it.
+    pub docker_image: Option<Digest>,
+    /// The name `docker load` gives it; `null` for a name with a digest.
+    pub repo_tag: Option<String>,
+}
+
 /// `--dry-run` and `mirrors REF`: the plan, without network.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -30,6 +30,7 @@ EXAMPLES:
     ocimirror pull ubuntu                # docker.io/library/ubuntu:latest into ./oci-layout
     ocimirror pull --mirror http://127.0.0.1:5000 alpine:3.20 -o images
     ocimirror resolve --json ghcr.io/org/app:v1 | jq .servedBy
+    ocimirror export images alpine:3.20 -o alpine.tar && docker load -i alpine.tar
     ocimirror mirrors check docker.io/library/alpine";
 
 #[derive(Debug, Parser)]
@@ -140,6 +141,20 @@ several pulls may write into it at once.")]
     /// List the images in an OCI layout, with their digests and sources
     Ls(LsArgs),
 
+    /// Write images of an OCI layout as one archive for docker load, podman load and
+    /// ctr images import
+    #[command(after_help = "\
+The archive is both an OCI image layout (oci-layout, index.json, blobs/) and a
+docker-load archive (manifest.json, repositories), as Docker 25+ and containerd
+write it:
+    docker load -i app.tar
+    podman load -i app.tar
+    ctr images import app.tar
+    skopeo inspect oci-archive:app.tar:docker.io/library/ubuntu:latest
+Of a multi-platform image, manifest.json lists this machine's platform (docker
+holds one image per tag); index.json keeps every platform the layout holds.")]
+    Export(ExportArgs),
+
     /// Show the sources a reference would be pulled from, and where each was configured
     Mirrors(MirrorsArgs),
 
@@ -198,6 +213,21 @@ pub struct LsArgs {
     /// The OCI layout directory
     #[arg(default_value = "oci-layout", env = "OCIMIRROR_OUTPUT")]
     pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The OCI layout directory to read
+    pub dir: PathBuf,
+
+    /// Images to export, as `ocimirror ls` names them (`ubuntu` finds
+    /// docker.io/library/ubuntu:latest) [default: every named image]
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// The archive to write, or `-` for stdout; a file appears only when complete
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]

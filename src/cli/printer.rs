@@ -10,8 +10,8 @@ use crate::error::Error;
 use crate::fetch::{NsSupport, ServedBy, Trust};
 use crate::plan::Role;
 use crate::report::{
-    CheckReport, CheckedSource, LsEntry, MirrorsReport, PlanReport, PullReport, ResolveReport,
-    SourceTally, SourceVerdict,
+    ArchiveReport, ArchivedImage, CheckReport, CheckedSource, LsEntry, MirrorsReport, PlanReport,
+    PullReport, ResolveReport, SourceTally, SourceVerdict,
 };
 use crate::trace::{Attempt, Outcome};
 
@@ -124,6 +124,35 @@ impl Printer {
                 platform,
                 shown(&ls_sources(e))
             );
+        }
+        Ok(())
+    }
+
+    /// With `-o -` stdout is the archive: everything else goes to stderr.
+    pub fn export(&self, output: &std::path::Path, to_stdout: bool, r: &ArchiveReport) -> Shown {
+        if self.mode == Mode::Json {
+            #[derive(Serialize)]
+            struct View<'a> {
+                output: String,
+                #[serde(flatten)]
+                report: &'a ArchiveReport,
+            }
+            return stdout::json(&View { output: output.display().to_string(), report: r });
+        }
+        let summary = format!(
+            "wrote {} image(s), {} blob(s), {} to {}",
+            r.images.len(),
+            r.blobs,
+            human_bytes(r.bytes),
+            if to_stdout { "stdout".to_string() } else { output.display().to_string() }
+        );
+        match (to_stdout, self.mode) {
+            (true, Mode::Human) => r.images.iter().for_each(|i| eprintln!("{}", archived(i))),
+            (false, _) => r.images.iter().for_each(|i| outln!("{}", archived(i))),
+            (true, _) => {}
+        }
+        if self.mode == Mode::Human {
+            eprintln!("{summary}");
         }
         Ok(())
     }
@@ -264,6 +293,22 @@ fn ls_sources(e: &LsEntry) -> String {
     let blobs: Vec<String> =
         e.blob_sources.iter().map(|(endpoint, n)| format!("{n} from {endpoint}")).collect();
     format!("manifest from {source}, blobs: {}", blobs.join(", "))
+}
+
+/// One image of an archive: name, digest, platform, and what docker gets.
+fn archived(i: &ArchivedImage) -> String {
+    let what = match (&i.platform, i.media_type.is_index()) {
+        (Some(p), _) => p.to_string(),
+        (None, true) => "all platforms".into(),
+        (None, false) => "-".into(),
+    };
+    let docker = match (&i.docker_image, &i.repo_tag) {
+        (None, _) => "  (not in manifest.json: docker load cannot load it)".to_string(),
+        (Some(_), None) => "  (no tag: docker load leaves it unnamed)".to_string(),
+        (Some(d), Some(_)) if *d != i.digest => format!("  (docker load gets {d})"),
+        (Some(_), Some(_)) => String::new(),
+    };
+    format!("{}  {}  {what}{docker}", i.name, i.digest)
 }
 
 /// Failed attempts, for the human summary (the JSON has them all).

@@ -4,13 +4,17 @@
 
 use std::sync::Arc;
 
-use super::args::{Cli, Command, Format as FormatArg, GlobalArgs, MirrorsAction, PullArgs};
+use super::args::{
+    Cli, Command, ExportArgs, Format as FormatArg, GlobalArgs, MirrorsAction, PullArgs,
+};
 use super::printer::Printer;
+use crate::archive::{self, PendingFile};
 use crate::config::{self, Config};
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::fetch::Session;
 use crate::image::Platform;
+use crate::layout::Layout;
 use crate::plan::Plan;
 use crate::pull::{self, Cleanup, Format, Observer, PlatformChoice, PullOptions};
 use crate::reference::Reference;
@@ -35,6 +39,7 @@ pub async fn run(cli: Cli, printer: Printer, cleanup: Cleanup) -> Result<Exit, E
             printer.ls(&args.dir, &crate::ls::ls(&args.dir)?)?;
             Ok(Exit::Success)
         }
+        Command::Export(args) => export(g, args, printer).await,
         Command::Mirrors(args) => match &args.action {
             Some(MirrorsAction::Check { reference }) => {
                 let reference: Option<Reference> =
@@ -128,4 +133,69 @@ async fn pull(
     let report = pull::pull(session, Arc::new(plan), &options, observer, cleanup).await?;
     printer.pull(&report)?;
     Ok(Exit::Success)
+}
+
+/// `export`: the archive goes to a file, through a `PendingFile` so that it
+/// appears under its name only when complete, or to stdout (`-o -`), which
+/// then carries nothing else. It is written on a blocking thread, so that
+/// Ctrl-C is heard meanwhile; the `PendingFile` is dropped then, which
+/// removes the temporary file.
+async fn export(g: &GlobalArgs, args: &ExportArgs, printer: Printer) -> Result<Exit, Error> {
+    let to_stdout = args.output.as_os_str() == "-";
+    if to_stdout && g.json {
+        return Err(Error::Usage(
+            "--json cannot be used with -o -: stdout is the archive (the JSON report needs -o FILE)"
+                .into(),
+        ));
+    }
+    if to_stdout && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return Err(Error::Usage(
+            "refusing to write an archive to a terminal: redirect stdout or give -o FILE".into(),
+        ));
+    }
+    let layout = Layout::existing(&args.dir)?;
+    let names = args.names.clone();
+    // Listened for before the temporary file exists: until Ctrl-C has a
+    // handler, it kills the process, which would leave the file behind.
+    let mut interrupted = Box::pin(tokio::signal::ctrl_c());
+    std::future::poll_fn(|cx| {
+        let _ = interrupted.as_mut().poll(cx);
+        std::task::Poll::Ready(())
+    })
+    .await;
+    let report = if to_stdout {
+        let write =
+            blocking(move || archive::write_archive(&layout, &names, std::io::stdout().lock()));
+        tokio::select! {
+            r = write => r?,
+            _ = &mut interrupted => return Err(Error::Interrupted),
+        }
+    } else {
+        let pending = PendingFile::create(&args.output)?;
+        let file = pending.writer()?;
+        let write = blocking(move || archive::write_archive(&layout, &names, file));
+        let written = tokio::select! {
+            r = write => r,
+            _ = &mut interrupted => return Err(Error::Interrupted),
+        };
+        let report = written.map_err(|e| match e {
+            // Said with the file's name: a full disk is worth locating.
+            Error::Io { context, cause } if context == archive::WRITING => {
+                Error::io(format!("cannot write {}", args.output.display()), cause)
+            }
+            other => other,
+        })?;
+        pending.commit()?;
+        report
+    };
+    printer.export(&args.output, to_stdout, &report)?;
+    Ok(Exit::Success)
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Failed(format!("the export stopped: {e}")))?
 }

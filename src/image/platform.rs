@@ -134,7 +134,7 @@ impl FromStr for Platform {
 }
 
 /// Is this index entry an attestation or other non-image entry?
-fn is_attestation(d: &Descriptor) -> bool {
+pub fn is_attestation(d: &Descriptor) -> bool {
     d.annotations.contains_key("vnd.docker.reference.type")
         || d.platform.as_ref().is_some_and(Platform::is_unknown)
 }

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod archive;
 mod ecosystem;
 mod faults;
 mod generated;

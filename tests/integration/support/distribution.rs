@@ -391,10 +391,15 @@ fn run_peer<S: AsRef<std::ffi::OsStr>>(bin: &str, args: &[S]) -> Output {
         .env("XDG_RUNTIME_DIR", home.path())
         .env("XDG_CONFIG_HOME", home.path().join(".config"))
         .env("DOCKER_CONFIG", home.path().join(".docker"))
-        .env_remove("REGISTRY_AUTH_FILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env_remove("REGISTRY_AUTH_FILE");
+    run_bounded(cmd, PEER_TIMEOUT)
+}
+
+/// Runs `cmd` (stdin closed, output collected) and fails the test when it
+/// takes longer than `timeout`.
+pub fn run_bounded(mut cmd: Command, timeout: Duration) -> Output {
+    let bin = cmd.get_program().to_string_lossy().into_owned();
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
     // Read both pipes on threads so a chatty peer cannot block on a full pipe.
     let mut stdout = child.stdout.take().unwrap();
@@ -409,7 +414,7 @@ fn run_peer<S: AsRef<std::ffi::OsStr>>(bin: &str, args: &[S]) -> Output {
         let _ = stderr.read_to_end(&mut buf);
         buf
     });
-    let deadline = Instant::now() + PEER_TIMEOUT;
+    let deadline = Instant::now() + timeout;
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
@@ -417,7 +422,7 @@ fn run_peer<S: AsRef<std::ffi::OsStr>>(bin: &str, args: &[S]) -> Output {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("{bin} did not finish within {PEER_TIMEOUT:?}");
+            panic!("{bin} did not finish within {timeout:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -509,7 +514,7 @@ fn read_lossy(path: &Path) -> String {
 /// signal). It fires when the spawning *thread* ends: fine here, as each
 /// test starts and drops its registries on its own thread.
 #[cfg(target_os = "linux")]
-fn die_with_parent(cmd: &mut Command) {
+pub fn die_with_parent(cmd: &mut Command) {
     use std::os::unix::process::CommandExt as _;
     let parent = std::process::id() as libc::pid_t;
     // SAFETY: between fork and exec only prctl(2) and getppid(2) run, both

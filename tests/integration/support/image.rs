@@ -96,6 +96,7 @@ pub struct ImageBuilder {
     arch: String,
     variant: Option<String>,
     layer_sizes: Vec<usize>,
+    runnable: bool,
 }
 
 impl ImageBuilder {
@@ -107,6 +108,7 @@ impl ImageBuilder {
             arch: "amd64".into(),
             variant: None,
             layer_sizes: vec![1024],
+            runnable: false,
         }
     }
 
@@ -128,25 +130,45 @@ impl ImageBuilder {
         self
     }
 
+    /// Real layers: each a gzip'd tar holding one file of the layer's size,
+    /// with the config's `diff_ids` the digests of the tars, so that
+    /// runtimes can unpack the image (`podman load`, `ctr images import`).
+    /// Otherwise layers are random bytes, which only move around.
+    pub fn runnable(mut self) -> Self {
+        self.runnable = true;
+        self
+    }
+
+    /// The layer blobs and the config's diff_ids.
+    fn layer_blobs(&self, layer_type: &str) -> (Vec<Blob>, Vec<String>) {
+        let mut layers = Vec::new();
+        let mut diff_ids = Vec::new();
+        for (i, &size) in self.layer_sizes.iter().enumerate() {
+            let content = pseudo_random(self.seed * 1000 + i as u64 + 1, size);
+            if self.runnable {
+                let tar = tar_with_file(&format!("seed-{}-layer-{i}", self.seed), &content);
+                diff_ids.push(sha256(&tar));
+                layers.push(Blob::new(layer_type, gzip_stored(&tar)));
+            } else {
+                let blob = Blob::new(layer_type, content);
+                diff_ids.push(blob.digest.clone());
+                layers.push(blob);
+            }
+        }
+        (layers, diff_ids)
+    }
+
     pub fn build(self) -> Image {
         let (manifest_type, config_type, layer_type) = if self.docker {
             (DOCKER_MANIFEST, DOCKER_CONFIG, DOCKER_LAYER)
         } else {
             (OCI_MANIFEST, OCI_CONFIG, OCI_LAYER)
         };
-        let layers: Vec<Blob> = self
-            .layer_sizes
-            .iter()
-            .enumerate()
-            .map(|(i, &size)| {
-                Blob::new(layer_type, pseudo_random(self.seed * 1000 + i as u64 + 1, size))
-            })
-            .collect();
+        let (layers, diff_ids) = self.layer_blobs(layer_type);
         let mut platform = json!({"os": self.os, "architecture": self.arch});
         if let Some(v) = &self.variant {
             platform["variant"] = json!(v);
         }
-        let diff_ids: Vec<String> = layers.iter().map(|l| l.digest.clone()).collect();
         let mut config = platform.clone();
         config["rootfs"] = json!({"type": "layers", "diff_ids": diff_ids});
         config["config"] = json!({"Env": [format!("SEED={}", self.seed)]});
@@ -160,6 +182,51 @@ impl ImageBuilder {
         let manifest = Blob::new(manifest_type, serde_json::to_vec_pretty(&manifest).unwrap());
         Image { os: self.os, arch: self.arch, variant: self.variant, config, layers, manifest }
     }
+}
+
+/// A tar holding one regular file.
+fn tar_with_file(name: &str, content: &[u8]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(content.len() as u64);
+    header.set_mode(0o644);
+    header.set_entry_type(tar::EntryType::Regular);
+    tar.append_data(&mut header, name, content).unwrap();
+    tar.into_inner().unwrap()
+}
+
+/// `bytes` as gzip with deflate's stored (uncompressed) blocks: a valid
+/// gzip stream that every reader decompresses, without a compression
+/// library in the tests.
+pub fn gzip_stored(bytes: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    let mut blocks = bytes.chunks(0xffff).peekable();
+    if blocks.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+    }
+    while let Some(block) = blocks.next() {
+        let last = u8::from(blocks.peek().is_none());
+        let len = block.len() as u16;
+        out.push(last);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+    out.extend_from_slice(&crc32(bytes).to_le_bytes());
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out
+}
+
+/// CRC-32 (IEEE), as gzip's trailer wants it; bit by bit, test data is small.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
 }
 
 /// A multi-platform index over images, optionally with a BuildKit-style

@@ -14,6 +14,7 @@
 pub mod distribution;
 pub mod image;
 pub mod registry;
+pub mod runtimes;
 #[cfg(target_os = "linux")]
 pub mod terminal;
 pub mod tls;
