@@ -42,13 +42,16 @@ complete -c ocimirror -n "__fish_ocimirror_needs_command" -s q -l quiet -d 'No p
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -s v -l verbose -d 'More log output on stderr (-v: each request, -vv: debug)'
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -s V -l version -d 'Print version'
-complete -c ocimirror -n "__fish_ocimirror_needs_command" -f -a "pull" -d 'Pull an image into an OCI image layout'
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -f -a "pull" -d 'Pull images into an OCI image layout, or into one archive'
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -f -a "lock" -d 'Resolve references and record their digests in a lock file, or check one'
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -f -a "resolve" -d 'Find which source serves a reference and its digest, without pulling layers'
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -f -a "ls" -d 'List the images in an OCI layout, with their digests and sources'
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -f -a "export" -d 'Write images of an OCI layout as one archive for docker load, podman load and ctr images import'
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -f -a "mirrors" -d 'Show the sources a reference would be pulled from, and where each was configured'
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s o -l output -d 'The OCI layout directory to write into (created if missing)' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s f -l file -d 'Read references from FILE, one per line (# comments, blank lines); - for stdin' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l locked -d 'Pull exactly the digests a lock file records (see `ocimirror lock`)' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s o -l output -d 'The OCI layout directory to write into (created if missing); a path ending in .tar, or - for stdout, is one archive that docker load, podman load and ctr images import read' -r -F
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l platform -d 'Platform to pull from a multi-platform image [default: this machine\'s]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l format -d '`preserve`: manifests byte for byte as served; `oci`: rewrite Docker manifests as OCI (new manifest digests, same layers) for tools that read only OCI media types, such as skopeo\'s oci: transport' -r -f -a "preserve\t''
 oci\t''"
@@ -73,6 +76,29 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s q -l quiet 
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s v -l verbose -d 'More log output on stderr (-v: each request, -vv: debug)'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s h -l help -d 'Print help'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s V -l version -d 'Print version'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -s f -l file -d 'Read references from FILE, one per line (# comments, blank lines); - for stdin' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -s o -l output -d 'The lock file to write' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l check -d 'Check this lock file instead: which tags now point elsewhere (exit 6 when some do)' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l platform -d 'Platform to lock from a multi-platform image [default: this machine\'s]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l config -d 'Configuration file [default: ~/.config/ocimirror/config.toml]' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l mirror -d 'Try this mirror first (repeatable, in order); also OCIMIRROR_MIRRORS=url,url' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l hosts-dir -d 'Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l registries-conf -d 'Read mirrors from a containers registries.conf (podman, CRI-O)' -r -F
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l connect-timeout -d 'Seconds to wait for a connection [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l stall-timeout -d 'Seconds over which a blob download must average --speed-limit, else it is cut and continued from the next source [default: 30]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l speed-limit -d 'Bytes per second a blob download must average over --stall-timeout [default: 32768]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l body-timeout -d 'Seconds a manifest, token or error body may take in all, after its headers [default: 20]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l all-platforms -d 'Lock the whole multi-platform index'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l no-fallback -d 'Never fall back to the registry itself: mirrors only (air-gapped sites)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l require-confirmed -d 'Fail when a mirror\'s answer for a tag cannot be confirmed with the registry (unreachable, or --no-fallback), instead of using it with a warning; also `unconfirmed = "fail"` in the config'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l json -d 'Print results as JSON on stdout (one object)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -s q -l quiet -d 'No progress bars and no messages except errors'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -s v -l verbose -d 'More log output on stderr (-v: each request, -vv: debug)'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -s h -l help -d 'Print help'
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -s V -l version -d 'Print version'
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l config -d 'Configuration file [default: ~/.config/ocimirror/config.toml]' -r -F
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l mirror -d 'Try this mirror first (repeatable, in order); also OCIMIRROR_MIRRORS=url,url' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l hosts-dir -d 'Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d' -r -F

@@ -71,7 +71,8 @@ const DENIED_HINT: &str = "hint: add credentials for the host with `docker login
 
 /// What kind of failure an error is: what the exit code and `--json`'s
 /// `kind` say.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ErrorKind {
     Usage,
     NotFound,
@@ -140,6 +141,37 @@ fn walk_message(what: &str, summary: &str, answers: &[Attempt]) -> String {
         let _ = write!(text, "\n  {}: {}", a.endpoint, a.said());
     }
     text
+}
+
+/// An error, again: one blob's failure fails every image of a batch that
+/// needs it. `io::Error` is not `Clone`; its kind and text are kept.
+impl Clone for Error {
+    fn clone(&self) -> Error {
+        match self {
+            Error::Reference(e) => Error::Reference(e.clone()),
+            Error::Digest(e) => Error::Digest(e.clone()),
+            Error::Usage(s) => Error::Usage(s.clone()),
+            Error::Config(s) => Error::Config(s.clone()),
+            Error::NotFound { what, answers } => {
+                Error::NotFound { what: what.clone(), answers: answers.clone() }
+            }
+            Error::Missing(s) => Error::Missing(s.clone()),
+            Error::Denied { what, answers } => {
+                Error::Denied { what: what.clone(), answers: answers.clone() }
+            }
+            Error::Unavailable { what, answers } => {
+                Error::Unavailable { what: what.clone(), answers: answers.clone() }
+            }
+            Error::Unconfirmed(s) => Error::Unconfirmed(s.clone()),
+            Error::Invalid(s) => Error::Invalid(s.clone()),
+            Error::Failed(s) => Error::Failed(s.clone()),
+            Error::Interrupted => Error::Interrupted,
+            Error::Io { context, cause } => Error::Io {
+                context: context.clone(),
+                cause: std::io::Error::new(cause.kind(), cause.to_string()),
+            },
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -13,6 +13,10 @@ pub const USAGE: i32 = 2;
 pub const NOT_FOUND: i32 = 3;
 /// A source needs credentials we do not have, or refused the ones we sent.
 pub const DENIED: i32 = 4;
+/// Several images: some failed, the others were pulled (or locked).
+pub const PARTIAL: i32 = 5;
+/// `lock --check`: some tags now point elsewhere than the lock file says.
+pub const MOVED: i32 = 6;
 /// Stopped by Ctrl-C (128 + SIGINT, as shells report it).
 pub const INTERRUPTED: i32 = 130;
 
@@ -23,6 +27,12 @@ pub enum Exit {
     /// `mirrors check`: every source was checked, and some are unreachable
     /// or misconfigured.
     SourcesUnhealthy,
+    /// Several images: some failed, the others were done.
+    Partial,
+    /// Several images, every one failed; the first failure's kind.
+    AllFailed(ErrorKind),
+    /// `lock --check`: some tags moved.
+    TagsMoved,
 }
 
 impl Exit {
@@ -30,6 +40,9 @@ impl Exit {
         match self {
             Exit::Success => SUCCESS,
             Exit::SourcesUnhealthy => FAILURE,
+            Exit::Partial => PARTIAL,
+            Exit::AllFailed(kind) => code_for(kind),
+            Exit::TagsMoved => MOVED,
         }
     }
 }
@@ -55,4 +68,6 @@ EXIT CODES:
     2    usage error: bad flag, bad configuration or invalid reference
     3    not found on any source
     4    access denied (missing or rejected credentials)
+    5    several images: some failed, the others were pulled
+    6    lock --check: some tags now point elsewhere
     130  interrupted (Ctrl-C)";

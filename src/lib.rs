@@ -21,6 +21,7 @@ pub mod exit;
 pub mod fetch;
 pub mod image;
 pub mod layout;
+pub mod lock;
 pub mod ls;
 pub mod plan;
 pub mod pull;

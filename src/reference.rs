@@ -80,7 +80,7 @@ pub struct Reference {
 /// A reference that does not parse. `input` is the reference as it may be
 /// shown: control characters escaped and at most `MAX_INPUT_SHOWN`
 /// characters.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 #[error("invalid reference \"{input}\": {reason}")]
 pub struct ReferenceError {
     pub input: String,

@@ -341,6 +341,82 @@ pub fn mirrors(c: &crate::config::Config) -> MirrorsReport {
     }
 }
 
+/// An error as `--json` shows it: alone (`{"error": ...}`) or for one
+/// image of a batch.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorReport {
+    /// `usage`, `not-found`, `denied`, `failure` or `interrupted`.
+    pub kind: crate::error::ErrorKind,
+    pub exit_code: i32,
+    pub message: String,
+    /// Each source's answer, when the failure is a walk's; else empty.
+    pub answers: Vec<Attempt>,
+}
+
+impl ErrorReport {
+    pub fn of(e: &crate::error::Error) -> ErrorReport {
+        let kind = e.kind();
+        ErrorReport {
+            kind,
+            exit_code: crate::exit::code_for(kind),
+            message: e.to_string(),
+            answers: e.answers().to_vec(),
+        }
+    }
+}
+
+/// `pull` with several references (or `-f`, `--locked`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchReport {
+    /// One per reference, in the order given.
+    pub images: Vec<BatchEntry>,
+    pub pulled: usize,
+    pub failed: usize,
+    #[serde(serialize_with = "lossy_path")]
+    pub output: PathBuf,
+    pub elapsed_ms: u64,
+}
+
+/// A pulled image's report, or `{"reference", "error"}`.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum BatchEntry {
+    Pulled(Box<PullReport>),
+    Failed { reference: String, error: ErrorReport },
+}
+
+/// `lock`: what was written, and what could not be resolved.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockReport {
+    #[serde(serialize_with = "lossy_path")]
+    pub file: PathBuf,
+    pub images: Vec<crate::lock::Locked>,
+    pub failed: Vec<FailedReference>,
+    /// Whether the file was written (only when every reference resolved).
+    pub written: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailedReference {
+    pub reference: String,
+    pub error: ErrorReport,
+}
+
+/// `lock --check`: the tags that moved.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockCheckReport {
+    #[serde(serialize_with = "lossy_path")]
+    pub file: PathBuf,
+    pub moved: Vec<crate::lock::Moved>,
+    pub unchanged: usize,
+    pub failed: Vec<FailedReference>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

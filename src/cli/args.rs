@@ -127,13 +127,34 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Pull an image into an OCI image layout
+    /// Pull images into an OCI image layout, or into one archive
     #[command(after_help = "\
 The layout's index.json names the image by its fully qualified reference, so
 `skopeo inspect oci:DIR:docker.io/library/ubuntu:latest` finds it. Pulling the
 same name again replaces its entry. Many images can share one layout, and
-several pulls may write into it at once.")]
+several pulls may write into it at once.
+
+Several references (or -f FILE) are pulled in one run: one session (a dead
+mirror costs its timeout once), blobs shared between images fetched once, one
+index.json entry each. An image that fails does not stop the others; the exit
+code is then 5 when some were pulled.
+
+EXAMPLES:
+    ocimirror pull alpine:3.20 debian:12 -o images
+    ocimirror pull -f images.txt -o images          # one reference per line
+    ocimirror pull --locked ocimirror.lock -o images
+    ocimirror pull -o - alpine:3.20 | docker load")]
     Pull(PullArgs),
+
+    /// Resolve references and record their digests in a lock file, or check one
+    #[command(after_help = "\
+The lock file (TOML, one [[image]] per reference, sorted) records the digest
+each reference resolved to, the platform images chosen, the source that served
+it, its trust and when. `pull --locked FILE` pulls exactly those digests
+through the mirrors (no tag to confirm: it works with the registry down);
+`lock --check FILE` resolves the tags again and exits 6 when some now point
+elsewhere.")]
+    Lock(LockArgs),
 
     /// Find which source serves a reference and its digest, without pulling layers
     Resolve(ResolveArgs),
@@ -167,11 +188,28 @@ holds one image per tag); index.json keeps every platform the layout holds.")]
 
 #[derive(Debug, Args)]
 pub struct PullArgs {
-    /// Image reference, e.g. ubuntu, ghcr.io/org/app:v1, alpine@sha256:...
-    pub reference: String,
+    /// Image references, e.g. ubuntu, ghcr.io/org/app:v1, alpine@sha256:...
+    #[arg(value_name = "REF", required_unless_present_any = ["file", "locked"])]
+    pub references: Vec<String>,
 
-    /// The OCI layout directory to write into (created if missing)
-    #[arg(short, long, value_name = "DIR", default_value = "oci-layout", env = "OCIMIRROR_OUTPUT")]
+    /// Read references from FILE, one per line (# comments, blank lines); - for stdin
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Pull exactly the digests a lock file records (see `ocimirror lock`)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["references", "file", "platform", "all_platforms"])]
+    pub locked: Option<PathBuf>,
+
+    /// The OCI layout directory to write into (created if missing); a path
+    /// ending in .tar, or - for stdout, is one archive that docker load,
+    /// podman load and ctr images import read
+    #[arg(
+        short,
+        long,
+        value_name = "DIR|FILE.tar|-",
+        default_value = "oci-layout",
+        env = "OCIMIRROR_OUTPUT"
+    )]
     pub output: PathBuf,
 
     /// Platform to pull from a multi-platform image [default: this machine's]
@@ -196,6 +234,39 @@ pub struct PullArgs {
     /// Print the plan (sources and URLs, in order) without touching the network
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// Image references to lock
+    #[arg(value_name = "REF", required_unless_present_any = ["file", "check"])]
+    pub references: Vec<String>,
+
+    /// Read references from FILE, one per line (# comments, blank lines); - for stdin
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// The lock file to write
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        default_value = "ocimirror.lock",
+        conflicts_with = "check"
+    )]
+    pub output: PathBuf,
+
+    /// Check this lock file instead: which tags now point elsewhere (exit 6 when some do)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["references", "file"])]
+    pub check: Option<PathBuf>,
+
+    /// Platform to lock from a multi-platform image [default: this machine's]
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", conflicts_with = "all_platforms")]
+    pub platform: Option<String>,
+
+    /// Lock the whole multi-platform index
+    #[arg(long)]
+    pub all_platforms: bool,
 }
 
 #[derive(Debug, Args)]

@@ -3,9 +3,11 @@
 //! the one printer (`printer`) and the progress bars (`progress`). The
 //! library below knows nothing of any of it.
 
+mod archive;
 mod args;
 mod printer;
 mod progress;
+mod pull;
 mod run;
 pub(crate) mod stdout;
 
@@ -100,7 +102,12 @@ fn usage_error(e: clap::Error) -> i32 {
     if std::env::args_os().skip(1).any(|a| a == "--json") {
         let text = e.to_string();
         let first = text.lines().next().unwrap_or("").trim_start_matches("error: ");
-        printer::error_json("usage", exit::USAGE, first, &[]);
+        printer::error_json(&crate::report::ErrorReport {
+            kind: crate::error::ErrorKind::Usage,
+            exit_code: exit::USAGE,
+            message: first.to_string(),
+            answers: Vec::new(),
+        });
     }
     exit::USAGE
 }

@@ -10,8 +10,9 @@ use crate::error::Error;
 use crate::fetch::{NsSupport, ServedBy, Trust};
 use crate::plan::Role;
 use crate::report::{
-    ArchiveReport, ArchivedImage, CheckReport, CheckedSource, LsEntry, MirrorsReport, PlanReport,
-    PullReport, ResolveReport, SourceTally, SourceVerdict,
+    ArchiveReport, ArchivedImage, BatchEntry, BatchReport, CheckReport, CheckedSource, ErrorReport,
+    LockCheckReport, LockReport, LsEntry, MirrorsReport, PlanReport, PullReport, ResolveReport,
+    SourceTally, SourceVerdict,
 };
 use crate::trace::{Attempt, Outcome};
 
@@ -33,10 +34,16 @@ type Shown = Result<(), Error>;
 
 impl Printer {
     pub fn pull(&self, r: &PullReport) -> Shown {
+        print_warnings(&r.warnings);
+        // With `-o -`, stdout is the archive: the result line goes to stderr.
+        let result = |line: String| match r.output.as_os_str() == "-" {
+            true => eprintln!("{line}"),
+            false => outln!("{line}"),
+        };
         match self.mode {
             Mode::Json => return stdout::json(r),
             Mode::Quiet => {
-                outln!("{} {}", r.reference, r.image.digest);
+                result(format!("{} {}", r.reference, r.image.digest));
                 return Ok(());
             }
             Mode::Human => {}
@@ -49,11 +56,12 @@ impl Printer {
             eprintln!("converted from the Docker manifest {d} (--format oci)");
         }
         let platform = r.image.platform.as_ref().map(|p| format!(" {p}")).unwrap_or_default();
-        outln!("{} {}{} -> {}", r.reference, r.image.digest, platform, r.output.display());
+        result(format!("{} {}{} -> {}", r.reference, r.image.digest, platform, r.output.display()));
         Ok(())
     }
 
     pub fn resolve(&self, r: &ResolveReport) -> Shown {
+        print_warnings(&r.warnings);
         if self.mode == Mode::Json {
             return stdout::json(r);
         }
@@ -201,31 +209,94 @@ impl Printer {
         Ok(())
     }
 
+    /// Several images: each one's lines as for one, its errors on stderr,
+    /// and a count.
+    pub fn batch(&self, r: &BatchReport) -> Shown {
+        if self.mode == Mode::Json {
+            for entry in &r.images {
+                if let BatchEntry::Pulled(p) = entry {
+                    print_warnings(&p.warnings);
+                }
+            }
+            return stdout::json(r);
+        }
+        for entry in &r.images {
+            match entry {
+                BatchEntry::Pulled(p) => self.pull(p)?,
+                BatchEntry::Failed { reference, error } => {
+                    eprintln!("error: {reference}: {}", error.message)
+                }
+            }
+        }
+        if self.mode == Mode::Human {
+            let failed = match r.failed {
+                0 => String::new(),
+                n => format!(" ({n} failed)"),
+            };
+            eprintln!(
+                "pulled {} of {} images into {}{failed}, {:.1}s",
+                r.pulled,
+                r.images.len(),
+                r.output.display(),
+                r.elapsed_ms as f64 / 1000.0
+            );
+        }
+        Ok(())
+    }
+
+    pub fn lock(&self, r: &LockReport) -> Shown {
+        for f in &r.failed {
+            eprintln!("error: {}: {}", f.reference, f.error.message);
+        }
+        if self.mode == Mode::Json {
+            return stdout::json(r);
+        }
+        for image in &r.images {
+            outln!("{} {}", image.reference, image.digest);
+        }
+        if self.mode == Mode::Human {
+            let total = r.images.len() + r.failed.len();
+            eprintln!("locked {} of {total} in {}", r.images.len(), r.file.display());
+        }
+        Ok(())
+    }
+
+    pub fn lock_check(&self, r: &LockCheckReport) -> Shown {
+        for f in &r.failed {
+            eprintln!("error: {}: {}", f.reference, f.error.message);
+        }
+        if self.mode == Mode::Json {
+            return stdout::json(r);
+        }
+        for m in &r.moved {
+            outln!(
+                "{}: moved from {} to {} (served by {})",
+                m.reference,
+                m.locked,
+                m.now,
+                m.source
+            );
+        }
+        if self.mode == Mode::Human {
+            eprintln!("{}: {} moved, {} unchanged", r.file.display(), r.moved.len(), r.unchanged);
+        }
+        Ok(())
+    }
+
     /// An error, once: its message on stderr, and with `--json` the error
     /// object on stdout.
     pub fn error(&self, e: &Error) {
-        let message = e.to_string();
-        eprintln!("error: {message}");
+        eprintln!("error: {e}");
         if self.mode == Mode::Json {
-            let kind = e.kind();
-            error_json(kind.name(), crate::exit::code_for(kind), &message, e.answers());
+            error_json(&ErrorReport::of(e));
         }
     }
 }
 
 /// The `--json` error object: `{"error": {kind, exitCode, message, answers}}`.
-pub fn error_json(kind: &str, code: i32, message: &str, answers: &[Attempt]) {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct ErrorView<'a> {
-        kind: &'a str,
-        exit_code: i32,
-        message: &'a str,
-        answers: &'a [Attempt],
-    }
-    let view = ErrorView { kind, exit_code: code, message, answers };
+pub fn error_json(error: &ErrorReport) {
     // Plain data: encoding it cannot fail.
-    let text = serde_json::to_string(&serde_json::json!({ "error": view })).unwrap_or_default();
+    let text = serde_json::to_string(&serde_json::json!({ "error": error })).unwrap_or_default();
     outln!("{text}");
 }
 
@@ -309,6 +380,14 @@ fn archived(i: &ArchivedImage) -> String {
         (Some(_), Some(_)) => String::new(),
     };
     format!("{}  {}  {what}{docker}", i.name, i.digest)
+}
+
+/// Warnings a report carries go to stderr in every mode, `-q` and `--json`
+/// included: an unconfirmed tag is not something to hide.
+fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
 }
 
 /// Failed attempts, for the human summary (the JSON has them all).

@@ -2,21 +2,16 @@
 //! flags; the library call; the report handed to the printer. Errors are
 //! returned, never printed here: `cli::main` prints them once.
 
-use std::sync::Arc;
-
-use super::args::{
-    Cli, Command, ExportArgs, Format as FormatArg, GlobalArgs, MirrorsAction, PullArgs,
-};
+use super::archive::ArchiveTarget;
+use super::args::{Cli, Command, ExportArgs, GlobalArgs, LockArgs, MirrorsAction};
 use super::printer::Printer;
-use crate::archive::{self, PendingFile};
+use super::pull::{platform_choice, pull, references};
 use crate::config::{self, Config};
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::fetch::Session;
-use crate::image::Platform;
 use crate::layout::Layout;
 use crate::plan::Plan;
-use crate::pull::{self, Cleanup, Format, Observer, PlatformChoice, PullOptions};
+use crate::pull::Cleanup;
 use crate::reference::Reference;
 use crate::report;
 
@@ -26,6 +21,7 @@ pub async fn run(cli: Cli, printer: Printer, cleanup: Cleanup) -> Result<Exit, E
     let g = &cli.global;
     match &cli.command {
         Command::Pull(args) => pull(g, args, printer, &cleanup).await,
+        Command::Lock(args) => lock(g, args, printer).await,
         Command::Resolve(args) => {
             let (config, plan) = plan_for(g, &args.reference)?;
             if args.dry_run {
@@ -95,107 +91,41 @@ fn plan_for(g: &GlobalArgs, reference: &str) -> Result<(Config, Plan), Error> {
     Ok((config, plan))
 }
 
-async fn pull(
-    g: &GlobalArgs,
-    args: &PullArgs,
-    printer: Printer,
-    cleanup: &Cleanup,
-) -> Result<Exit, Error> {
-    let (mut config, plan) = plan_for(g, &args.reference)?;
-    let platform = match (&args.platform, args.all_platforms) {
-        (_, true) => PlatformChoice::All,
-        (Some(p), false) => {
-            PlatformChoice::One(p.parse::<Platform>().map_err(|e| Error::Usage(e.to_string()))?)
-        }
-        (None, false) => PlatformChoice::One(Platform::host()),
-    };
-    if let Some(j) = args.jobs {
-        config.network.jobs = usize::from(j);
+/// `lock`: resolve each reference (no blob is fetched) and write the lock
+/// file, only when every one resolved: a partial lock file replacing a
+/// complete one would lose entries. `lock --check`: resolve them again.
+async fn lock(g: &GlobalArgs, args: &LockArgs, printer: Printer) -> Result<Exit, Error> {
+    let config = load_config(g)?;
+    if let Some(file) = &args.check {
+        let locked = crate::lock::LockFile::read(file)?;
+        let report = crate::lock::check_all(config, locked.images, file).await?;
+        printer.lock_check(&report)?;
+        let first_failure = report.failed.first().map(|f| f.error.kind);
+        return Ok(match (report.moved.is_empty(), first_failure) {
+            (false, _) => Exit::TagsMoved,
+            (true, Some(kind)) => Exit::AllFailed(kind),
+            (true, None) => Exit::Success,
+        });
     }
-    if args.dry_run {
-        printer.plan(&report::plan(&plan))?;
-        return Ok(Exit::Success);
-    }
-    let options = PullOptions {
-        output: args.output.clone(),
-        platform,
-        format: match args.format {
-            FormatArg::Preserve => Format::Preserve,
-            FormatArg::Oci => Format::Oci,
-        },
-        jobs: config.network.jobs,
-    };
-    let observer: Arc<dyn Observer> = match super::progress::Bars::on_terminal() {
-        Some(bars) if !g.quiet => Arc::new(bars),
-        _ => Arc::new(pull::Unobserved),
-    };
-    let session = Arc::new(Session::new(config));
-    let report = pull::pull(session, Arc::new(plan), &options, observer, cleanup).await?;
-    printer.pull(&report)?;
-    Ok(Exit::Success)
-}
-
-/// `export`: the archive goes to a file, through a `PendingFile` so that it
-/// appears under its name only when complete, or to stdout (`-o -`), which
-/// then carries nothing else. It is written on a blocking thread, so that
-/// Ctrl-C is heard meanwhile; the `PendingFile` is dropped then, which
-/// removes the temporary file.
-async fn export(g: &GlobalArgs, args: &ExportArgs, printer: Printer) -> Result<Exit, Error> {
-    let to_stdout = args.output.as_os_str() == "-";
-    if to_stdout && g.json {
-        return Err(Error::Usage(
-            "--json cannot be used with -o -: stdout is the archive (the JSON report needs -o FILE)"
-                .into(),
-        ));
-    }
-    if to_stdout && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-        return Err(Error::Usage(
-            "refusing to write an archive to a terminal: redirect stdout or give -o FILE".into(),
-        ));
-    }
-    let layout = Layout::existing(&args.dir)?;
-    let names = args.names.clone();
-    // Listened for before the temporary file exists: until Ctrl-C has a
-    // handler, it kills the process, which would leave the file behind.
-    let mut interrupted = Box::pin(tokio::signal::ctrl_c());
-    std::future::poll_fn(|cx| {
-        let _ = interrupted.as_mut().poll(cx);
-        std::task::Poll::Ready(())
+    let platform = platform_choice(args.platform.as_deref(), args.all_platforms)?;
+    let plans = references(&args.references, args.file.as_deref())?
+        .iter()
+        .map(|r| Plan::new(&config, &r.parse()?))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let report = crate::lock::lock_all(config, plans, &platform, &args.output).await?;
+    printer.lock(&report)?;
+    Ok(match report.failed.first() {
+        Some(f) => Exit::AllFailed(f.error.kind),
+        None => Exit::Success,
     })
-    .await;
-    let report = if to_stdout {
-        let write =
-            blocking(move || archive::write_archive(&layout, &names, std::io::stdout().lock()));
-        tokio::select! {
-            r = write => r?,
-            _ = &mut interrupted => return Err(Error::Interrupted),
-        }
-    } else {
-        let pending = PendingFile::create(&args.output)?;
-        let file = pending.writer()?;
-        let write = blocking(move || archive::write_archive(&layout, &names, file));
-        let written = tokio::select! {
-            r = write => r,
-            _ = &mut interrupted => return Err(Error::Interrupted),
-        };
-        let report = written.map_err(|e| match e {
-            // Said with the file's name: a full disk is worth locating.
-            Error::Io { context, cause } if context == archive::WRITING => {
-                Error::io(format!("cannot write {}", args.output.display()), cause)
-            }
-            other => other,
-        })?;
-        pending.commit()?;
-        report
-    };
-    printer.export(&args.output, to_stdout, &report)?;
-    Ok(Exit::Success)
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
-) -> Result<T, Error> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::Failed(format!("the export stopped: {e}")))?
+/// `export`: an existing layout as one archive.
+async fn export(g: &GlobalArgs, args: &ExportArgs, printer: Printer) -> Result<Exit, Error> {
+    let target = ArchiveTarget::of(&args.output, g.json)?
+        .unwrap_or_else(|| ArchiveTarget::File(args.output.clone()));
+    let layout = Layout::existing(&args.dir)?;
+    let report = target.write_layout(layout, args.names.clone()).await?;
+    printer.export(&args.output, matches!(target, ArchiveTarget::Stdout), &report)?;
+    Ok(Exit::Success)
 }

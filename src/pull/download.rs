@@ -10,6 +10,9 @@ use bytes::Bytes;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use std::collections::{HashMap, HashSet};
+
+use super::prepare::Prepared;
 use super::{Cleanup, Observer};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -25,18 +28,55 @@ const SMALL_BLOB: u64 = layout::WRITE_CHUNK as u64;
 /// What every download of a pull shares. Owned (behind an `Arc`), because
 /// each blob downloads in a task of its own.
 pub(super) struct Downloads {
-    pub fetcher: Arc<Fetcher>,
     pub layout: Layout,
     pub observer: Arc<dyn Observer>,
     pub cleanup: Cleanup,
-    /// Hosts in the order blobs are asked for.
-    pub order: Vec<usize>,
+    /// Large blobs downloaded at once.
     pub jobs: usize,
 }
 
-/// Downloads every blob; the reports come back in the order given.
-pub(super) async fn all(ctx: Arc<Downloads>, blobs: Vec<Descriptor>) -> Result<Vec<BlobReport>> {
-    let jobs = ctx.jobs.max(1);
+/// One blob of a batch: through the walk of the first image that needs it,
+/// for every image that does.
+pub(super) struct BlobJob {
+    descriptor: Descriptor,
+    fetcher: Arc<Fetcher>,
+    /// Hosts in the order to ask them.
+    order: Arc<[usize]>,
+    /// The images (indexes into the batch) that need it.
+    images: Vec<usize>,
+}
+
+/// Every blob the prepared images need, once each.
+pub(super) fn jobs(images: &[(usize, Prepared)]) -> Vec<BlobJob> {
+    let mut jobs: Vec<BlobJob> = Vec::new();
+    let mut by_digest: HashMap<Digest, usize> = HashMap::new();
+    for (image, p) in images {
+        for d in &p.blobs {
+            match by_digest.get(&d.digest) {
+                Some(&j) => jobs[j].images.push(*image),
+                None => {
+                    by_digest.insert(d.digest.clone(), jobs.len());
+                    jobs.push(BlobJob {
+                        descriptor: d.clone(),
+                        fetcher: p.fetcher.clone(),
+                        order: p.order.clone(),
+                        images: vec![*image],
+                    });
+                }
+            }
+        }
+    }
+    jobs
+}
+
+type Downloaded = HashMap<Digest, Result<BlobReport>>;
+
+/// Downloads every blob; what became of each, by digest. A blob that
+/// fails fails the images that need it: blobs only they need are then not
+/// started, and once no image can succeed the downloads still running are
+/// dropped (aborted). `Err` for Ctrl-C only.
+pub(super) async fn all(ctx: Arc<Downloads>, jobs: Vec<BlobJob>) -> Result<Downloaded> {
+    let slots = ctx.jobs.max(1);
     // Each blob downloads in a task of its own, so the runtime spreads the
     // downloads (and their hashing, see `BlobWriter`) over the cores.
     // `jobs` bounds the large downloads, and so memory (each buffers up to
@@ -45,37 +85,55 @@ pub(super) async fn all(ctx: Arc<Downloads>, blobs: Vec<Descriptor>) -> Result<V
     // bandwidth: twice as many downloads run when they are small. Tasks are
     // started as others finish, never all up front: a manifest listing tens
     // of thousands of layers costs no more memory than one listing ten.
-    let in_flight = jobs * 2;
-    let large = Arc::new(Semaphore::new(jobs));
-    let mut pending = blobs.into_iter().enumerate();
-    // Dropped on the first error (or with the pull, on Ctrl-C): that aborts
-    // the downloads still running.
+    let in_flight = slots * 2;
+    let large = Arc::new(Semaphore::new(slots));
+    let mut alive: HashSet<usize> = jobs.iter().flat_map(|j| j.images.iter().copied()).collect();
+    let mut pending = jobs.into_iter();
+    let mut images_of: HashMap<Digest, Vec<usize>> = HashMap::new();
     let mut downloads = JoinSet::new();
-    let mut reports: Vec<(usize, BlobReport)> = Vec::new();
+    let mut done: Downloaded = HashMap::new();
     loop {
         while downloads.len() < in_flight
-            && let Some((i, d)) = pending.next()
+            && let Some(job) = pending.find(|j| j.images.iter().any(|i| alive.contains(i)))
         {
+            images_of.insert(job.descriptor.digest.clone(), job.images);
             let (ctx, large) = (ctx.clone(), large.clone());
+            let (d, fetcher, order) = (job.descriptor, job.fetcher, job.order);
             downloads.spawn(async move {
                 // `ok()`: the semaphore is never closed.
                 let _large =
                     if d.size > SMALL_BLOB { large.acquire_owned().await.ok() } else { None };
-                one(&ctx, &d).await.map(|r| (i, r))
+                let result = one(&ctx, &fetcher, &order, &d).await;
+                (d.digest, result)
             });
         }
-        match downloads.join_next().await {
+        let (digest, result) = match downloads.join_next().await {
             None => break,
-            Some(Ok(report)) => reports.push(report?),
+            Some(Ok(finished)) => finished,
             Some(Err(e)) => return Err(Error::Failed(format!("a download stopped: {e}"))),
+        };
+        match &result {
+            Err(Error::Interrupted) => return Err(Error::Interrupted),
+            Err(_) => images_of.get(&digest).into_iter().flatten().for_each(|i| {
+                alive.remove(i);
+            }),
+            Ok(_) => {}
+        }
+        done.insert(digest, result);
+        if alive.is_empty() {
+            break;
         }
     }
-    reports.sort_by_key(|(i, _)| *i);
-    Ok(reports.into_iter().map(|(_, r)| r).collect())
+    Ok(done)
 }
 
 /// Gets one blob into the layout, or finds it already there.
-async fn one(ctx: &Downloads, d: &Descriptor) -> Result<BlobReport> {
+async fn one(
+    ctx: &Downloads,
+    fetcher: &Fetcher,
+    order: &[usize],
+    d: &Descriptor,
+) -> Result<BlobReport> {
     let report = |endpoint: Option<String>| BlobReport {
         digest: d.digest.clone(),
         size: d.size,
@@ -83,7 +141,7 @@ async fn one(ctx: &Downloads, d: &Descriptor) -> Result<BlobReport> {
         cached: endpoint.is_none(),
         endpoint,
     };
-    let stall = ctx.fetcher.session().config.network.stall_timeout;
+    let stall = fetcher.session().config.network.stall_timeout;
     let Some(mut writer) = writer(&ctx.layout, d, stall).await? else { return Ok(report(None)) };
     if !ctx.cleanup.note(&ctx.layout, &d.digest) {
         // Ctrl-C's cleanup already ran: leave nothing behind.
@@ -107,12 +165,12 @@ async fn one(ctx: &Downloads, d: &Descriptor) -> Result<BlobReport> {
     }
     ctx.observer.blob_started(&d.digest, d.size, writer.offset());
     let mut sink = Observed { writer: &mut writer, observer: &*ctx.observer, digest: &d.digest };
-    let result = ctx.fetcher.blob(d, &mut sink, &ctx.order).await;
+    let result = fetcher.blob(d, &mut sink, order).await;
     ctx.observer.blob_finished(&d.digest);
     match result {
         Ok(served) => {
             ctx.cleanup.done(&d.digest);
-            Ok(report(Some(ctx.fetcher.plan().sources[served.host].display())))
+            Ok(report(Some(fetcher.plan().sources[served.host].display())))
         }
         Err(e) => {
             // Keep what verified-so-far bytes we have for the next run.

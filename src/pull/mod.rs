@@ -1,27 +1,33 @@
-//! A pull: resolve the reference through the walk, pick what to keep
-//! (`select`), fetch the blobs in parallel from the best source that has
-//! them, resuming cut downloads (`download`), and record the image in the
-//! layout (`record`). Progress goes to an `Observer`; the result is a
-//! `PullReport`. Nothing here prints.
+//! Pulls: one image or many in one run. Each reference is resolved through
+//! the walk and what to keep is chosen (`prepare`, in parallel); the blobs
+//! of every image go through one download pool (`download`: a blob shared
+//! by several images is fetched once), resuming cut downloads; then each
+//! image whose blobs all arrived is recorded in the layout (`record`).
+//! One session serves the whole run: a hung mirror costs its timeout once,
+//! not once per image. Progress goes to an `Observer`; the results are
+//! `PullReport`s. Nothing here prints.
 
 mod cleanup;
 mod download;
+mod prepare;
 mod record;
 mod select;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
 
 pub use cleanup::Cleanup;
+pub use prepare::Pinned;
+pub(crate) use select::select;
 
 use crate::digest::Digest;
-use crate::error::Result;
-use crate::fetch::{Fetcher, Resolution, Session};
-use crate::image::{Platform, convert};
+use crate::error::{Error, Result};
+use crate::fetch::Session;
+use crate::image::Platform;
 use crate::layout::Layout;
 use crate::plan::Plan;
-use crate::report::{self, ImageReport, PullReport};
+use crate::report::PullReport;
 
 /// Which part of a multi-platform image to keep.
 #[derive(Clone, Debug)]
@@ -49,6 +55,31 @@ pub struct PullOptions {
     pub jobs: usize,
 }
 
+/// One image of a pull.
+#[derive(Clone, Debug)]
+pub struct PullItem {
+    pub plan: Plan,
+    /// The name its index.json entry gets; the reference by default.
+    pub name: Option<String>,
+    /// What a lock file says it must be, when pulled `--locked`.
+    pub pinned: Option<Pinned>,
+    /// Its own platform choice (a lock entry's), else the pull's.
+    pub platform: Option<PlatformChoice>,
+}
+
+impl PullItem {
+    pub fn new(plan: Plan) -> PullItem {
+        PullItem { plan, name: None, pinned: None, platform: None }
+    }
+}
+
+/// What became of one image of a batch.
+#[derive(Debug)]
+pub enum ImageOutcome {
+    Pulled(Box<PullReport>),
+    Failed { reference: String, error: Error },
+}
+
 /// What a pull tells whoever shows progress. Called from the download
 /// tasks, so it must be cheap and thread-safe.
 pub trait Observer: Send + Sync {
@@ -65,6 +96,7 @@ pub struct Unobserved;
 
 impl Observer for Unobserved {}
 
+/// Pulls one image.
 pub async fn pull(
     session: Arc<Session>,
     plan: Arc<Plan>,
@@ -72,71 +104,67 @@ pub async fn pull(
     observer: Arc<dyn Observer>,
     cleanup: &Cleanup,
 ) -> Result<PullReport> {
-    let started = Instant::now();
-    let fetcher = Arc::new(Fetcher::new(session, plan.clone()));
-    let Resolution { manifest: top, host, served_by, warnings } = fetcher.resolve().await?;
-    // Only now: a reference that resolves nowhere leaves no empty layout behind.
-    let layout = Layout::open(&options.output)?;
-    // Blobs come from the source that served the manifest, then the others.
-    let order = fetcher.order(Some(host));
-    let selection =
-        select::select(&fetcher, &layout, &top, &served_by.endpoint, &options.platform, &order)
-            .await?;
-    let name = plan.reference.to_string();
-    let blobs = select::blobs_of(&selection.images, &name)?;
-    let downloads = download::Downloads {
-        fetcher: fetcher.clone(),
-        layout: layout.clone(),
-        observer,
-        cleanup: cleanup.clone(),
-        order,
-        jobs: options.jobs,
-    };
-    let blob_reports = download::all(Arc::new(downloads), blobs).await?;
-    // A single image says its platform in its config (now in the layout):
-    // recorded in index.json like a chosen index entry's.
-    let platform =
-        selection.platform.clone().or_else(|| record::config_platform(&layout, &selection.entry));
-    let (manifests, entry, converted_from) = match options.format {
-        Format::Preserve => (selection.manifests, selection.entry, None),
-        Format::Oci => {
-            let (oci, renamed) = convert::to_oci(&selection.manifests)?;
-            match renamed.get(&selection.entry.digest) {
-                Some(new) => (oci, new.clone(), Some(selection.entry.digest.clone())),
-                None => (oci, selection.entry, None),
+    let item = PullItem::new(Plan::clone(&plan));
+    let mut outcomes = pull_many(session, vec![item], options, observer, cleanup).await?;
+    match outcomes.pop() {
+        Some(ImageOutcome::Pulled(report)) => Ok(*report),
+        Some(ImageOutcome::Failed { error, .. }) => Err(error),
+        None => Err(Error::Failed("nothing was pulled".into())),
+    }
+}
+
+/// Pulls several images into one layout, in one session. An image that
+/// fails does not stop the others; `Err` only when nothing can go on
+/// (Ctrl-C).
+pub async fn pull_many(
+    session: Arc<Session>,
+    items: Vec<PullItem>,
+    options: &PullOptions,
+    observer: Arc<dyn Observer>,
+    cleanup: &Cleanup,
+) -> Result<Vec<ImageOutcome>> {
+    let prepared = prepare::all(session, items, options).await;
+    let layout = prepared.iter().find_map(|p| p.as_ref().ok().map(|p| p.layout.clone()));
+    let mut failures: HashMap<usize, (String, Error)> = HashMap::new();
+    let mut ready = Vec::new();
+    for (i, p) in prepared.into_iter().enumerate() {
+        match p {
+            Ok(p) => ready.push((i, p)),
+            Err((_, Error::Interrupted)) => return Err(Error::Interrupted),
+            Err(failed) => {
+                failures.insert(i, failed);
             }
         }
+    }
+    let blobs = match layout {
+        Some(layout) => {
+            let ctx = download::Downloads {
+                layout,
+                observer,
+                cleanup: cleanup.clone(),
+                jobs: options.jobs,
+            };
+            download::all(Arc::new(ctx), download::jobs(&ready)).await?
+        }
+        None => HashMap::new(),
     };
-    let mut served = vec![served_by.endpoint.clone()];
-    served.extend(selection.served);
-    let sources = report::tally(&plan.sources, &served, &blob_reports);
-    let blob_sources = report::blob_counts(&sources);
-    let recorded = record::Entry {
-        name: &name,
-        manifest: &entry,
-        platform: platform.as_ref(),
-        served_by: &served_by,
-        blob_sources: &blob_sources,
-        converted_from: converted_from.as_ref(),
-    };
-    record::store(&layout, &manifests, recorded).await?;
-    Ok(PullReport {
-        reference: name,
-        digest: top.digest.clone(),
-        media_type: top.media_type.clone(),
-        image: ImageReport {
-            digest: entry.digest.clone(),
-            media_type: entry.media_type.clone(),
-            size: entry.bytes.len() as u64,
-            platform,
-            converted_from,
-        },
-        output: options.output.clone(),
-        served_by,
-        warnings,
-        sources,
-        attempts: fetcher.attempts(),
-        blobs: blob_reports,
-        elapsed_ms: started.elapsed().as_millis() as u64,
-    })
+    let mut outcomes: Vec<(usize, ImageOutcome)> = failures
+        .into_iter()
+        .map(|(i, (reference, error))| (i, ImageOutcome::Failed { reference, error }))
+        .collect();
+    for (i, p) in ready {
+        let reference = p.name.clone();
+        let outcome = match p.finish(&blobs, options).await {
+            Ok(report) => ImageOutcome::Pulled(Box::new(report)),
+            Err(Error::Interrupted) => return Err(Error::Interrupted),
+            Err(error) => ImageOutcome::Failed { reference, error },
+        };
+        outcomes.push((i, outcome));
+    }
+    outcomes.sort_by_key(|(i, _)| *i);
+    Ok(outcomes.into_iter().map(|(_, o)| o).collect())
 }
+
+/// The layout a batch writes into, opened once, by the first image that
+/// resolves: a reference that resolves nowhere leaves no empty layout.
+pub(crate) type SharedLayout = Arc<tokio::sync::OnceCell<Layout>>;

@@ -26,7 +26,7 @@ const MAX_MANIFEST_BYTES: usize = 24 << 20;
 const MAX_BLOBS: usize = 10_000;
 
 /// What a pull keeps.
-pub(super) struct Selection {
+pub(crate) struct Selection {
     /// Every manifest to store, the reference's first.
     pub manifests: Vec<Manifest>,
     /// The image manifests whose blobs are fetched.
@@ -40,9 +40,9 @@ pub(super) struct Selection {
 }
 
 /// Finds what to keep under `top` (served by `top_source`).
-pub(super) async fn select(
+pub(crate) async fn select(
     fetcher: &Fetcher,
-    layout: &Layout,
+    layout: Option<&Layout>,
     top: &Manifest,
     top_source: &str,
     choice: &PlatformChoice,
@@ -92,7 +92,8 @@ pub(super) async fn select(
 /// Fetches the manifests an index names.
 struct Children<'a> {
     fetcher: &'a Fetcher,
-    layout: &'a Layout,
+    /// Where manifests may already be (none for `lock`, which writes none).
+    layout: Option<&'a Layout>,
     order: &'a [usize],
     served: Vec<String>,
     /// Bytes of manifests held so far.
@@ -164,8 +165,10 @@ impl Children<'_> {
     /// A manifest named by an index entry: from the layout when it is
     /// there already, else from the first host that has it.
     async fn get(&mut self, d: &Descriptor) -> Result<Manifest> {
-        if self.layout.has_blob(&d.digest, d.size) {
-            let bytes = self.layout.read_blob(&d.digest)?;
+        if let Some(layout) = self.layout
+            && layout.has_blob(&d.digest, d.size)
+        {
+            let bytes = layout.read_blob(&d.digest)?;
             let stored = Manifest::from_stored(bytes.into(), d)?;
             stored.parse()?;
             return Ok(stored);

@@ -5,6 +5,7 @@
 mod support;
 
 mod archive;
+mod batch;
 mod ecosystem;
 mod faults;
 mod generated;

@@ -1,0 +1,160 @@
+//! `pull`: the references (or a lock file's entries) into a layout or an
+//! archive, one session for all of them; one report, or a batch report.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::archive::ArchiveTarget;
+use super::args::{Format as FormatArg, GlobalArgs, PullArgs};
+use super::printer::Printer;
+use super::run::load_config;
+use crate::config::Config;
+use crate::error::Error;
+use crate::exit::Exit;
+use crate::fetch::Session;
+use crate::image::Platform;
+use crate::plan::Plan;
+use crate::pull::{
+    self, Cleanup, Format, ImageOutcome, Observer, PlatformChoice, PullItem, PullOptions,
+};
+use crate::report::{self, BatchEntry, BatchReport, ErrorReport};
+
+pub(super) async fn pull(
+    g: &GlobalArgs,
+    args: &PullArgs,
+    printer: Printer,
+    cleanup: &Cleanup,
+) -> Result<Exit, Error> {
+    let mut config = load_config(g)?;
+    if let Some(j) = args.jobs {
+        config.network.jobs = usize::from(j);
+    }
+    let items = pull_items(&config, args)?;
+    if args.dry_run {
+        for item in &items {
+            printer.plan(&report::plan(&item.plan))?;
+        }
+        return Ok(Exit::Success);
+    }
+    let archive = ArchiveTarget::of(&args.output, g.json)?;
+    let workdir = archive.as_ref().map(ArchiveTarget::layout_dir).transpose()?;
+    let options = PullOptions {
+        output: workdir.as_ref().map_or_else(|| args.output.clone(), |w| w.path().to_path_buf()),
+        platform: platform_choice(args.platform.as_deref(), args.all_platforms)?,
+        format: match args.format {
+            FormatArg::Preserve => Format::Preserve,
+            FormatArg::Oci => Format::Oci,
+        },
+        jobs: config.network.jobs,
+    };
+    let observer: Arc<dyn Observer> = match super::progress::Bars::on_terminal() {
+        Some(bars) if !g.quiet => Arc::new(bars),
+        _ => Arc::new(pull::Unobserved),
+    };
+    let batch = items.len() > 1 || args.file.is_some() || args.locked.is_some();
+    let started = Instant::now();
+    let session = Arc::new(Session::new(config));
+    let mut outcomes = pull::pull_many(session, items, &options, observer, cleanup).await?;
+    if let (Some(target), Some(workdir)) = (&archive, &workdir) {
+        target.write(workdir.path(), &mut outcomes).await?;
+    }
+    for outcome in &mut outcomes {
+        if let ImageOutcome::Pulled(r) = outcome {
+            r.output = args.output.clone();
+        }
+    }
+    if !batch {
+        return match outcomes.pop() {
+            Some(ImageOutcome::Pulled(r)) => printer.pull(&r).map(|()| Exit::Success),
+            Some(ImageOutcome::Failed { error, .. }) => Err(error),
+            None => Err(Error::Failed("nothing was pulled".into())),
+        };
+    }
+    let report = batch_report(outcomes, &args.output, started);
+    printer.batch(&report)?;
+    Ok(batch_exit(&report))
+}
+
+/// The images a pull names: its references and `-f FILE`'s, or a lock
+/// file's entries.
+pub(super) fn pull_items(config: &Config, args: &PullArgs) -> Result<Vec<PullItem>, Error> {
+    if let Some(file) = &args.locked {
+        let locked = crate::lock::LockFile::read(file)?;
+        if locked.images.is_empty() {
+            return Err(Error::Usage(format!("{} locks no image", file.display())));
+        }
+        return locked.images.iter().map(|l| crate::lock::pull_item(config, l)).collect();
+    }
+    references(&args.references, args.file.as_deref())?
+        .iter()
+        .map(|r| Ok(PullItem::new(Plan::new(config, &r.parse()?)?)))
+        .collect()
+}
+
+pub(super) fn platform_choice(platform: Option<&str>, all: bool) -> Result<PlatformChoice, Error> {
+    Ok(match (platform, all) {
+        (_, true) => PlatformChoice::All,
+        (Some(p), false) => {
+            PlatformChoice::One(p.parse::<Platform>().map_err(|e| Error::Usage(e.to_string()))?)
+        }
+        (None, false) => PlatformChoice::One(Platform::host()),
+    })
+}
+
+/// The references given, then those of `-f FILE` (`-` for stdin): one per
+/// line, blank lines and lines starting with `#` skipped.
+pub(super) fn references(given: &[String], file: Option<&Path>) -> Result<Vec<String>, Error> {
+    let mut all = given.to_vec();
+    if let Some(path) = file {
+        let text = if path.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
+                .map_err(|e| Error::Usage(format!("cannot read references from stdin: {e}")))?;
+            text
+        } else {
+            std::fs::read_to_string(path)
+                .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?
+        };
+        let lines = text.lines().map(str::trim);
+        all.extend(lines.filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from));
+    }
+    if all.is_empty() {
+        return Err(Error::Usage("no reference to pull (the file lists none)".into()));
+    }
+    Ok(all)
+}
+
+fn batch_report(outcomes: Vec<ImageOutcome>, output: &Path, started: Instant) -> BatchReport {
+    let images: Vec<BatchEntry> = outcomes
+        .into_iter()
+        .map(|o| match o {
+            ImageOutcome::Pulled(r) => BatchEntry::Pulled(r),
+            ImageOutcome::Failed { reference, error } => {
+                BatchEntry::Failed { reference, error: ErrorReport::of(&error) }
+            }
+        })
+        .collect();
+    let pulled = images.iter().filter(|e| matches!(e, BatchEntry::Pulled(_))).count();
+    BatchReport {
+        failed: images.len() - pulled,
+        pulled,
+        images,
+        output: output.to_path_buf(),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+/// 0 when every image was pulled, 5 when some were, else the first
+/// failure's code.
+fn batch_exit(r: &BatchReport) -> Exit {
+    let first = r.images.iter().find_map(|e| match e {
+        BatchEntry::Failed { error, .. } => Some(error.kind),
+        BatchEntry::Pulled(_) => None,
+    });
+    match (r.failed, r.pulled, first) {
+        (0, _, _) => Exit::Success,
+        (_, 0, Some(kind)) => Exit::AllFailed(kind),
+        _ => Exit::Partial,
+    }
+}

@@ -1,0 +1,228 @@
+//! Getting one image of a pull ready, and recording it once its blobs are
+//! in: resolve the reference through the walk, open the layout (once, for
+//! the whole batch), choose what to keep and list its blobs; afterwards,
+//! record the manifests and the index.json entry and report.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::task::JoinSet;
+
+use super::select::{self, Selection};
+use super::{Format, PullItem, PullOptions, SharedLayout, record};
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::fetch::{Fetcher, Resolution, ServedBy, Session};
+use crate::image::{Descriptor, Manifest, convert};
+use crate::layout::Layout;
+use crate::report::{self, BlobReport, ImageReport, PullReport};
+
+/// How many references are resolved at once: each costs a few round trips,
+/// worth overlapping, but a batch of hundreds must not open hundreds of
+/// connections at once.
+const RESOLVING_AT_ONCE: usize = 8;
+
+/// What a lock file says an image is: the image manifests it resolved to
+/// (one per platform kept). A pull `--locked` fails when they differ.
+#[derive(Clone, Debug)]
+pub struct Pinned {
+    pub images: Vec<Digest>,
+}
+
+/// One image, resolved and chosen, waiting for its blobs.
+pub(super) struct Prepared {
+    pub fetcher: Arc<Fetcher>,
+    pub layout: Layout,
+    /// The index.json name.
+    pub name: String,
+    pub top: Manifest,
+    pub served_by: ServedBy,
+    pub warnings: Vec<String>,
+    /// Hosts in the order its blobs are asked for: the manifest's first.
+    pub order: Arc<[usize]>,
+    pub selection: Selection,
+    pub blobs: Vec<Descriptor>,
+    pub started: Instant,
+}
+
+type Prepare = Result<Prepared, (String, Error)>;
+
+/// Prepares every item, a few at a time; results in the items' order.
+pub(super) async fn all(
+    session: Arc<Session>,
+    items: Vec<PullItem>,
+    options: &PullOptions,
+) -> Vec<Prepare> {
+    let layout = SharedLayout::default();
+    let mut pending = items.into_iter().enumerate();
+    let mut running = JoinSet::new();
+    let mut done: Vec<(usize, Prepare)> = Vec::new();
+    loop {
+        while running.len() < RESOLVING_AT_ONCE
+            && let Some((i, item)) = pending.next()
+        {
+            let (session, options, layout) = (session.clone(), options.clone(), layout.clone());
+            running.spawn(async move {
+                let reference = item.plan.reference.to_string();
+                (i, one(session, item, &options, &layout).await.map_err(|e| (reference, e)))
+            });
+        }
+        match running.join_next().await {
+            None => break,
+            Some(Ok(result)) => done.push(result),
+            Some(Err(e)) => {
+                let stopped = Error::Failed(format!("resolving stopped: {e}"));
+                done.push((usize::MAX, Err((String::new(), stopped))));
+            }
+        }
+    }
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, p)| p).collect()
+}
+
+async fn one(
+    session: Arc<Session>,
+    item: PullItem,
+    options: &PullOptions,
+    layout: &SharedLayout,
+) -> Result<Prepared> {
+    let started = Instant::now();
+    let name = item.name.unwrap_or_else(|| item.plan.reference.to_string());
+    let fetcher = Arc::new(Fetcher::new(session, Arc::new(item.plan)));
+    let Resolution { manifest: top, host, served_by, warnings } = fetcher.resolve().await?;
+    // Only now: a reference that resolves nowhere leaves no empty layout behind.
+    let layout = layout.get_or_try_init(|| async { Layout::open(&options.output) }).await?;
+    // Blobs come from the source that served the manifest, then the others.
+    let order: Arc<[usize]> = fetcher.order(Some(host)).into();
+    let platform = item.platform.as_ref().unwrap_or(&options.platform);
+    let selection =
+        select::select(&fetcher, Some(layout), &top, &served_by.endpoint, platform, &order).await?;
+    if let Some(pinned) = &item.pinned {
+        pinned.check(&name, &selection)?;
+    }
+    let blobs = select::blobs_of(&selection.images, &name)?;
+    Ok(Prepared {
+        fetcher,
+        layout: layout.clone(),
+        name,
+        top,
+        served_by,
+        warnings,
+        order,
+        selection,
+        blobs,
+        started,
+    })
+}
+
+impl Pinned {
+    /// The images chosen are the ones the lock file recorded.
+    fn check(&self, name: &str, selection: &Selection) -> Result<()> {
+        let chosen: Vec<&Digest> = selection.images.iter().map(|m| &m.digest).collect();
+        let missing: Vec<String> =
+            self.images.iter().filter(|d| !chosen.contains(d)).map(Digest::to_string).collect();
+        if missing.is_empty() && chosen.len() == self.images.len() {
+            return Ok(());
+        }
+        Err(Error::Invalid(format!(
+            "{name}: the lock file pins {} for this platform choice, but the index now gives {}",
+            missing.join(", "),
+            chosen.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+        )))
+    }
+}
+
+impl Prepared {
+    /// Records the image once its blobs are in (`blobs` holds what became
+    /// of every blob of the batch), and reports it.
+    pub async fn finish(
+        self,
+        blobs: &HashMap<Digest, Result<BlobReport, Error>>,
+        options: &PullOptions,
+    ) -> Result<PullReport> {
+        let blob_reports = self.blob_reports(blobs)?;
+        let selection = self.selection;
+        // A single image says its platform in its config (now in the
+        // layout): recorded in index.json like a chosen index entry's.
+        let platform = selection
+            .platform
+            .clone()
+            .or_else(|| record::config_platform(&self.layout, &selection.entry));
+        let (manifests, entry, converted_from) = match options.format {
+            Format::Preserve => (selection.manifests, selection.entry, None),
+            Format::Oci => {
+                let (oci, renamed) = convert::to_oci(&selection.manifests)?;
+                match renamed.get(&selection.entry.digest) {
+                    Some(new) => (oci, new.clone(), Some(selection.entry.digest.clone())),
+                    None => (oci, selection.entry, None),
+                }
+            }
+        };
+        let mut served = vec![self.served_by.endpoint.clone()];
+        served.extend(selection.served);
+        let sources = report::tally(&self.fetcher.plan().sources, &served, &blob_reports);
+        let blob_sources = report::blob_counts(&sources);
+        let recorded = record::Entry {
+            name: &self.name,
+            manifest: &entry,
+            platform: platform.as_ref(),
+            served_by: &self.served_by,
+            blob_sources: &blob_sources,
+            converted_from: converted_from.as_ref(),
+        };
+        record::store(&self.layout, &manifests, recorded).await?;
+        Ok(PullReport {
+            reference: self.name,
+            digest: self.top.digest.clone(),
+            media_type: self.top.media_type.clone(),
+            image: ImageReport {
+                digest: entry.digest.clone(),
+                media_type: entry.media_type.clone(),
+                size: entry.bytes.len() as u64,
+                platform,
+                converted_from,
+            },
+            output: options.output.clone(),
+            served_by: self.served_by,
+            warnings: self.warnings,
+            sources,
+            attempts: self.fetcher.attempts(),
+            blobs: blob_reports,
+            elapsed_ms: self.started.elapsed().as_millis() as u64,
+        })
+    }
+
+    /// This image's blobs as the batch's download left them: every one in
+    /// place, or the error of one that failed (the downloads of the others
+    /// may have been stopped because of it).
+    fn blob_reports(
+        &self,
+        blobs: &HashMap<Digest, Result<BlobReport, Error>>,
+    ) -> Result<Vec<BlobReport>> {
+        if let Some(Err(e)) =
+            self.blobs.iter().find_map(|d| blobs.get(&d.digest).filter(|r| r.is_err()))
+        {
+            return Err(e.clone());
+        }
+        let mut reports = Vec::with_capacity(self.blobs.len());
+        for d in &self.blobs {
+            match blobs.get(&d.digest) {
+                Some(Ok(r)) if r.size == d.size => reports.push(r.clone()),
+                Some(Ok(r)) => {
+                    return Err(Error::Invalid(format!(
+                        "{}: blob {} is listed with {} bytes here and {} bytes by another image",
+                        self.name, d.digest, d.size, r.size
+                    )));
+                }
+                _ => {
+                    return Err(Error::Failed(format!(
+                        "{}: blob {} was not fetched",
+                        self.name, d.digest
+                    )));
+                }
+            }
+        }
+        Ok(reports)
+    }
+}
