@@ -7,6 +7,7 @@ mod support;
 mod ecosystem;
 mod faults;
 mod generated;
+mod hostile;
 mod interop;
 mod mirrors;
 mod pull;
