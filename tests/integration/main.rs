@@ -9,6 +9,7 @@ mod batch;
 mod ecosystem;
 mod faults;
 mod generated;
+mod hostile;
 mod interop;
 mod mirrors;
 mod pull;

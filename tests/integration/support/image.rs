@@ -19,6 +19,10 @@ pub fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
+pub fn sha512(bytes: &[u8]) -> String {
+    format!("sha512:{}", hex::encode(sha2::Sha512::digest(bytes)))
+}
+
 /// Bytes that differ per seed and look random enough that no layer shares a
 /// digest with another by accident.
 pub fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {

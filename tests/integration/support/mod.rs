@@ -225,7 +225,11 @@ impl Test {
         // can still show what it printed.
         let stdout = collect(child.stdout.take().unwrap());
         let stderr = collect(child.stderr.take().unwrap());
+        // Sampled while the child runs: the mark only grows, and a peak is
+        // missed only if it comes in the last poll interval before exit.
+        let mut peak_rss_kib = None;
         let status = loop {
+            peak_rss_kib = peak_rss_kib.max(vm_hwm_kib(child.id()));
             if let Some(status) = child.try_wait().unwrap() {
                 break status;
             }
@@ -239,15 +243,33 @@ impl Test {
                     lossy(&stderr.0)
                 );
             }
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(2));
         };
         let elapsed = started.elapsed();
         // The pipes close when the child exits (unless it left a grandchild
         // holding them, which these tests never do).
         let _ = stdout.1.join();
         let _ = stderr.1.join();
-        Output { status, stdout: lossy(&stdout.0), stderr: lossy(&stderr.0), elapsed }
+        Output { status, stdout: lossy(&stdout.0), stderr: lossy(&stderr.0), elapsed, peak_rss_kib }
     }
+}
+
+/// The peak resident set size of a running `ocimirror`, in KiB: `VmHWM` in
+/// `/proc/<pid>/status` (Linux), the high-water mark of its own address
+/// space since its exec. `None` before the exec (a forked copy of this
+/// process), once it has exited, or elsewhere.
+///
+/// Not `wait4`'s `ru_maxrss`: that also counts the address space the child
+/// was exec'd from, and std spawns through `vfork`, so it reports the
+/// test process's own peak (hundreds of MiB here) for any child.
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    if exe != assert_cmd::cargo::cargo_bin("ocimirror") {
+        return None;
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?;
+    line.trim().strip_suffix("kB")?.trim().parse().ok()
 }
 
 impl Test {
@@ -369,7 +391,13 @@ impl Running {
             let h = std::mem::replace(&mut c.1, std::thread::spawn(|| {}));
             let _ = h.join();
         }
-        Output { status, stdout: lossy(&self.stdout.0), stderr: lossy(&self.stderr.0), elapsed }
+        Output {
+            status,
+            stdout: lossy(&self.stdout.0),
+            stderr: lossy(&self.stderr.0),
+            elapsed,
+            peak_rss_kib: None,
+        }
     }
 }
 
@@ -414,6 +442,9 @@ pub struct Output {
     pub stdout: String,
     pub stderr: String,
     pub elapsed: Duration,
+    /// The child's peak resident set size in KiB, where it could be
+    /// measured (`Test::run` on Linux; not for `Test::spawn`).
+    pub peak_rss_kib: Option<u64>,
 }
 
 impl Output {

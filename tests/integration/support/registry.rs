@@ -32,7 +32,7 @@ use bytes::Bytes;
 use futures_util::StreamExt as _;
 use serde_json::json;
 
-use super::image::{Blob, Image, Index, OCI_MANIFEST, sha256};
+use super::image::{Blob, Image, Index, OCI_MANIFEST, sha256, sha512};
 
 /// How the registry treats the `ns` query parameter (see protocol notes).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -113,7 +113,39 @@ pub enum Fault {
     StallBlob { digest: String, after: usize },
     /// `/token` answers 200 with a body that is not JSON.
     JunkToken,
+    /// Headers at once, then the body of every response of this kind one
+    /// byte at a time, `every` apart: a server that never stalls long
+    /// enough to trip a stall timeout, yet never finishes.
+    Drip { every: Duration, bodies: DripBodies },
+    /// Echo `OCI-Namespace` with the request's `ns` while serving the
+    /// default store: a mirror that claims to honour `ns` and does not.
+    EchoNamespace,
+    /// Manifest responses (HEAD included) name their digest in sha512 in
+    /// `Docker-Content-Digest`, as a registry may.
+    Sha512ContentDigest,
+    /// Every error response carries `HOSTILE_CODE` and `HOSTILE_MESSAGE`:
+    /// terminal escape sequences where the client shows server text.
+    HostileText,
 }
+
+/// Which responses `Fault::Drip` slows down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DripBodies {
+    /// Successful blob GETs.
+    Blobs,
+    /// Successful manifest GETs.
+    Manifests,
+    /// Any 4xx or 5xx answer outside `/token`.
+    Errors,
+    /// Every `/token` answer.
+    Tokens,
+}
+
+/// What `Fault::HostileText` puts in an error's code and message: an OSC
+/// that retitles the terminal window, an SGR colour, and an 8-bit CSI
+/// that clears the screen on terminals that honour C1 controls.
+pub const HOSTILE_CODE: &str = "\u{1b}]0;pwned\u{7}MANIFEST_UNKNOWN";
+pub const HOSTILE_MESSAGE: &str = "\u{1b}[31mmanifest unknown\u{9b}2J";
 
 /// One request as the registry saw it. Header names are lowercase.
 #[derive(Clone, Debug)]
@@ -268,7 +300,8 @@ impl Registry {
     }
 
     /// Stores any manifest bytes under `repo:reference` and their digest, e.g. a
-    /// schema1 manifest or one whose body disagrees with its media type.
+    /// schema1 manifest or one whose body disagrees with its media type. The
+    /// blob's `media_type` is the Content-Type it is served with.
     pub fn push_manifest(&self, repo: &str, reference: &str, manifest: &Blob) -> &Self {
         self.lock().default.put_manifest(repo, reference, manifest);
         self
@@ -449,11 +482,65 @@ async fn handle(
         // Far longer than any test; dropping the Registry cancels it.
         tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
     }
-    let mut st = shared.lock().unwrap_or_else(|e| e.into_inner());
-    let mut resp = respond(&mut st, &parts.method, &parts.headers, &request);
+    let (mut resp, drip) = {
+        let mut st = shared.lock().unwrap_or_else(|e| e.into_inner());
+        let mut resp = respond(&mut st, &parts.method, &parts.headers, &request);
+        if st.faults.contains(&Fault::HostileText) && resp.status().as_u16() >= 400 {
+            resp = hostile_text(resp);
+        }
+        let kind = body_kind(&request.path, resp.status());
+        let drip = st.faults.iter().find_map(|f| match f {
+            Fault::Drip { every, bodies } if Some(*bodies) == kind => Some(*every),
+            _ => None,
+        });
+        (resp, drip.filter(|_| parts.method != Method::HEAD))
+    };
+    if let Some(every) = drip {
+        // Taken out of the response whole (every body this fake makes
+        // for these kinds is in memory), then sent again byte by byte.
+        let (head, body) = resp.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+        resp = Response::from_parts(head, dripped(bytes, every));
+    }
     resp.headers_mut()
         .insert("docker-distribution-api-version", HeaderValue::from_static("registry/2.0"));
     resp
+}
+
+/// Which kind of body `Fault::Drip` would take this response for.
+fn body_kind(path: &str, status: StatusCode) -> Option<DripBodies> {
+    match parse_route(path) {
+        Route::Token => Some(DripBodies::Tokens),
+        _ if status.as_u16() >= 400 => Some(DripBodies::Errors),
+        Route::Blob { .. } if status.is_success() => Some(DripBodies::Blobs),
+        Route::Manifest { .. } if status.is_success() => Some(DripBodies::Manifests),
+        _ => None,
+    }
+}
+
+/// `bytes` one byte at a time, each `every` after the last.
+fn dripped(bytes: Bytes, every: Duration) -> Body {
+    let stream = futures_util::stream::unfold(0usize, move |sent| {
+        let bytes = bytes.clone();
+        async move {
+            if sent >= bytes.len() {
+                return None;
+            }
+            tokio::time::sleep(every).await;
+            Some((Ok::<Bytes, io::Error>(bytes.slice(sent..sent + 1)), sent + 1))
+        }
+    });
+    Body::from_stream(stream)
+}
+
+/// The same error status and headers, with `HOSTILE_CODE` and
+/// `HOSTILE_MESSAGE` for a body.
+fn hostile_text(resp: Response<Body>) -> Response<Body> {
+    let (mut head, _) = resp.into_parts();
+    let body = json!({"errors": [{"code": HOSTILE_CODE, "message": HOSTILE_MESSAGE}]});
+    head.headers.remove(header::CONTENT_LENGTH);
+    head.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Response::from_parts(head, Body::from(body.to_string()))
 }
 
 fn respond(st: &mut State, method: &Method, headers: &HeaderMap, req: &Request) -> Response<Body> {
@@ -503,7 +590,11 @@ fn respond(st: &mut State, method: &Method, headers: &HeaderMap, req: &Request) 
         Route::Blob { name, digest } => blob(st, ns.as_deref(), method, headers, &name, &digest),
         _ => unreachable!(),
     };
-    if let Some(ns) = ns {
+    // Honoured, or only claimed to be.
+    let echoed = ns.or_else(|| {
+        st.faults.contains(&Fault::EchoNamespace).then(|| req.query_param("ns")).flatten()
+    });
+    if let Some(ns) = echoed {
         resp.headers_mut().insert("oci-namespace", HeaderValue::from_str(&ns).unwrap());
     }
     resp
@@ -588,6 +679,8 @@ fn manifest(
     };
     let digest = if st.faults.contains(&Fault::WrongContentDigest) {
         sha256(b"not the manifest you asked for")
+    } else if st.faults.contains(&Fault::Sha512ContentDigest) {
+        sha512(&found.bytes)
     } else {
         found.digest.clone()
     };
