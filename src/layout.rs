@@ -95,11 +95,11 @@ impl Layout {
     /// Opens the layout at `root`, creating it (and `oci-layout`) if needed.
     pub fn open(root: &Path) -> Result<Layout> {
         let layout = Layout { root: root.to_path_buf() };
-        for dir in [layout.blob_dir(), layout.partial_dir()] {
-            fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", dir.display())))?;
-        }
+        fs::create_dir_all(root).map_err(io(format!("cannot create {}", root.display())))?;
+        // One level at a time, each checked before the next is made in it:
+        // a link at `.ocimirror` must not get a `partial/` made through it.
         for dir in ["blobs", "blobs/sha256", ".ocimirror", ".ocimirror/partial"] {
-            real_dir(&root.join(dir))?;
+            own_dir(&root.join(dir))?;
         }
         let marker = root.join("oci-layout");
         match fs::read(&marker) {
@@ -162,10 +162,6 @@ impl Layout {
         &self.root
     }
 
-    fn blob_dir(&self) -> PathBuf {
-        self.root.join("blobs/sha256")
-    }
-
     /// Our own working files: partial downloads, locks, temporary files.
     fn partial_dir(&self) -> PathBuf {
         self.root.join(".ocimirror/partial")
@@ -206,8 +202,7 @@ impl Layout {
             return Ok(());
         }
         let dir = self.root.join("blobs").join(digest.algorithm().name());
-        fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", dir.display())))?;
-        real_dir(&dir)?;
+        own_dir(&dir)?;
         write_atomic(&self.blob_path(digest), &self.partial_dir(), bytes)
     }
 
@@ -412,6 +407,16 @@ fn open_nofollow(options: &mut OpenOptions, path: &Path) -> std::io::Result<File
         options.custom_flags(libc::O_NOFOLLOW);
     }
     options.open(path)
+}
+
+/// Makes one of the layout's own directories (its parent must exist), or
+/// finds it there, a real one (`real_dir`).
+fn own_dir(dir: &Path) -> Result<()> {
+    match fs::create_dir(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => real_dir(dir),
+        Err(e) => Err(Error::io(format!("cannot create {}", dir.display()), e)),
+    }
 }
 
 /// A directory of the layout's own (`blobs/sha256`, `.ocimirror/partial`)
@@ -729,8 +734,7 @@ fn start_writeback(_file: &File) {}
 fn commit(file: &File, partial: &Path, target: &Path) -> Result<()> {
     file.sync_all().map_err(io(format!("cannot sync {}", partial.display())))?;
     if let Some(dir) = target.parent() {
-        fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
-        real_dir(dir)?;
+        own_dir(dir)?;
     }
     fs::rename(partial, target).map_err(io(format!("cannot move a blob to {}", target.display())))
 }

@@ -376,9 +376,10 @@ mod tests {
 
     #[test]
     fn what_a_failure_teaches() {
-        let table: [(FetchError, Option<&str>); 9] = [
+        let table: [(FetchError, Option<&str>); 10] = [
             (transport(TransportKind::Connect), Some("down")),
             (transport(TransportKind::Timeout), Some("down")),
+            (transport(TransportKind::TooSlow), Some("down")),
             (transport(TransportKind::Other), None),
             (status(401), Some("credentials")),
             (FetchError::Auth("refused".into()), Some("credentials")),

@@ -75,7 +75,8 @@ impl MediaType {
             .iter()
             .find(|known| known.as_str() == essence)
             .cloned()
-            .unwrap_or(MediaType::Other(essence))
+            // Any other is the server's text: kept only as it may be shown.
+            .unwrap_or_else(|| MediaType::Other(crate::text::shown(&essence)))
     }
 
     pub fn as_str(&self) -> &str {

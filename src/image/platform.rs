@@ -7,6 +7,9 @@ use std::str::FromStr;
 
 use super::Descriptor;
 
+/// The longest os, architecture or variant kept (`linux`, `riscv64`, `v8`).
+const MAX_FIELD: usize = 64;
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Platform {
     pub os: String,
@@ -18,9 +21,13 @@ impl Platform {
     /// A platform with names normalised: `x86_64` -> `amd64`,
     /// `aarch64`/`arm64/v8` -> `arm64`, `armhf`/`arm` -> `arm/v7`.
     pub fn new(os: &str, arch: &str, variant: Option<&str>) -> Platform {
-        let os = os.to_ascii_lowercase();
-        let arch = arch.to_ascii_lowercase();
-        let variant = variant.map(str::to_ascii_lowercase).filter(|v| !v.is_empty());
+        // Often the server's text (an index entry, an image config): kept
+        // only as it may be shown. Real names are short and plain, so
+        // matching is unaffected.
+        let clean = |s: &str| crate::text::shown_max(&s.to_ascii_lowercase(), MAX_FIELD);
+        let os = clean(os);
+        let arch = clean(arch);
+        let variant = variant.map(clean).filter(|v| !v.is_empty());
         let (architecture, variant) = match (arch.as_str(), variant.as_deref()) {
             ("x86_64" | "x86-64" | "amd64", None | Some("v1")) => ("amd64".to_string(), None),
             ("x86_64" | "x86-64" | "amd64", Some(v)) => ("amd64".to_string(), Some(v.to_string())),

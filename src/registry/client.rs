@@ -218,26 +218,51 @@ pub async fn read_capped(
     mut resp: reqwest::Response,
     cap: usize,
     within: Duration,
-) -> Result<Vec<u8>, String> {
-    if resp.content_length().is_some_and(|n| n > cap as u64) {
-        return Err(format!(
-            "body of {} bytes is over the {cap}-byte limit",
-            resp.content_length().unwrap_or(0)
-        ));
+) -> Result<Vec<u8>, BodyError> {
+    if let Some(n) = resp.content_length().filter(|&n| n > cap as u64) {
+        return Err(BodyError::TooLarge(format!("body of {n} bytes is over the {cap}-byte limit")));
     }
     let deadline = tokio::time::Instant::now() + within;
     let mut out = Vec::new();
     loop {
-        let next = tokio::time::timeout_at(deadline, resp.chunk())
-            .await
-            .map_err(|_| format!("the body did not arrive within {within:?}"))?;
-        let Some(chunk) = next.map_err(|e| describe_reqwest(&e))? else { break };
+        let next = tokio::time::timeout_at(deadline, resp.chunk()).await.map_err(|_| {
+            BodyError::TooSlow(format!("the body did not arrive within {within:?}"))
+        })?;
+        let Some(chunk) = next.map_err(|e| BodyError::Broken(describe_reqwest(&e)))? else {
+            break;
+        };
         if out.len() + chunk.len() > cap {
-            return Err(format!("body is over the {cap}-byte limit"));
+            return Err(BodyError::TooLarge(format!("body is over the {cap}-byte limit")));
         }
         out.extend_from_slice(&chunk);
     }
     Ok(out)
+}
+
+/// Why a small body could not be read.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BodyError {
+    #[error("{0}")]
+    TooLarge(String),
+    /// Not all there within its deadline: the host is too slow to use.
+    #[error("{0}")]
+    TooSlow(String),
+    #[error("{0}")]
+    Broken(String),
+}
+
+impl BodyError {
+    /// As the walk sees it: a host too slow is unusable for the run (like
+    /// one that times out), anything else is a broken answer.
+    pub fn into_fetch(self, what: &str) -> super::FetchError {
+        match self {
+            BodyError::TooSlow(why) => super::FetchError::Transport {
+                kind: super::TransportKind::TooSlow,
+                message: format!("{what}: {why}"),
+            },
+            other => super::FetchError::Invalid(format!("{what}: {other}")),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use crate::config::{HostConfig, Network};
 use crate::credentials::Credential;
 use crate::digest::Digest;
 pub use auth::{AuthCache, Challenge, choose_challenge};
-pub use client::{Clients, describe_reqwest, read_capped};
+pub use client::{BodyError, Clients, describe_reqwest, read_capped};
 
 use crate::image::{ImageError, MANIFEST_ACCEPT, MAX_MANIFEST_SIZE, Manifest};
 
@@ -84,11 +84,17 @@ impl FetchError {
         matches!(self.status(), Some(401 | 403)) || matches!(self, FetchError::Auth(_))
     }
 
-    /// Connection refused or timed out: the host is unusable for this run.
+    /// Connection refused or timed out, or too slow to use (a body that
+    /// did not keep its deadline or the speed rule): the host is unusable
+    /// for this run. A host dripping every body would otherwise cost its
+    /// deadline once per request.
     pub fn host_is_down(&self) -> bool {
         matches!(
             self,
-            FetchError::Transport { kind: TransportKind::Connect | TransportKind::Timeout, .. }
+            FetchError::Transport {
+                kind: TransportKind::Connect | TransportKind::Timeout | TransportKind::TooSlow,
+                ..
+            }
         )
     }
 
@@ -565,9 +571,8 @@ async fn read_manifest(
         |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let (content_type, content_digest) = (header("content-type"), header("docker-content-digest"));
     let namespace = header("oci-namespace");
-    let bytes = read_capped(resp, MAX_MANIFEST_SIZE, within)
-        .await
-        .map_err(|e| FetchError::Invalid(format!("manifest: {e}")))?;
+    let bytes =
+        read_capped(resp, MAX_MANIFEST_SIZE, within).await.map_err(|e| e.into_fetch("manifest"))?;
     let manifest = Manifest::from_response(
         bytes.into(),
         content_type.as_deref(),
@@ -716,7 +721,12 @@ struct ErrorItem {
 /// error body if there is one (capped: error bodies are small).
 pub async fn error_from_response(resp: reqwest::Response, within: Duration) -> FetchError {
     let status = resp.status().as_u16();
-    let body = read_capped(resp, auth::MAX_TOKEN_BODY, within).await.unwrap_or_default();
+    let body = match read_capped(resp, auth::MAX_TOKEN_BODY, within).await {
+        Ok(body) => body,
+        // A host that drips even its error bodies is too slow to use.
+        Err(e @ BodyError::TooSlow(_)) => return e.into_fetch(&format!("HTTP {status}")),
+        Err(_) => Vec::new(),
+    };
     let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
         Ok(b) if !b.errors.is_empty() => {
             let e = &b.errors[0];

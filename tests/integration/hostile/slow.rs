@@ -98,7 +98,7 @@ fn a_mirror_dripping_manifest_bodies_costs_one_body_timeout() {
 }
 
 #[test]
-fn a_mirror_dripping_error_bodies_costs_one_body_timeout_per_answer() {
+fn a_mirror_dripping_error_bodies_costs_one_body_timeout() {
     let img = Image::oci(1103, &[1000]);
     let authority = Registry::start();
     authority.push_image("team/app", "v1", &img);
@@ -110,9 +110,10 @@ fn a_mirror_dripping_error_bodies_costs_one_body_timeout_per_answer() {
     let out = pull(&t, &reference, &["--mirror", &mirror.url(), "--json", "--body-timeout", SECS]);
     assert_clean(&out);
     out.assert_success();
-    // Two answers from the mirror: with `ns`, and once more without it.
-    assert_eq!(mirror.count("GET", "/v2/team/app/manifests/"), 2, "{:#?}", mirror.requests());
-    assert_within(&out, TIMEOUT * 2 + SLACK);
+    // One answer from the mirror: a host that drips even its error bodies
+    // is too slow to use, and is not asked again (not even without `ns`).
+    assert_eq!(mirror.count("GET", "/v2/team/app/manifests/"), 1, "{:#?}", mirror.requests());
+    assert_within(&out, TIMEOUT + SLACK);
     let j = out.json();
     assert_eq!(j["servedBy"]["endpoint"], authority.url(), "{j}");
     assert!(blob_endpoints(&j).iter().all(|e| *e == authority.url()), "{j}");

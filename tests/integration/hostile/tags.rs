@@ -92,7 +92,6 @@ fn with_the_registry_unreachable_the_mirrors_tag_is_used_and_reported_unconfirme
 }
 
 #[test]
-#[ignore = "BUG reported: the warnings are in the JSON report only, never on stderr"]
 fn the_unconfirmed_tag_warning_is_on_stderr_for_people_and_under_q() {
     let img = Image::oci(1406, &[1000]);
     let (mirror, reference) = unconfirmable(&img);

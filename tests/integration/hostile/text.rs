@@ -106,7 +106,6 @@ fn gather(found: &mut Vec<String>, label: &str, out: &crate::support::Output) {
 }
 
 #[test]
-#[ignore = "BUG reported: a layer's media type reaches pull --json unsanitised"]
 fn escape_sequences_in_a_layers_media_type_are_spelled_out_in_the_report() {
     let img = Image::oci(1503, &[1000]);
     let reg = Registry::start();
@@ -153,7 +152,6 @@ fn escape_sequences_in_offered_platforms_are_spelled_out() {
 }
 
 #[test]
-#[ignore = "BUG reported: a config's platform reaches pull's output and ls --json unsanitised"]
 fn escape_sequences_in_a_configs_platform_are_spelled_out() {
     let reg = Registry::start();
     // A single image's config names its platform: recorded, and shown.
