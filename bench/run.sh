@@ -58,21 +58,12 @@ if [ "$WRITE" = 1 ] && [ "$RUNS" -lt 5 ]; then
     echo "--write needs --runs of at least 5 (the issue asks for medians of >= 5)" >&2; exit 2
 fi
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH_NAME=bench
+# shellcheck source=bench/lib.sh
+. "$BENCH/lib.sh"
 
-# ---------------------------------------------------------------- tools
-# GNU time is what reports peak RSS (%M, in KiB); bash's `time` cannot.
-if [ ! -x /usr/bin/time ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        log "installing GNU time (for peak RSS)"
-        apt-get install -y -qq time >/dev/null || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
-    fi
-    [ -x /usr/bin/time ] || die "/usr/bin/time (GNU time) is needed for peak RSS: apt-get install time"
-fi
-for tool in docker-registry skopeo curl python3 timeout cargo; do
-    command -v "$tool" >/dev/null || die "$tool is not on PATH"
-done
+need_gnu_time
+need_tools docker-registry skopeo curl python3 timeout cargo
 
 if [ "$BUILD" = 1 ]; then
     log "cargo build --release"
@@ -88,85 +79,9 @@ git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || GIT_REV="$GIT_REV with un
 # about two runnable while it measures).
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 
-# ---------------------------------------------------------------- cleanup
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/ocimirror-bench.XXXXXX")
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    if [ "$KEEP" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Every tool gets a private HOME and TMPDIR: no user config, auth.json or
-# registries.conf leaks in, and skopeo's temporary files stay in $WORK.
-mkdir -p "$WORK/home/.config" "$WORK/out"
-export HOME="$WORK/home" TMPDIR="$WORK/home" XDG_CONFIG_HOME="$WORK/home/.config" \
-    XDG_RUNTIME_DIR="$WORK/home" DOCKER_CONFIG="$WORK/home/.docker"
-unset REGISTRY_AUTH_FILE OCIMIRROR_CONFIG OCIMIRROR_MIRRORS OCIMIRROR_HOSTS_DIR \
-    OCIMIRROR_REGISTRIES_CONF OCIMIRROR_OUTPUT OCIMIRROR_LOG 2>/dev/null || true
-
-# ---------------------------------------------------------------- load
-if [ -n "$WAIT_LOAD" ]; then
-    deadline=$((SECONDS + 600))
-    while python3 -c "import os,sys; sys.exit(os.getloadavg()[0] < float(sys.argv[1]))" "$WAIT_LOAD"; do
-        [ $SECONDS -lt $deadline ] || { log "load still >= $WAIT_LOAD after 10 min; starting anyway"; break; }
-        log "load $(cut -d' ' -f1-3 /proc/loadavg); waiting for < $WAIT_LOAD"
-        sleep 15
-    done
-fi
-
-# ---------------------------------------------------------------- registries
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# start_registry NAME [REMOTE_URL]: a distribution process on a free loopback
-# port with filesystem storage under $WORK/NAME; a pull-through cache of
-# REMOTE_URL when given. Sets REG_PORT and REG_PID.
-start_registry() {
-    local name=$1 remote=${2:-} dir="$WORK/$1" attempt port pid
-    rm -rf "$dir"; mkdir -p "$dir/storage"
-    # The port is found by binding 0 and letting go: another process may
-    # grab it first, so retry a few times.
-    for attempt in 1 2 3; do
-        port=$(free_port)
-        {
-            echo "version: 0.1"
-            echo "log: {level: error, accesslog: {disabled: true}}"
-            echo "storage:"
-            echo "  filesystem: {rootdirectory: \"$dir/storage\"}"
-            echo "  maintenance: {uploadpurging: {enabled: false}}"
-            echo "http: {addr: \"127.0.0.1:$port\", secret: ocimirror-bench}"
-            [ -z "$remote" ] || echo "proxy: {remoteurl: \"$remote\"}"
-        } >"$dir/config.yml"
-        # REGISTRY_* variables would override the config file.
-        env $(env | sed -n 's/^\(REGISTRY_[^=]*\)=.*/-u \1/p') \
-            docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
-        pid=$!
-        PIDS+=("$pid")
-        for _ in $(seq 100); do
-            kill -0 "$pid" 2>/dev/null || break
-            if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/")" = 200 ]; then
-                REG_PORT=$port; REG_PID=$pid
-                return 0
-            fi
-            sleep 0.1
-        done
-        kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
-    done
-    cat "$dir/registry.log" >&2
-    die "registry $name did not start"
-}
-
-stop_registry() { # PID
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
+# ---------------------------------------------------------------- work dir
+bench_init ocimirror-bench
+[ -z "$WAIT_LOAD" ] || wait_load "$WAIT_LOAD"
 
 # ---------------------------------------------------------------- images
 start_registry upstream
@@ -199,31 +114,6 @@ PIDS+=($!)
 until [ -s "$HUNG_PORT_FILE" ]; do sleep 0.05; done
 HUNG_PORT=$(cat "$HUNG_PORT_FILE")
 
-SKOPEO_Q=(--insecure-policy)
-push() { # NAME TAG: push $WORK/src/NAME (generated) to $UP/bench/NAME:v1, digests intact
-    local name=$1 all=()
-    [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mediaType"])' "$WORK/src/$name/bench.json")" \
-        = application/vnd.oci.image.index.v1+json ] && all=(--all)
-    timeout "$CMD_TIMEOUT" skopeo "${SKOPEO_Q[@]}" copy --quiet --preserve-digests "${all[@]}" \
-        --dest-tls-verify=false "oci:$WORK/src/$name:$2" "docker://$UP/bench/$name:v1" \
-        || die "pushing $name failed"
-    # The registry must serve the very manifest we generated.
-    local want got
-    want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["top"])' "$WORK/src/$name/bench.json")
-    got=$(curl -fsS -I -H "Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json" \
-        "http://$UP/v2/bench/$name/manifests/v1" | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')
-    [ "$got" = "$want" ] || die "$name: registry serves $got, generated $want"
-}
-
-gen() { # NAME ARGS...: generate $WORK/src/NAME and push it
-    local name=$1; shift
-    log "generating and pushing $name"
-    python3 "$BENCH/genimage.py" "$@" "$WORK/src/$name" bench || die "generating $name failed"
-    push "$name" bench
-    # The registry has its own copy now; the source layout only costs disk.
-    find "$WORK/src/$name/blobs" -type f -size +1M -delete
-}
-
 IMAGES=(large small multi rss100)
 gen large image --layers 125M,125M,125M,125M
 gen small image --small 150 --min 4K --max 64K
@@ -234,17 +124,6 @@ if [ "$ONE_GIB" = 1 ]; then
     IMAGES+=(rss1g)
 fi
 
-# blobs NAME FIELD: the host platform's blobs (config first) of image NAME,
-# one per line: "digest" or "digest size".
-blobs() {
-    python3 - "$WORK/src/$1/bench.json" "$2" <<'EOF'
-import json, sys
-meta = json.load(open(sys.argv[1]))
-for b in meta["platforms"]["linux/amd64"]["blobs"]:
-    print(b["digest"] if sys.argv[2] == "digest" else f'{b["digest"]} {b["size"]}')
-EOF
-}
-
 # ---------------------------------------------------------------- measuring
 RESULTS="$WORK/results.tsv"
 : >"$RESULTS"
@@ -253,7 +132,7 @@ ROUND=0
 # The upstream registry's CPU time so far, in clock ticks (utime + stime):
 # on a 2-core machine it competes with the client for the same cores, so the
 # report shows how much of each run's CPU went to the registry.
-registry_ticks() { awk '{print $14 + $15}' "/proc/$UP_PID/stat"; }
+registry_ticks() { proc_ticks "$UP_PID"; }
 
 # measure SCENARIO CMD...: runs CMD once under GNU time and a timeout, and
 # appends "scenario round seconds peak_rss_kib client_cpu_s registry_cpu_s"
@@ -350,21 +229,6 @@ for name in large small multi; do
         "${CMD[@]}" >/dev/null || die "filling the warm layout for $tool failed"
     done
 done
-
-# wait_cached PROXY_DIR NAME: the pull-through cache stores a blob in a
-# goroutine of its own, after or while serving it; wait until it has every
-# blob of the image, so the "cached" pull really is served from its storage.
-wait_cached() {
-    local v2="$1/storage/docker/registry/v2" digest hex deadline=$((SECONDS + CACHE_TIMEOUT))
-    while read -r digest; do
-        hex=${digest#sha256:}
-        until [ -f "$v2/blobs/sha256/${hex:0:2}/$hex/data" ] \
-            && [ -f "$v2/repositories/bench/$2/_layers/sha256/$hex/link" ]; do
-            [ $SECONDS -lt $deadline ] || die "the proxy did not cache bench/$2@$digest within ${CACHE_TIMEOUT}s"
-            sleep 0.05
-        done
-    done < <(blobs "$2" digest)
-}
 
 LOADS="$WORK/loads.txt"
 : >"$LOADS"
