@@ -47,7 +47,7 @@ _ocimirror() {
 
     case "${cmd}" in
         ocimirror)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version pull lock resolve ls export mirrors completions"
+            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --help --version pull lock resolve ls export mirrors completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -85,6 +85,10 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --split-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --body-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -101,7 +105,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__completions)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version bash zsh fish powershell elvish"
+            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --help --version bash zsh fish powershell elvish"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -139,6 +143,10 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --split-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --body-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -155,7 +163,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__export)
-            opts="-o -q -v -h -V --output --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version"
+            opts="-o -q -v -h -V --output --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -201,6 +209,10 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --split-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --body-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -217,7 +229,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__lock)
-            opts="-f -o -q -v -h -V --file --output --check --platform --all-platforms --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version"
+            opts="-f -o -q -v -h -V --file --output --check --platform --all-platforms --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -279,6 +291,10 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --split-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --body-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -295,7 +311,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__ls)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version"
+            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -330,6 +346,10 @@ _ocimirror() {
                     return 0
                     ;;
                 --speed-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --split-threshold)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -349,7 +369,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__mirrors)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version check"
+            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --help --version check"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -387,6 +407,10 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --split-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --body-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -403,7 +427,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__mirrors__subcmd__check)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version"
+            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -441,6 +465,10 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --split-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --body-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -457,7 +485,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__pull)
-            opts="-f -o -j -q -v -h -V --file --locked --output --platform --all-platforms --format --jobs --dry-run --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version"
+            opts="-f -o -j -q -v -h -V --file --locked --output --platform --all-platforms --format --jobs --dry-run --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -531,6 +559,10 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --split-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --body-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -547,7 +579,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__resolve)
-            opts="-q -v -h -V --dry-run --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version"
+            opts="-q -v -h -V --dry-run --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -582,6 +614,10 @@ _ocimirror() {
                     return 0
                     ;;
                 --speed-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --split-threshold)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

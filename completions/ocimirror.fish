@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ocimirror_global_optspecs
-    string join \n config= mirror= no-mirrors no-fallback require-confirmed hosts-dir= registries-conf= json q/quiet v/verbose connect-timeout= response-timeout= stall-timeout= speed-limit= body-timeout= retries= h/help V/version
+    string join \n config= mirror= no-mirrors no-fallback require-confirmed hosts-dir= registries-conf= json q/quiet v/verbose connect-timeout= response-timeout= stall-timeout= speed-limit= split-threshold= body-timeout= retries= h/help V/version
 end
 
 function __fish_ocimirror_needs_command
@@ -32,6 +32,7 @@ complete -c ocimirror -n "__fish_ocimirror_needs_command" -l connect-timeout -d 
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l stall-timeout -d 'Seconds over which a blob download must average --speed-limit, else it is cut and continued from the next source [default: 30]' -r
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l speed-limit -d 'Bytes per second a blob download must average over --stall-timeout [default: 32768]' -r
+complete -c ocimirror -n "__fish_ocimirror_needs_command" -l split-threshold -d 'Blobs of at least this many bytes may be fetched in ranges over several connections when one would be slow [default: 33554432]' -r
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l body-timeout -d 'Seconds a manifest, token or error body may take in all, after its headers [default: 20]' -r
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_needs_command" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
@@ -55,7 +56,7 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s o -l output
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l platform -d 'Platform to pull from a multi-platform image [default: this machine\'s]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l format -d '`preserve`: manifests byte for byte as served; `oci`: rewrite Docker manifests as OCI (new manifest digests, same layers) for tools that read only OCI media types, such as skopeo\'s oci: transport' -r -f -a "preserve\t''
 oci\t''"
-complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s j -l jobs -d 'Large blobs downloaded at once, 1 to 64; blobs under 256 KiB, up to twice as many [default: 8]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -s j -l jobs -d 'Connections for large blobs, 1 to 64 (a blob fetched in ranges uses several); blobs under 256 KiB, up to 8 times as many at once [default: 8]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l config -d 'Configuration file [default: ~/.config/ocimirror/config.toml]' -r -F
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l mirror -d 'Try this mirror first (repeatable, in order); also OCIMIRROR_MIRRORS=url,url' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l hosts-dir -d 'Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d' -r -F
@@ -64,6 +65,7 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l connect-tim
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l stall-timeout -d 'Seconds over which a blob download must average --speed-limit, else it is cut and continued from the next source [default: 30]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l speed-limit -d 'Bytes per second a blob download must average over --stall-timeout [default: 32768]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l split-threshold -d 'Blobs of at least this many bytes may be fetched in ranges over several connections when one would be slow [default: 33554432]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l body-timeout -d 'Seconds a manifest, token or error body may take in all, after its headers [default: 20]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand pull" -l all-platforms -d 'Keep the whole multi-platform index, every platform'
@@ -88,6 +90,7 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l connect-tim
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l stall-timeout -d 'Seconds over which a blob download must average --speed-limit, else it is cut and continued from the next source [default: 30]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l speed-limit -d 'Bytes per second a blob download must average over --stall-timeout [default: 32768]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l split-threshold -d 'Blobs of at least this many bytes may be fetched in ranges over several connections when one would be slow [default: 33554432]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l body-timeout -d 'Seconds a manifest, token or error body may take in all, after its headers [default: 20]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand lock" -l all-platforms -d 'Lock the whole multi-platform index'
@@ -107,6 +110,7 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l connect-
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l stall-timeout -d 'Seconds over which a blob download must average --speed-limit, else it is cut and continued from the next source [default: 30]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l speed-limit -d 'Bytes per second a blob download must average over --stall-timeout [default: 32768]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l split-threshold -d 'Blobs of at least this many bytes may be fetched in ranges over several connections when one would be slow [default: 33554432]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l body-timeout -d 'Seconds a manifest, token or error body may take in all, after its headers [default: 20]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand resolve" -l dry-run -d 'Print the plan (sources and URLs, in order) without touching the network'
@@ -126,6 +130,7 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l connect-timeo
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l stall-timeout -d 'Seconds over which a blob download must average --speed-limit, else it is cut and continued from the next source [default: 30]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l speed-limit -d 'Bytes per second a blob download must average over --stall-timeout [default: 32768]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l split-threshold -d 'Blobs of at least this many bytes may be fetched in ranges over several connections when one would be slow [default: 33554432]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l body-timeout -d 'Seconds a manifest, token or error body may take in all, after its headers [default: 20]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand ls" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
@@ -145,6 +150,7 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l connect-t
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l stall-timeout -d 'Seconds over which a blob download must average --speed-limit, else it is cut and continued from the next source [default: 30]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l speed-limit -d 'Bytes per second a blob download must average over --stall-timeout [default: 32768]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l split-threshold -d 'Blobs of at least this many bytes may be fetched in ranges over several connections when one would be slow [default: 33554432]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l body-timeout -d 'Seconds a manifest, token or error body may take in all, after its headers [default: 20]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand export" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
@@ -163,6 +169,7 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __f
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l stall-timeout -d 'Seconds over which a blob download must average --speed-limit, else it is cut and continued from the next source [default: 30]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l speed-limit -d 'Bytes per second a blob download must average over --stall-timeout [default: 32768]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l split-threshold -d 'Blobs of at least this many bytes may be fetched in ranges over several connections when one would be slow [default: 33554432]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l body-timeout -d 'Seconds a manifest, token or error body may take in all, after its headers [default: 20]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and not __fish_seen_subcommand_from check" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
@@ -182,6 +189,7 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l stall-timeout -d 'Seconds over which a blob download must average --speed-limit, else it is cut and continued from the next source [default: 30]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l speed-limit -d 'Bytes per second a blob download must average over --stall-timeout [default: 32768]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l split-threshold -d 'Blobs of at least this many bytes may be fetched in ranges over several connections when one would be slow [default: 33554432]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l body-timeout -d 'Seconds a manifest, token or error body may take in all, after its headers [default: 20]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand mirrors; and __fish_seen_subcommand_from check" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'
@@ -200,6 +208,7 @@ complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l conn
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l response-timeout -d 'Seconds to wait for a response\'s headers [default: 5]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l stall-timeout -d 'Seconds over which a blob download must average --speed-limit, else it is cut and continued from the next source [default: 30]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l speed-limit -d 'Bytes per second a blob download must average over --stall-timeout [default: 32768]' -r
+complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l split-threshold -d 'Blobs of at least this many bytes may be fetched in ranges over several connections when one would be slow [default: 33554432]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l body-timeout -d 'Seconds a manifest, token or error body may take in all, after its headers [default: 20]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l retries -d 'Attempts per source for retryable failures (5xx, 408, 429, cut connections), 1 to 100 [default: 3]' -r
 complete -c ocimirror -n "__fish_ocimirror_using_subcommand completions" -l no-mirrors -d 'Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go straight to the registry'

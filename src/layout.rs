@@ -32,6 +32,9 @@ use oci_spec::image::{Descriptor as OciDescriptor, ImageIndex, MediaType};
 use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
 
+mod ranged;
+pub use ranged::{Claim, RangedWriter, Segment, Written};
+
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 pub const CONTAINERD_NAME: &str = "io.containerd.image.name";
 /// Where the image came from, for `ocimirror ls`.
@@ -225,11 +228,19 @@ impl Layout {
             return Ok(Begin::Present);
         }
         // Resume: hash what an earlier run left, unless it cannot be a prefix.
+        // A download in segments left a file with holes: only its first
+        // segment is a prefix (the others are kept for a ranged writer).
         let mut hasher = Hasher::new(digest.algorithm());
-        let mut have =
-            file.metadata().map_err(io(format!("cannot read {}", partial.display())))?.len();
-        if have > size {
+        let kept = ranged::kept_segments(&partial);
+        let len = file.metadata().map_err(io(format!("cannot read {}", partial.display())))?.len();
+        let mut have = match kept.iter().find(|s| s.start == 0) {
+            Some(first) if !kept.is_empty() => first.done.min(len),
+            _ if !kept.is_empty() => 0,
+            _ => len,
+        };
+        if len > size {
             file.set_len(0).map_err(io(format!("cannot truncate {}", partial.display())))?;
+            let _ = fs::remove_file(ranged::segments_path(&partial));
             have = 0;
         } else if have > 0 {
             let mut buf = vec![0u8; WRITE_CHUNK];
@@ -261,6 +272,7 @@ impl Layout {
             buffered: 0,
             not_written_back: 0,
             broken: false,
+            kept: kept.into_iter().filter(|s| s.start > 0 && len <= size).collect(),
         }))
     }
 
@@ -377,6 +389,7 @@ impl Layout {
         }
         if still_named(&f, &partial) {
             let _ = fs::remove_file(&partial);
+            let _ = fs::remove_file(ranged::segments_path(&partial));
         }
     }
 }
@@ -558,6 +571,9 @@ pub struct BlobWriter {
     /// A write failed: the file may hold part of a buffer the hash covers
     /// in full, so nothing more may be written or completed.
     broken: bool,
+    /// Segments beyond the prefix that an earlier ranged download left
+    /// (see `into_ranged`).
+    kept: Vec<Segment>,
 }
 
 impl BlobWriter {
@@ -576,6 +592,8 @@ impl BlobWriter {
         self.hasher = Hasher::new(self.digest.algorithm());
         self.written = 0;
         self.broken = false;
+        self.kept.clear();
+        let _ = fs::remove_file(ranged::segments_path(&self.partial));
         Ok(())
     }
 
@@ -643,6 +661,23 @@ impl BlobWriter {
         self.written == self.size
     }
 
+    /// This download, continued on several connections at once: what is
+    /// written so far (and hashed) is its first segment, and the segments
+    /// an earlier ranged run left are kept.
+    pub fn into_ranged(mut self) -> Result<RangedWriter> {
+        self.flush()?;
+        let hasher = std::mem::replace(&mut self.hasher, Hasher::new(self.digest.algorithm()));
+        Ok(RangedWriter::new(
+            Arc::clone(&self.file),
+            self.partial.clone(),
+            self.target.clone(),
+            self.digest.clone(),
+            self.size,
+            (hasher, self.written),
+            std::mem::take(&mut self.kept),
+        ))
+    }
+
     /// Verifies size and digest, syncs, and renames the blob into place;
     /// on a digest mismatch the partial data is discarded. The fsync and
     /// the rename happen on a blocking thread, so one blob's fsync does not
@@ -651,6 +686,7 @@ impl BlobWriter {
     pub async fn finish(&mut self) -> Result<()> {
         self.flush()?;
         self.verify()?;
+        let _ = fs::remove_file(ranged::segments_path(&self.partial));
         let file = Arc::clone(&self.file);
         let (partial, target) = (self.partial.clone(), self.target.clone());
         tokio::task::spawn_blocking(move || commit(&file, &partial, &target))

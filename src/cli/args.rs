@@ -114,6 +114,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "BYTES")]
     pub speed_limit: Option<u64>,
 
+    /// Blobs of at least this many bytes may be fetched in ranges over several
+    /// connections when one would be slow [default: 33554432]
+    #[arg(long, global = true, value_name = "BYTES")]
+    pub split_threshold: Option<u64>,
+
     /// Seconds a manifest, token or error body may take in all, after its
     /// headers [default: 20]
     #[arg(long, global = true, value_name = "SECS")]
@@ -226,8 +231,8 @@ pub struct PullArgs {
     #[arg(long, value_enum, default_value_t = Format::Preserve)]
     pub format: Format,
 
-    /// Large blobs downloaded at once, 1 to 64; blobs under 256 KiB, up to twice as
-    /// many [default: 8]
+    /// Connections for large blobs, 1 to 64 (a blob fetched in ranges uses several);
+    /// blobs under 256 KiB, up to 8 times as many at once [default: 8]
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: Option<u16>,
 

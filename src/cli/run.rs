@@ -80,6 +80,7 @@ pub fn load_config(g: &GlobalArgs) -> Result<Config, Error> {
         stall_timeout: g.stall_timeout,
         body_timeout: g.body_timeout,
         speed_limit: g.speed_limit,
+        split_threshold: g.split_threshold,
         retries: g.retries,
     })
 }

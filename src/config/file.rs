@@ -68,6 +68,7 @@ pub struct NetworkConfig {
     pub stall_timeout: Option<f64>,
     pub body_timeout: Option<f64>,
     pub speed_limit: Option<u64>,
+    pub split_threshold: Option<u64>,
     pub retries: Option<u32>,
     pub jobs: Option<usize>,
 }
@@ -177,6 +178,9 @@ impl Config {
         }
         if let Some(v) = n.speed_limit {
             d.speed_limit = v;
+        }
+        if let Some(v) = n.split_threshold {
+            d.split_threshold = v;
         }
         if let Some(v) = n.retries {
             d.retries = v.max(1);

@@ -33,6 +33,8 @@ pub struct Overrides {
     pub body_timeout: Option<f64>,
     /// Bytes a second.
     pub speed_limit: Option<u64>,
+    /// Bytes.
+    pub split_threshold: Option<u64>,
     pub retries: Option<u32>,
 }
 
@@ -85,6 +87,9 @@ impl Config {
         }
         if let Some(v) = o.speed_limit {
             self.network.speed_limit = v;
+        }
+        if let Some(v) = o.split_threshold {
+            self.network.split_threshold = v;
         }
         if let Some(v) = o.retries {
             self.network.retries = v;

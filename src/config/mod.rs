@@ -194,6 +194,11 @@ impl RegistryRule {
     }
 }
 
+/// Blobs from 32 MiB up may be split into ranges: below that, one
+/// connection takes little time even on a capped link, and a split costs
+/// a round trip.
+pub const DEFAULT_SPLIT_THRESHOLD: u64 = 32 << 20;
+
 /// Timeouts, retries and concurrency.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Network {
@@ -207,6 +212,9 @@ pub struct Network {
     /// How long a small body (manifest, token, error) may take in all,
     /// once its headers arrived.
     pub body_timeout: Duration,
+    /// Blobs at least this large may be fetched in ranges, on several
+    /// connections, when one connection would take long.
+    pub split_threshold: u64,
     /// Attempts per source for retryable failures (5xx, 408, 429, resets).
     pub retries: u32,
     pub jobs: usize,
@@ -220,6 +228,7 @@ impl Default for Network {
             stall_timeout: Duration::from_secs(30),
             speed_limit: DEFAULT_SPEED_LIMIT,
             body_timeout: Duration::from_secs(20),
+            split_threshold: DEFAULT_SPLIT_THRESHOLD,
             retries: 3,
             jobs: 8,
         }

@@ -11,6 +11,7 @@
 
 mod decide;
 mod probe;
+mod ranged;
 mod resolve;
 mod session;
 
@@ -22,6 +23,7 @@ use bytes::Bytes;
 
 pub use decide::{Class, NsPath, Trust, trust_as_served};
 pub use probe::{HostProbe, NsSupport, ReferenceAnswer};
+pub use ranged::RangeSink;
 pub use resolve::{Collision, Confirmation, Resolution, ServedBy};
 pub use session::Session;
 

@@ -23,10 +23,19 @@ pub struct Session {
     endpoints: tokio::sync::Mutex<HashMap<String, Arc<Endpoint>>>,
     clients: Arc<Clients>,
     facts: Mutex<HashMap<String, HostFacts>>,
+    /// The run's connections for large transfers: `--jobs` of them. A
+    /// large blob holds one while it downloads; a blob fetched in ranges
+    /// takes more while they are free (`Fetcher::blob_in_ranges`).
+    connections: Arc<tokio::sync::Semaphore>,
+}
+
+fn config_jobs(config: &Config) -> usize {
+    config.network.jobs.max(1)
 }
 
 impl Session {
     pub fn new(config: Config) -> Session {
+        let connections = Arc::new(tokio::sync::Semaphore::new(config_jobs(&config)));
         Session {
             clients: Arc::new(Clients::new(config.clone())),
             config,
@@ -34,7 +43,13 @@ impl Session {
             auth: Arc::new(AuthCache::default()),
             endpoints: Default::default(),
             facts: Default::default(),
+            connections,
         }
+    }
+
+    /// The run's budget of connections for large transfers.
+    pub fn connections(&self) -> Arc<tokio::sync::Semaphore> {
+        self.connections.clone()
     }
 
     /// The endpoint for a source, created on first use. Credentials come

@@ -16,9 +16,9 @@ use super::prepare::Prepared;
 use super::{Cleanup, Observer};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::fetch::{BlobSink, Fetcher};
+use crate::fetch::{BlobSink, Fetcher, RangeSink};
 use crate::image::Descriptor;
-use crate::layout::{self, Begin, BlobWriter, Layout};
+use crate::layout::{self, Begin, BlobWriter, Claim, Layout, RangedWriter, Written};
 use crate::report::BlobReport;
 
 /// Blobs up to this size fit in one write buffer: they may run beyond
@@ -79,14 +79,21 @@ pub(super) async fn all(ctx: Arc<Downloads>, jobs: Vec<BlobJob>) -> Result<Downl
     let slots = ctx.jobs.max(1);
     // Each blob downloads in a task of its own, so the runtime spreads the
     // downloads (and their hashing, see `BlobWriter`) over the cores.
-    // `jobs` bounds the large downloads, and so memory (each buffers up to
-    // `WRITE_CHUNK`). A small blob fits in one buffer, and many small layers
-    // are bound by per-request latency (the registry's work, an fsync), not
-    // bandwidth: twice as many downloads run when they are small. Tasks are
-    // started as others finish, never all up front: a manifest listing tens
-    // of thousands of layers costs no more memory than one listing ten.
-    let in_flight = slots * 2;
-    let large = Arc::new(Semaphore::new(slots));
+    // `jobs` bounds the large downloads (the run's connection budget), and
+    // so memory (each buffers up to `WRITE_CHUNK`). A small blob fits in
+    // one buffer, and many small layers are bound by round trips (and the
+    // registry's work, an fsync), not bandwidth: up to 8 x `jobs` of them
+    // run at once, so that a 40-layer image costs one wave of requests over
+    // a long link, not three. Tasks are started as others finish, never all
+    // up front: a manifest listing tens of thousands of layers costs no
+    // more memory than one listing ten.
+    let in_flight = slots * 8;
+    // The run's connection budget (`--jobs`), which a blob fetched in
+    // ranges draws its extra connections from too.
+    let large = match jobs.first() {
+        Some(job) => job.fetcher.session().connections(),
+        None => Arc::new(Semaphore::new(slots)),
+    };
     let mut alive: HashSet<usize> = jobs.iter().flat_map(|j| j.images.iter().copied()).collect();
     let mut pending = jobs.into_iter();
     let mut images_of: HashMap<Digest, Vec<usize>> = HashMap::new();
@@ -130,7 +137,7 @@ pub(super) async fn all(ctx: Arc<Downloads>, jobs: Vec<BlobJob>) -> Result<Downl
 /// Gets one blob into the layout, or finds it already there.
 async fn one(
     ctx: &Downloads,
-    fetcher: &Fetcher,
+    fetcher: &Arc<Fetcher>,
     order: &[usize],
     d: &Descriptor,
 ) -> Result<BlobReport> {
@@ -164,20 +171,28 @@ async fn one(
         }
     }
     ctx.observer.blob_started(&d.digest, d.size, writer.offset());
-    let mut sink = Observed { writer: &mut writer, observer: &*ctx.observer, digest: &d.digest };
-    let result = fetcher.blob(d, &mut sink, order).await;
-    ctx.observer.blob_finished(&d.digest);
-    match result {
-        Ok(served) => {
-            ctx.cleanup.done(&d.digest);
-            Ok(report(Some(fetcher.plan().sources[served.host].display())))
-        }
-        Err(e) => {
+    let result = if d.size >= fetcher.session().config.network.split_threshold {
+        // Large: in ranges when one connection is slow (`fetch::ranged`).
+        let ranged = Arc::new(ObservedRanges {
+            writer: writer.into_ranged()?,
+            observer: ctx.observer.clone(),
+            digest: d.digest.clone(),
+        });
+        fetcher.blob_in_ranges(d, ranged, order).await
+    } else {
+        let mut sink =
+            Observed { writer: &mut writer, observer: &*ctx.observer, digest: &d.digest };
+        let result = fetcher.blob(d, &mut sink, order).await;
+        if result.is_err() {
             // Keep what verified-so-far bytes we have for the next run.
             let _ = writer.flush();
-            Err(e)
         }
-    }
+        result
+    };
+    ctx.observer.blob_finished(&d.digest);
+    let served = result?;
+    ctx.cleanup.done(&d.digest);
+    Ok(report(Some(fetcher.plan().sources[served.host].display())))
 }
 
 /// A writer for the blob's partial file, or `None` when the blob is (or
@@ -241,5 +256,58 @@ impl BlobSink for Observed<'_> {
             self.observer.blob_progress(self.digest, self.writer.offset());
         }
         result
+    }
+}
+
+/// The partial file written in ranges, with progress reported.
+struct ObservedRanges {
+    writer: RangedWriter,
+    observer: Arc<dyn Observer>,
+    digest: Digest,
+}
+
+impl RangeSink for ObservedRanges {
+    fn size(&self) -> u64 {
+        self.writer.size()
+    }
+
+    fn written(&self) -> u64 {
+        self.writer.written()
+    }
+
+    fn complete(&self) -> bool {
+        self.writer.complete()
+    }
+
+    fn claim(&self, min_split: u64) -> Option<Claim> {
+        self.writer.claim(min_split)
+    }
+
+    fn write(&self, start: u64, chunks: &[Bytes]) -> Result<Written> {
+        let written = self.writer.write(start, chunks)?;
+        self.observer.blob_progress(&self.digest, self.writer.written());
+        Ok(written)
+    }
+
+    fn extend(&self, start: u64) -> Option<u64> {
+        self.writer.extend(start)
+    }
+
+    fn release(&self, start: u64) {
+        self.writer.release(start)
+    }
+
+    fn restart(&self) -> Result<()> {
+        self.writer.restart()?;
+        self.observer.blob_progress(&self.digest, 0);
+        Ok(())
+    }
+
+    fn save(&self) {
+        self.writer.save()
+    }
+
+    async fn finish(&self) -> Result<()> {
+        self.writer.finish().await
     }
 }

@@ -13,5 +13,6 @@ mod hostile;
 mod interop;
 mod mirrors;
 mod pull;
+mod ranges;
 #[cfg(target_os = "linux")]
 mod terminal;

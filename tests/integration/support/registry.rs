@@ -117,6 +117,9 @@ pub enum Fault {
     /// byte at a time, `every` apart: a server that never stalls long
     /// enough to trip a stall timeout, yet never finishes.
     Drip { every: Duration, bodies: DripBodies },
+    /// Blob bodies at this many bytes a second, each response on its own:
+    /// a link that caps every connection (a CDN, a long fat pipe).
+    Pace { bytes_per_sec: u64 },
     /// Echo `OCI-Namespace` with the request's `ns` while serving the
     /// default store: a mirror that claims to honour `ns` and does not.
     EchoNamespace,
@@ -482,7 +485,7 @@ async fn handle(
         // Far longer than any test; dropping the Registry cancels it.
         tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
     }
-    let (mut resp, drip) = {
+    let (mut resp, drip, pace) = {
         let mut st = shared.lock().unwrap_or_else(|e| e.into_inner());
         let mut resp = respond(&mut st, &parts.method, &parts.headers, &request);
         if st.faults.contains(&Fault::HostileText) && resp.status().as_u16() >= 400 {
@@ -493,8 +496,19 @@ async fn handle(
             Fault::Drip { every, bodies } if Some(*bodies) == kind => Some(*every),
             _ => None,
         });
-        (resp, drip.filter(|_| parts.method != Method::HEAD))
+        let pace = st.faults.iter().find_map(|f| match f {
+            Fault::Pace { bytes_per_sec } if kind == Some(DripBodies::Blobs) => {
+                Some(*bytes_per_sec)
+            }
+            _ => None,
+        });
+        (resp, drip.filter(|_| parts.method != Method::HEAD), pace)
     };
+    if let Some(rate) = pace.filter(|_| parts.method != Method::HEAD) {
+        let (head, body) = resp.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+        resp = Response::from_parts(head, paced(bytes, rate));
+    }
     if let Some(every) = drip {
         // Taken out of the response whole (every body this fake makes
         // for these kinds is in memory), then sent again byte by byte.
@@ -516,6 +530,24 @@ fn body_kind(path: &str, status: StatusCode) -> Option<DripBodies> {
         Route::Manifest { .. } if status.is_success() => Some(DripBodies::Manifests),
         _ => None,
     }
+}
+
+/// `bytes` in 16 KiB pieces, at `rate` bytes a second.
+fn paced(bytes: Bytes, rate: u64) -> Body {
+    const PIECE: usize = 16 << 10;
+    let every = Duration::from_secs_f64(PIECE as f64 / rate.max(1) as f64);
+    let stream = futures_util::stream::unfold(0usize, move |sent| {
+        let bytes = bytes.clone();
+        async move {
+            if sent >= bytes.len() {
+                return None;
+            }
+            tokio::time::sleep(every).await;
+            let end = (sent + PIECE).min(bytes.len());
+            Some((Ok::<Bytes, io::Error>(bytes.slice(sent..end)), end))
+        }
+    });
+    Body::from_stream(stream)
 }
 
 /// `bytes` one byte at a time, each `every` after the last.
