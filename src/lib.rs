@@ -9,6 +9,7 @@
 //! the `layout`. Commands (`pull`, `resolve`, `check`, `ls`) return
 //! `report`s, which the `cli`'s printer alone turns into text or JSON.
 
+pub mod cache;
 pub mod check;
 pub mod cli;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod fetch;
 pub mod image;
 pub mod layout;
 pub mod ls;
+pub mod memory;
 pub mod plan;
 pub mod pull;
 pub mod reference;
@@ -28,5 +30,7 @@ pub mod report;
 pub mod resolve;
 pub mod text;
 pub mod trace;
+pub mod units;
+pub mod upkeep;
 
 pub use error::{Error, Result};

@@ -4,9 +4,11 @@
 //! library below knows nothing of any of it.
 
 mod args;
+mod cache_args;
 mod printer;
 mod progress;
 mod run;
+mod run_cache;
 pub(crate) mod stdout;
 
 use clap::Parser;
@@ -72,9 +74,14 @@ pub fn main() -> i32 {
 /// `VAR=` (as CI templates write `VAR=${X:-}`) means unset, not "a flag
 /// with an empty value" as clap would read it.
 fn unset_empty_variables() {
-    for var in
-        ["OCIMIRROR_CONFIG", "OCIMIRROR_HOSTS_DIR", "OCIMIRROR_REGISTRIES_CONF", "OCIMIRROR_OUTPUT"]
-    {
+    for var in [
+        "OCIMIRROR_CONFIG",
+        "OCIMIRROR_HOSTS_DIR",
+        "OCIMIRROR_REGISTRIES_CONF",
+        "OCIMIRROR_OUTPUT",
+        "OCIMIRROR_CACHE_DIR",
+        "OCIMIRROR_CACHE",
+    ] {
         if std::env::var_os(var).is_some_and(|v| v.is_empty()) {
             // SAFETY: called first thing in `main`: no other thread exists
             // yet (no runtime, no logging), so nothing reads the environment

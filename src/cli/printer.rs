@@ -3,6 +3,8 @@
 //! stderr; with `-q`, results only. Commands return reports and never
 //! print (see `report.rs`).
 
+mod upkeep;
+
 use serde::Serialize;
 
 use super::stdout::{self, outln};
@@ -31,8 +33,16 @@ pub struct Printer {
 
 type Shown = Result<(), Error>;
 
+/// Warnings go to stderr whatever the output mode (`-q` and `--json` too).
+fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
 impl Printer {
     pub fn pull(&self, r: &PullReport) -> Shown {
+        print_warnings(&r.warnings);
         match self.mode {
             Mode::Json => return stdout::json(r),
             Mode::Quiet => {
@@ -43,6 +53,9 @@ impl Printer {
         }
         if self.verbose {
             print_fallbacks(&r.attempts);
+            for l in &r.rate_limits {
+                eprintln!("  rate limit of {}: {}", l.endpoint, l.limit.describe());
+            }
         }
         eprintln!("{}", pull_summary(r));
         if let Some(d) = &r.image.converted_from {
@@ -54,6 +67,7 @@ impl Printer {
     }
 
     pub fn resolve(&self, r: &ResolveReport) -> Shown {
+        print_warnings(&r.warnings);
         if self.mode == Mode::Json {
             return stdout::json(r);
         }
@@ -155,6 +169,7 @@ impl Printer {
             }
             outln!("  fallback to the registry: {}", if rule.fallback { "yes" } else { "no" });
         }
+        upkeep::print_remembered(&r.remembered);
         Ok(())
     }
 
@@ -204,6 +219,7 @@ fn role_name(role: Role) -> &'static str {
     match role {
         Role::Mirror => "mirror",
         Role::Authority => "authority",
+        Role::Cache => "cache",
     }
 }
 
@@ -232,7 +248,12 @@ fn pull_summary(r: &PullReport) -> String {
     let fetched: Vec<&SourceTally> = r.sources.iter().filter(|t| t.blobs > 0).collect();
     let count: usize = fetched.iter().map(|t| t.blobs).sum();
     let bytes: u64 = fetched.iter().map(|t| t.bytes).sum();
-    let present = r.blobs.iter().filter(|b| b.cached).count();
+    let from_cache = r.blobs.iter().filter(|b| b.from_cache).count();
+    let present = r.blobs.iter().filter(|b| b.cached && !b.from_cache).count();
+    let present = match from_cache {
+        0 => format!("{present}"),
+        n => format!("{present} + {n} from the cache"),
+    };
     let secs = r.elapsed_ms as f64 / 1000.0;
     let all_from_manifest_source = fetched.iter().all(|t| t.endpoint == r.served_by.endpoint);
     if all_from_manifest_source {
@@ -334,6 +355,10 @@ fn check_notes(s: &CheckedSource) -> Vec<String> {
         (Some(Trust::Confirmed), _) => notes.push("tag confirmed by the registry".into()),
         (Some(Trust::Unconfirmed), _) => notes.push("tag unconfirmed".into()),
         _ => {}
+    }
+    if let Some(limit) = &s.rate_limit {
+        let low = if limit.is_low() { "LOW " } else { "" };
+        notes.push(format!("{low}rate limit: {}", limit.describe()));
     }
     notes
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::args::{Cli, Command, Format as FormatArg, GlobalArgs, MirrorsAction, PullArgs};
 use super::printer::Printer;
+use super::run_cache;
 use crate::config::{self, Config};
 use crate::error::Error;
 use crate::exit::Exit;
@@ -27,7 +28,10 @@ pub async fn run(cli: Cli, printer: Printer, cleanup: Cleanup) -> Result<Exit, E
             if args.dry_run {
                 printer.plan(&report::plan(&plan))?;
             } else {
-                printer.resolve(&crate::resolve::resolve(config, plan).await?)?;
+                let session = run_cache::session(g, config);
+                let resolved = crate::resolve::resolve(session.clone(), plan).await;
+                run_cache::remember(g, &session);
+                printer.resolve(&resolved?)?;
             }
             Ok(Exit::Success)
         }
@@ -39,18 +43,25 @@ pub async fn run(cli: Cli, printer: Printer, cleanup: Cleanup) -> Result<Exit, E
             Some(MirrorsAction::Check { reference }) => {
                 let reference: Option<Reference> =
                     reference.as_deref().map(str::parse).transpose()?;
-                let report = crate::check::check(load_config(g)?, reference).await?;
+                let session = Arc::new(Session::new(load_config(g)?));
+                let checked = crate::check::check(session.clone(), reference).await;
+                run_cache::remember(g, &session);
+                let report = checked?;
                 printer.check(&report)?;
                 Ok(if report.healthy { Exit::Success } else { Exit::SourcesUnhealthy })
             }
-            None => {
-                match args.reference.as_deref() {
-                    Some(r) => printer.plan(&report::plan(&plan_for(g, r)?.1))?,
-                    None => printer.mirrors(&report::mirrors(&load_config(g)?))?,
+            Some(MirrorsAction::Forget { host }) => run_cache::forget(g, host.as_deref(), printer),
+            None => match args.reference.as_deref() {
+                Some(r) => {
+                    printer.plan(&report::plan(&plan_for(g, r)?.1))?;
+                    Ok(Exit::Success)
                 }
-                Ok(Exit::Success)
-            }
+                None => run_cache::mirrors(g, printer),
+            },
         },
+        Command::Cache(args) => run_cache::cache(g, args, printer),
+        Command::Verify(args) => run_cache::verify(g, args, printer),
+        Command::Gc(args) => run_cache::gc(args, printer),
         Command::Completions { shell } => {
             super::stdout::out(format_args!("{}", super::args::completion(*shell)));
             Ok(Exit::Success)
@@ -119,13 +130,15 @@ async fn pull(
             FormatArg::Oci => Format::Oci,
         },
         jobs: config.network.jobs,
+        cache: run_cache::settings(g).blob_cache()?,
     };
     let observer: Arc<dyn Observer> = match super::progress::Bars::on_terminal() {
         Some(bars) if !g.quiet => Arc::new(bars),
         _ => Arc::new(pull::Unobserved),
     };
-    let session = Arc::new(Session::new(config));
-    let report = pull::pull(session, Arc::new(plan), &options, observer, cleanup).await?;
-    printer.pull(&report)?;
+    let session = run_cache::session(g, config);
+    let pulled = pull::pull(session.clone(), Arc::new(plan), &options, observer, cleanup).await;
+    run_cache::remember(g, &session);
+    printer.pull(&pulled?)?;
     Ok(Exit::Success)
 }

@@ -32,6 +32,8 @@ pub(super) struct Downloads {
     /// Hosts in the order blobs are asked for.
     pub order: Vec<usize>,
     pub jobs: usize,
+    /// The shared blob cache, unless `--no-cache` (see `cached.rs`).
+    pub cache: Option<crate::cache::BlobCache>,
 }
 
 /// Downloads every blob; the reports come back in the order given.
@@ -76,12 +78,16 @@ pub(super) async fn all(ctx: Arc<Downloads>, blobs: Vec<Descriptor>) -> Result<V
 
 /// Gets one blob into the layout, or finds it already there.
 async fn one(ctx: &Downloads, d: &Descriptor) -> Result<BlobReport> {
+    if let Some(cache) = &ctx.cache {
+        return super::cached::one(ctx, cache, d).await;
+    }
     let report = |endpoint: Option<String>| BlobReport {
         digest: d.digest.clone(),
         size: d.size,
         media_type: d.media_type.clone(),
         cached: endpoint.is_none(),
         endpoint,
+        from_cache: false,
     };
     let stall = ctx.fetcher.session().config.network.stall_timeout;
     let Some(mut writer) = writer(&ctx.layout, d, stall).await? else { return Ok(report(None)) };
@@ -125,7 +131,11 @@ async fn one(ctx: &Downloads, d: &Descriptor) -> Result<BlobReport> {
 /// A writer for the blob's partial file, or `None` when the blob is (or
 /// meanwhile became) present. Waits while another process writes it, as
 /// long as that one makes progress (`Layout::wait_for`).
-async fn writer(layout: &Layout, d: &Descriptor, stall: Duration) -> Result<Option<BlobWriter>> {
+pub(super) async fn writer(
+    layout: &Layout,
+    d: &Descriptor,
+    stall: Duration,
+) -> Result<Option<BlobWriter>> {
     loop {
         if layout.has_blob(&d.digest, d.size) {
             return Ok(None);
@@ -145,10 +155,10 @@ async fn writer(layout: &Layout, d: &Descriptor, stall: Duration) -> Result<Opti
 }
 
 /// The partial file as the walk writes into it, with progress reported.
-struct Observed<'a> {
-    writer: &'a mut BlobWriter,
-    observer: &'a dyn Observer,
-    digest: &'a Digest,
+pub(super) struct Observed<'a> {
+    pub writer: &'a mut BlobWriter,
+    pub observer: &'a dyn Observer,
+    pub digest: &'a Digest,
 }
 
 impl BlobSink for Observed<'_> {

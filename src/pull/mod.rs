@@ -4,6 +4,7 @@
 //! layout (`record`). Progress goes to an `Observer`; the result is a
 //! `PullReport`. Nothing here prints.
 
+mod cached;
 mod cleanup;
 mod download;
 mod record;
@@ -20,7 +21,7 @@ use crate::error::Result;
 use crate::fetch::{Fetcher, Resolution, Session};
 use crate::image::{Platform, convert};
 use crate::layout::Layout;
-use crate::plan::Plan;
+use crate::plan::{Plan, Role};
 use crate::report::{self, ImageReport, PullReport};
 
 /// Which part of a multi-platform image to keep.
@@ -47,6 +48,8 @@ pub struct PullOptions {
     pub format: Format,
     /// Large blobs downloaded at once.
     pub jobs: usize,
+    /// The shared blob cache; `None` with `--no-cache`.
+    pub cache: Option<crate::cache::BlobCache>,
 }
 
 /// What a pull tells whoever shows progress. Called from the download
@@ -74,14 +77,26 @@ pub async fn pull(
 ) -> Result<PullReport> {
     let started = Instant::now();
     let fetcher = Arc::new(Fetcher::new(session, plan.clone()));
-    let Resolution { manifest: top, host, served_by, warnings } = fetcher.resolve().await?;
+    let cache = options.cache.as_ref();
+    let resolution = match cached::resolve(cache, &plan) {
+        Some(r) => r,
+        None => fetcher.resolve().await?,
+    };
+    let Resolution { manifest: top, host, served_by, mut warnings } = resolution;
     // Only now: a reference that resolves nowhere leaves no empty layout behind.
     let layout = Layout::open(&options.output)?;
     // Blobs come from the source that served the manifest, then the others.
     let order = fetcher.order(Some(host));
-    let selection =
-        select::select(&fetcher, &layout, &top, &served_by.endpoint, &options.platform, &order)
-            .await?;
+    let selection = select::select(
+        &fetcher,
+        &layout,
+        &top,
+        &served_by.endpoint,
+        &options.platform,
+        &order,
+        cache,
+    )
+    .await?;
     let name = plan.reference.to_string();
     let blobs = select::blobs_of(&selection.images, &name)?;
     let downloads = download::Downloads {
@@ -91,6 +106,7 @@ pub async fn pull(
         cleanup: cleanup.clone(),
         order,
         jobs: options.jobs,
+        cache: options.cache.clone(),
     };
     let blob_reports = download::all(Arc::new(downloads), blobs).await?;
     // A single image says its platform in its config (now in the layout):
@@ -107,7 +123,11 @@ pub async fn pull(
             }
         }
     };
-    let mut served = vec![served_by.endpoint.clone()];
+    // A manifest from the blob cache was served by no source.
+    let mut served: Vec<String> = Some(served_by.endpoint.clone())
+        .filter(|_| served_by.role != Role::Cache)
+        .into_iter()
+        .collect();
     served.extend(selection.served);
     let sources = report::tally(&plan.sources, &served, &blob_reports);
     let blob_sources = report::blob_counts(&sources);
@@ -119,7 +139,11 @@ pub async fn pull(
         blob_sources: &blob_sources,
         converted_from: converted_from.as_ref(),
     };
+    cached::keep(cache, std::slice::from_ref(&top));
+    cached::keep(cache, &manifests);
     record::store(&layout, &manifests, recorded).await?;
+    let rate_limits = report::rate_limits(fetcher.session()).await;
+    warnings.extend(report::rate_limit_warnings(&rate_limits));
     Ok(PullReport {
         reference: name,
         digest: top.digest.clone(),
@@ -134,6 +158,7 @@ pub async fn pull(
         output: options.output.clone(),
         served_by,
         warnings,
+        rate_limits,
         sources,
         attempts: fetcher.attempts(),
         blobs: blob_reports,
