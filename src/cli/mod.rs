@@ -48,6 +48,10 @@ pub fn main() -> i32 {
             _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
         }
     });
+    // Do not wait for downloads still in flight after an error or Ctrl-C;
+    // dropping them first takes their progress bars off the screen before
+    // the error is printed.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     let code = match result {
         Ok(exit) => exit.code(),
         Err(e) => {
@@ -58,8 +62,6 @@ pub fn main() -> i32 {
             exit::code_for(e.kind())
         }
     };
-    // Do not wait for downloads still in flight after an error or Ctrl-C.
-    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     // Results that could not be written make a failed run, except into a
     // pipe whose reader is gone (`| head`), as for any Unix tool.
     match stdout::failure() {

@@ -4,11 +4,14 @@
 
 mod support;
 
+mod cache;
 mod ecosystem;
 mod faults;
 mod generated;
 mod interop;
+mod memory;
 mod mirrors;
 mod pull;
 #[cfg(target_os = "linux")]
 mod terminal;
+mod upkeep;

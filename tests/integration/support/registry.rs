@@ -113,6 +113,9 @@ pub enum Fault {
     StallBlob { digest: String, after: usize },
     /// `/token` answers 200 with a body that is not JSON.
     JunkToken,
+    /// Every answer carries Docker Hub's rate-limit headers
+    /// (`ratelimit-limit: L;w=21600`, `ratelimit-remaining: R;w=21600`).
+    RateLimitHeaders { limit: u64, remaining: u64 },
 }
 
 /// One request as the registry saw it. Header names are lowercase.
@@ -453,6 +456,19 @@ async fn handle(
     let mut resp = respond(&mut st, &parts.method, &parts.headers, &request);
     resp.headers_mut()
         .insert("docker-distribution-api-version", HeaderValue::from_static("registry/2.0"));
+    for f in &st.faults {
+        if let Fault::RateLimitHeaders { limit, remaining } = f {
+            let h = resp.headers_mut();
+            h.insert(
+                "ratelimit-limit",
+                HeaderValue::from_str(&format!("{limit};w=21600")).unwrap(),
+            );
+            h.insert(
+                "ratelimit-remaining",
+                HeaderValue::from_str(&format!("{remaining};w=21600")).unwrap(),
+            );
+        }
+    }
     resp
 }
 
