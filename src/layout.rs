@@ -434,11 +434,16 @@ impl Layout {
             let _ = fs::remove_file(&tmp);
             return Ok(false);
         }
-        fs::rename(&tmp, &target).map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            Error::io(format!("cannot move a blob to {}", target.display()), e)
-        })?;
-        Ok(true)
+        match fs::rename(&tmp, &target) {
+            Ok(()) => Ok(true),
+            // Gone meanwhile (another run's cleanup of old temporary files:
+            // the link shares the cached blob's times): copy instead.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                Err(Error::io(format!("cannot move a blob to {}", target.display()), e))
+            }
+        }
     }
 
     /// Removes a partial download (Ctrl-C: leave no temporary files), but
