@@ -171,7 +171,9 @@ tool_cmd() {
     local tool=$1 name=$2 dir=$3 digest urls=()
     shift 3
     case "$tool" in
-        ocimirror) CMD=("$OCIMIRROR" pull -q "$UP/bench/$name:v1" -o "$dir" "$@") ;;
+        # --no-cache --fresh: every run here starts from nothing, as the
+        # scenarios say (the blob cache and host memory have bench/cache.sh).
+        ocimirror) CMD=("$OCIMIRROR" pull -q --no-cache --fresh "$UP/bench/$name:v1" -o "$dir" "$@") ;;
         skopeo) CMD=(skopeo "${SKOPEO_Q[@]}" copy --quiet --src-tls-verify=false
                      "docker://$UP/bench/$name:v1" "oci:$dir:v1") ;;
         curl-*)

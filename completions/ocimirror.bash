@@ -16,11 +16,17 @@ _ocimirror() {
             ",$1")
                 cmd="ocimirror"
                 ;;
+            ocimirror,cache)
+                cmd="ocimirror__subcmd__cache"
+                ;;
             ocimirror,completions)
                 cmd="ocimirror__subcmd__completions"
                 ;;
             ocimirror,export)
                 cmd="ocimirror__subcmd__export"
+                ;;
+            ocimirror,gc)
+                cmd="ocimirror__subcmd__gc"
                 ;;
             ocimirror,lock)
                 cmd="ocimirror__subcmd__lock"
@@ -37,8 +43,17 @@ _ocimirror() {
             ocimirror,resolve)
                 cmd="ocimirror__subcmd__resolve"
                 ;;
+            ocimirror,verify)
+                cmd="ocimirror__subcmd__verify"
+                ;;
+            ocimirror__subcmd__cache,prune)
+                cmd="ocimirror__subcmd__cache__subcmd__prune"
+                ;;
             ocimirror__subcmd__mirrors,check)
                 cmd="ocimirror__subcmd__mirrors__subcmd__check"
+                ;;
+            ocimirror__subcmd__mirrors,forget)
+                cmd="ocimirror__subcmd__mirrors__subcmd__forget"
                 ;;
             *)
                 ;;
@@ -47,7 +62,7 @@ _ocimirror() {
 
     case "${cmd}" in
         ocimirror)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --help --version pull lock resolve ls export mirrors completions"
+            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --cache-dir --cache --no-cache --verify-cache --fresh --help --version pull lock resolve ls export mirrors cache verify gc completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -97,6 +112,14 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -104,8 +127,8 @@ _ocimirror() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        ocimirror__subcmd__completions)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --help --version bash zsh fish powershell elvish"
+        ocimirror__subcmd__cache)
+            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --cache-dir --cache --no-cache --verify-cache --fresh --help --version prune"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -155,6 +178,154 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__cache__subcmd__prune)
+            opts="-q -v -h -V --max-size --older-than --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --cache-dir --cache --no-cache --verify-cache --fresh --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --max-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hosts-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registries-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --response-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stall-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speed-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --split-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__completions)
+            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --cache-dir --cache --no-cache --verify-cache --fresh --help --version bash zsh fish powershell elvish"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hosts-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registries-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --response-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stall-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speed-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --split-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -163,7 +334,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__export)
-            opts="-o -q -v -h -V --output --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --help --version"
+            opts="-o -q -v -h -V --output --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --cache-dir --cache --no-cache --verify-cache --fresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -221,6 +392,80 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__gc)
+            opts="-q -v -h -V --dry-run --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --cache-dir --cache --no-cache --verify-cache --fresh --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hosts-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registries-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --response-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stall-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speed-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --split-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -229,7 +474,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__lock)
-            opts="-f -o -q -v -h -V --file --output --check --platform --all-platforms --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --help --version"
+            opts="-f -o -q -v -h -V --file --output --check --platform --all-platforms --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --cache-dir --cache --no-cache --verify-cache --fresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -303,6 +548,14 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -311,7 +564,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__ls)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --help --version"
+            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --cache-dir --cache --no-cache --verify-cache --fresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -358,6 +611,14 @@ _ocimirror() {
                     return 0
                     ;;
                 --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -369,7 +630,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__mirrors)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --help --version check"
+            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --cache-dir --cache --no-cache --verify-cache --fresh --help --version check forget"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -419,6 +680,14 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -427,7 +696,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__mirrors__subcmd__check)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --help --version"
+            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --cache-dir --cache --no-cache --verify-cache --fresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -477,6 +746,80 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__mirrors__subcmd__forget)
+            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --cache-dir --cache --no-cache --verify-cache --fresh --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hosts-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registries-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --response-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stall-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speed-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --split-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -485,7 +828,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__pull)
-            opts="-f -o -j -q -v -h -V --file --locked --output --platform --all-platforms --format --jobs --dry-run --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --help --version"
+            opts="-f -o -j -q -v -h -V --file --locked --output --platform --all-platforms --format --jobs --dry-run --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --cache-dir --cache --no-cache --verify-cache --fresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -571,6 +914,14 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -579,7 +930,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__resolve)
-            opts="-q -v -h -V --dry-run --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --help --version"
+            opts="-q -v -h -V --dry-run --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --cache-dir --cache --no-cache --verify-cache --fresh --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -626,6 +977,80 @@ _ocimirror() {
                     return 0
                     ;;
                 --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__verify)
+            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --split-threshold --body-timeout --retries --cache-dir --cache --no-cache --verify-cache --fresh --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hosts-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registries-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --response-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stall-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speed-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --split-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

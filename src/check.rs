@@ -14,9 +14,11 @@ use crate::plan::{Plan, Role};
 use crate::reference::Reference;
 use crate::report::{CheckReport, CheckedSource, SourceVerdict};
 
-pub async fn check(config: Config, reference: Option<Reference>) -> Result<CheckReport> {
-    let plans = plans(&config, reference.as_ref())?;
-    let session = Arc::new(Session::new(config));
+/// Checks with `session`: one without host memory, so that every source is
+/// asked whatever earlier runs found (what the check learns can still be
+/// merged into the memory afterwards).
+pub async fn check(session: Arc<Session>, reference: Option<Reference>) -> Result<CheckReport> {
+    let plans = plans(&session.config, reference.as_ref())?;
     let mut seen = HashSet::new();
     let mut sources = Vec::new();
     let mut attempts = Vec::new();
@@ -100,6 +102,7 @@ fn checked(plan: &Plan, p: &HostProbe, registry: Option<&RegistrySays>) -> Check
         collision: None,
         status: p.status,
         error: p.error.clone().or(p.misconfigured.clone()),
+        rate_limit: p.rate_limit,
     };
     if p.misconfigured.is_some() {
         c.verdict = SourceVerdict::Misconfigured;

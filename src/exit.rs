@@ -4,8 +4,9 @@
 use crate::error::ErrorKind;
 
 pub const SUCCESS: i32 = 0;
-/// Anything not covered below: network failures, corrupt content, I/O; and
-/// `mirrors check` finding a source unreachable or misconfigured.
+/// Anything not covered below: network failures, corrupt content, I/O;
+/// `mirrors check` finding a source unreachable or misconfigured; and
+/// `verify` finding a layout damaged.
 pub const FAILURE: i32 = 1;
 /// Bad command line, bad configuration or an invalid reference.
 pub const USAGE: i32 = 2;
@@ -33,13 +34,16 @@ pub enum Exit {
     AllFailed(ErrorKind),
     /// `lock --check`: some tags moved.
     TagsMoved,
+    /// `verify`: the layout was read through, and something is missing or
+    /// wrong.
+    LayoutDamaged,
 }
 
 impl Exit {
     pub fn code(self) -> i32 {
         match self {
             Exit::Success => SUCCESS,
-            Exit::SourcesUnhealthy => FAILURE,
+            Exit::SourcesUnhealthy | Exit::LayoutDamaged => FAILURE,
             Exit::Partial => PARTIAL,
             Exit::AllFailed(kind) => code_for(kind),
             Exit::TagsMoved => MOVED,
@@ -64,7 +68,7 @@ pub const TABLE: &str = "\
 EXIT CODES:
     0    success
     1    failure (network, verification, I/O); mirrors check: a source is
-         unreachable or misconfigured
+         unreachable or misconfigured; verify: the layout is damaged
     2    usage error: bad flag, bad configuration or invalid reference
     3    not found on any source
     4    access denied (missing or rejected credentials)

@@ -58,7 +58,15 @@ const WRITEBACK_EVERY: u64 = 8 << 20;
 #[derive(Clone, Debug)]
 pub struct Layout {
     root: PathBuf,
+    /// A shared lock on `.ocimirror/gc.lock` while a writer has the layout
+    /// open: `gc` takes it exclusively, so it never removes a blob a pull
+    /// has placed and not yet named in index.json.
+    _writing: Option<Arc<File>>,
 }
+
+/// How long opening a layout waits for a `gc` to finish, and `gc` for
+/// pulls to finish, before refusing.
+const GC_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
     let context = context.into();
@@ -68,7 +76,7 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
 /// Writes `bytes` to `path` atomically: a temporary file, synced, then
 /// renamed over it. The rename itself becomes durable with the next
 /// `sync_dir` of the parent (see `add_image`).
-fn write_atomic(path: &Path, tmp_dir: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, tmp_dir: &Path, bytes: &[u8]) -> Result<()> {
     // A random name, created exclusively: no other writer (another thread,
     // or a process in another PID namespace sharing the layout) can have
     // it. Locked until the rename, so `remove_stale_temp_files` leaves it.
@@ -88,7 +96,7 @@ fn write_atomic(path: &Path, tmp_dir: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Makes a rename durable. Best effort: not every filesystem supports it.
-fn sync_dir(dir: &Path) {
+pub(crate) fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
@@ -97,13 +105,14 @@ fn sync_dir(dir: &Path) {
 impl Layout {
     /// Opens the layout at `root`, creating it (and `oci-layout`) if needed.
     pub fn open(root: &Path) -> Result<Layout> {
-        let layout = Layout { root: root.to_path_buf() };
+        let mut layout = Layout { root: root.to_path_buf(), _writing: None };
         fs::create_dir_all(root).map_err(io(format!("cannot create {}", root.display())))?;
         // One level at a time, each checked before the next is made in it:
         // a link at `.ocimirror` must not get a `partial/` made through it.
         for dir in ["blobs", "blobs/sha256", ".ocimirror", ".ocimirror/partial"] {
             own_dir(&root.join(dir))?;
         }
+        layout._writing = Some(Arc::new(layout.gc_lock(false)?));
         let marker = root.join("oci-layout");
         match fs::read(&marker) {
             Ok(bytes) => {
@@ -158,7 +167,48 @@ impl Layout {
                 root.display()
             )));
         }
-        Ok(Layout { root: root.to_path_buf() })
+        Ok(Layout { root: root.to_path_buf(), _writing: None })
+    }
+
+    /// An existing layout for `gc`, with no writer in it: the returned
+    /// lock keeps pulls out until it is dropped.
+    pub fn for_gc(root: &Path) -> Result<(Layout, File)> {
+        let layout = Layout::existing(root)?;
+        real_dir(&root.join(".ocimirror"))?;
+        let lock = layout.gc_lock(true)?;
+        Ok((layout, lock))
+    }
+
+    /// `.ocimirror/gc.lock`, locked shared (writers) or exclusively (`gc`),
+    /// waiting at most `GC_LOCK_WAIT` for the other side.
+    fn gc_lock(&self, exclusive: bool) -> Result<File> {
+        let path = self.root.join(".ocimirror/gc.lock");
+        let lock = open_own_lock(&path)?;
+        let deadline = std::time::Instant::now() + GC_LOCK_WAIT;
+        loop {
+            let got = if exclusive { lock.try_lock() } else { lock.try_lock_shared() };
+            match got {
+                Ok(()) => return Ok(lock),
+                Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    let who = if exclusive { "a pull is writing into" } else { "gc is cleaning" };
+                    return Err(Error::Failed(format!(
+                        "{who} {} and has not finished after {GC_LOCK_WAIT:?}; try again later",
+                        self.root.display()
+                    )));
+                }
+                Err(fs::TryLockError::Error(e)) => {
+                    return Err(Error::io(format!("cannot lock {}", path.display()), e));
+                }
+            }
+        }
+    }
+
+    /// Our own working directory (partial downloads, temporary files).
+    pub fn work_dir(&self) -> PathBuf {
+        self.partial_dir()
     }
 
     pub fn root(&self) -> &Path {
@@ -368,6 +418,41 @@ impl Layout {
 }
 
 impl Layout {
+    /// Gives a blob verified elsewhere (the blob cache, `from`, open as
+    /// `file`) its name here by hard link, so both are one file on disk.
+    /// Linked under a temporary name first, checked to be the very file that
+    /// was verified (not one swapped in at `from` meanwhile), then renamed
+    /// into place: `blobs/` only ever gets a verified file. False when it
+    /// cannot be linked (another filesystem, a filesystem without links):
+    /// the caller copies.
+    pub fn link_verified(&self, digest: &Digest, from: &Path, file: &File) -> Result<bool> {
+        let target = self.blob_path(digest);
+        if let Some(dir) = target.parent() {
+            fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+            real_dir(dir)?;
+        }
+        let tmp =
+            self.partial_dir().join(format!("{}.{:016x}.tmp", digest.hex(), rand::random::<u64>()));
+        if let Err(e) = fs::hard_link(from, &tmp) {
+            tracing::debug!("cannot link {} here ({e}); copying", from.display());
+            return Ok(false);
+        }
+        if !still_named(file, &tmp) {
+            let _ = fs::remove_file(&tmp);
+            return Ok(false);
+        }
+        match fs::rename(&tmp, &target) {
+            Ok(()) => Ok(true),
+            // Gone meanwhile (another run's cleanup of old temporary files:
+            // the link shares the cached blob's times): copy instead.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                Err(Error::io(format!("cannot move a blob to {}", target.display()), e))
+            }
+        }
+    }
+
     /// Removes a partial download (Ctrl-C: leave no temporary files), but
     /// only under its lock: once this process let go of it, another pull
     /// into the layout may have taken it over, and removing the file it is
@@ -395,7 +480,7 @@ impl Layout {
 }
 
 /// Is `file` (open) still the file at `path`?
-fn still_named(file: &File, path: &Path) -> bool {
+pub(crate) fn still_named(file: &File, path: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt as _;
@@ -413,7 +498,7 @@ fn still_named(file: &File, path: &Path) -> bool {
 
 /// Opens one of the layout's own files without following a symbolic link
 /// at its name (`O_NOFOLLOW`: a link fails with `ELOOP`).
-fn open_nofollow(options: &mut OpenOptions, path: &Path) -> std::io::Result<File> {
+pub(crate) fn open_nofollow(options: &mut OpenOptions, path: &Path) -> std::io::Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
@@ -435,7 +520,7 @@ fn own_dir(dir: &Path) -> Result<()> {
 /// A directory of the layout's own (`blobs/sha256`, `.ocimirror/partial`)
 /// must be a directory, not a link to one elsewhere: what is written into
 /// it would land outside the layout.
-fn real_dir(dir: &Path) -> Result<()> {
+pub(crate) fn real_dir(dir: &Path) -> Result<()> {
     match fs::symlink_metadata(dir) {
         Ok(m) if m.is_dir() => Ok(()),
         Ok(_) => Err(Error::Failed(format!(
@@ -514,7 +599,7 @@ fn remove_planted(path: &Path, what: &str) -> Result<()> {
 }
 
 /// The index lock file, created if needed, never through a link.
-fn open_own_lock(path: &Path) -> Result<File> {
+pub(crate) fn open_own_lock(path: &Path) -> Result<File> {
     let open = || open_nofollow(OpenOptions::new().create(true).truncate(false).write(true), path);
     match open() {
         Err(e) if e.raw_os_error() == Some(ELOOP) => {

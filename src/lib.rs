@@ -11,6 +11,7 @@
 //! `report`s, which the `cli`'s printer alone turns into text or JSON.
 
 pub mod archive;
+pub mod cache;
 pub mod check;
 pub mod cli;
 pub mod config;
@@ -23,6 +24,7 @@ pub mod image;
 pub mod layout;
 pub mod lock;
 pub mod ls;
+pub mod memory;
 pub mod plan;
 pub mod pull;
 pub mod reference;
@@ -31,5 +33,7 @@ pub mod report;
 pub mod resolve;
 pub mod text;
 pub mod trace;
+pub mod units;
+pub mod upkeep;
 
 pub use error::{Error, Result};

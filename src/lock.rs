@@ -21,7 +21,8 @@ use crate::image::{MediaType, Platform};
 use crate::plan::Plan;
 use crate::pull::{Pinned, PlatformChoice, PullItem};
 use crate::reference::Reference;
-use crate::report::{ErrorReport, FailedReference, LockCheckReport, LockReport};
+use crate::report::{ErrorReport, FailedReference, lossy_path};
+use std::path::PathBuf;
 
 pub const DEFAULT_FILE: &str = "ocimirror.lock";
 const VERSION: u32 = 1;
@@ -118,9 +119,16 @@ pub async fn lock_one(
         tracing::warn!("{w}");
     }
     let order = fetcher.order(Some(host));
-    let selection =
-        crate::pull::select(&fetcher, None, &manifest, &served_by.endpoint, &platform, &order)
-            .await?;
+    let selection = crate::pull::select(
+        &fetcher,
+        None,
+        &manifest,
+        &served_by.endpoint,
+        &platform,
+        &order,
+        None,
+    )
+    .await?;
     Ok(Locked {
         reference: fetcher.plan().reference.to_string(),
         digest: manifest.digest.clone(),
@@ -154,6 +162,29 @@ pub fn pull_item(config: &Config, locked: &Locked) -> Result<PullItem> {
         pinned: Some(Pinned { images: locked.images.clone() }),
         platform: Some(platform),
     })
+}
+
+/// `lock`: what was written, and what could not be resolved.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockReport {
+    #[serde(serialize_with = "lossy_path")]
+    pub file: PathBuf,
+    pub images: Vec<Locked>,
+    pub failed: Vec<FailedReference>,
+    /// Whether the file was written (only when every reference resolved).
+    pub written: bool,
+}
+
+/// `lock --check`: the tags that moved.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockCheckReport {
+    #[serde(serialize_with = "lossy_path")]
+    pub file: PathBuf,
+    pub moved: Vec<Moved>,
+    pub unchanged: usize,
+    pub failed: Vec<FailedReference>,
 }
 
 /// A locked entry whose tag, resolved again, gives another digest.

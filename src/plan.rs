@@ -14,6 +14,9 @@ use crate::registry::{api_url, host_of};
 pub enum Role {
     Mirror,
     Authority,
+    /// Not a plan's source: the blob cache, which served a manifest asked
+    /// for by digest without a request (see `pull/cached.rs`).
+    Cache,
 }
 
 /// One place to fetch from, with the rules for talking to it.

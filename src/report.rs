@@ -34,11 +34,44 @@ pub struct PullReport {
     /// What the user is told whatever the output mode (an unconfirmed
     /// tag, a mirror overruled): on stderr, `-q` or not, and here.
     pub warnings: Vec<String>,
+    /// What the hosts said about their rate limits.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rate_limits: Vec<RateLimitReport>,
     /// What each source served, in the order they served first.
     pub sources: Vec<SourceTally>,
     pub attempts: Vec<Attempt>,
     pub blobs: Vec<BlobReport>,
     pub elapsed_ms: u64,
+}
+
+/// One host's rate limit, as its latest answer in the run said it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimitReport {
+    pub endpoint: String,
+    #[serde(flatten)]
+    pub limit: crate::registry::RateLimit,
+    /// Under ten requests left, or a tenth of the limit: warned about.
+    pub low: bool,
+}
+
+/// The rate limits the run's endpoints reported.
+pub async fn rate_limits(session: &crate::fetch::Session) -> Vec<RateLimitReport> {
+    session
+        .rate_limits()
+        .await
+        .into_iter()
+        .map(|(endpoint, limit)| RateLimitReport { endpoint, low: limit.is_low(), limit })
+        .collect()
+}
+
+/// A warning for each host whose rate limit runs low.
+pub fn rate_limit_warnings(limits: &[RateLimitReport]) -> Vec<String> {
+    limits
+        .iter()
+        .filter(|r| r.low)
+        .map(|r| format!("{}: rate limit low: {}", r.endpoint, r.limit.describe()))
+        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -61,7 +94,11 @@ pub struct BlobReport {
     pub media_type: MediaType,
     /// The endpoint that served it, or `null` when it was already present.
     pub endpoint: Option<String>,
+    /// Already present: in the layout, or in the blob cache.
     pub cached: bool,
+    /// It came from the blob cache (linked or copied into the layout).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub from_cache: bool,
 }
 
 /// How much one source served in a pull.
@@ -229,6 +266,67 @@ pub struct MirrorsReport {
     /// Where the configuration file is looked for when none was found.
     #[serde(skip)]
     pub default_path: Option<PathBuf>,
+    /// What host memory holds (facts not yet expired).
+    pub remembered: Vec<RememberedHost>,
+    /// The host memory's file, if there is a cache directory.
+    #[serde(serialize_with = "lossy_optional_path")]
+    pub memory_file: Option<PathBuf>,
+}
+
+fn lossy_optional_path<S: serde::Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+    match p {
+        Some(p) => s.collect_str(&p.display()),
+        None => s.serialize_none(),
+    }
+}
+
+/// One host in memory, and what is remembered about it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RememberedHost {
+    pub endpoint: String,
+    pub facts: Vec<RememberedFact>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RememberedFact {
+    pub kind: crate::memory::FactKind,
+    pub why: String,
+    /// RFC 3339, UTC.
+    pub learned: String,
+    pub until: String,
+    pub until_ms: u64,
+}
+
+/// What memory holds at `now`, for `ocimirror mirrors`.
+pub fn remembered(memory: &crate::memory::Memory, now_ms: u64) -> Vec<RememberedHost> {
+    use crate::units::utc;
+    memory
+        .hosts
+        .keys()
+        .map(|endpoint| RememberedHost {
+            endpoint: endpoint.clone(),
+            facts: memory
+                .live(endpoint, now_ms)
+                .map(|f| RememberedFact {
+                    kind: f.kind,
+                    why: f.why.clone(),
+                    learned: utc(f.learned_ms),
+                    until: utc(f.until_ms),
+                    until_ms: f.until_ms,
+                })
+                .collect(),
+        })
+        .filter(|h| !h.facts.is_empty())
+        .collect()
+}
+
+/// `mirrors forget`: the endpoints whose memory was cleared.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForgetReport {
+    pub forgotten: Vec<String>,
 }
 
 fn lossy_paths<S: serde::Serializer>(paths: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
@@ -315,10 +413,18 @@ pub struct CheckedSource {
     pub collision: Option<String>,
     pub status: Option<u16>,
     pub error: Option<String>,
+    /// What it said about its rate limit, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<crate::registry::RateLimit>,
 }
 
-/// Every rule of the configuration, `[defaults]` first (as `*`).
-pub fn mirrors(c: &crate::config::Config) -> MirrorsReport {
+/// Every rule of the configuration, `[defaults]` first (as `*`), and what
+/// host memory holds.
+pub fn mirrors(
+    c: &crate::config::Config,
+    remembered: Vec<RememberedHost>,
+    memory_file: Option<PathBuf>,
+) -> MirrorsReport {
     let rule = |name: &str, rule: &crate::config::RegistryRule| RuleReport {
         registry: name.to_string(),
         mirrors: c
@@ -338,6 +444,8 @@ pub fn mirrors(c: &crate::config::Config) -> MirrorsReport {
         warnings: c.warnings.clone(),
         registries,
         default_path: crate::config::default_path(),
+        remembered,
+        memory_file,
     }
 }
 
@@ -387,34 +495,11 @@ pub enum BatchEntry {
     Failed { reference: String, error: ErrorReport },
 }
 
-/// `lock`: what was written, and what could not be resolved.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LockReport {
-    #[serde(serialize_with = "lossy_path")]
-    pub file: PathBuf,
-    pub images: Vec<crate::lock::Locked>,
-    pub failed: Vec<FailedReference>,
-    /// Whether the file was written (only when every reference resolved).
-    pub written: bool,
-}
-
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FailedReference {
     pub reference: String,
     pub error: ErrorReport,
-}
-
-/// `lock --check`: the tags that moved.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LockCheckReport {
-    #[serde(serialize_with = "lossy_path")]
-    pub file: PathBuf,
-    pub moved: Vec<crate::lock::Moved>,
-    pub unchanged: usize,
-    pub failed: Vec<FailedReference>,
 }
 
 #[cfg(test)]
@@ -428,6 +513,7 @@ mod tests {
             media_type: MediaType::parse("m"),
             endpoint: endpoint.map(String::from),
             cached: endpoint.is_none(),
+            from_cache: false,
         }
     }
 

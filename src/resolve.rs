@@ -4,15 +4,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::config::Config;
 use crate::error::Result;
 use crate::fetch::{Fetcher, Session};
 use crate::plan::Plan;
 use crate::report::ResolveReport;
 
-pub async fn resolve(config: Config, plan: Plan) -> Result<ResolveReport> {
+pub async fn resolve(session: Arc<Session>, plan: Plan) -> Result<ResolveReport> {
     let started = Instant::now();
-    let fetcher = Fetcher::new(Arc::new(Session::new(config)), Arc::new(plan));
+    let fetcher = Fetcher::new(session, Arc::new(plan));
     let r = fetcher.resolve().await?;
     Ok(ResolveReport {
         reference: fetcher.plan().reference.to_string(),

@@ -62,6 +62,10 @@ pub struct Attempt {
     pub error: Option<String>,
     pub outcome: Outcome,
     pub elapsed_ms: u64,
+    /// A `skipped` attempt whose reason is host memory (an earlier run's
+    /// lesson), not this run's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub from_memory: bool,
 }
 
 impl Attempt {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use super::cache_args::{CacheArgs, CacheCommand, GcArgs, VerifyArgs};
 use crate::exit;
 
 const ABOUT: &str =
@@ -128,6 +129,9 @@ pub struct GlobalArgs {
     /// 1 to 100 [default: 3]
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub retries: Option<u32>,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,6 +187,20 @@ holds one image per tag); index.json keeps every platform the layout holds.")]
 
     /// Show the sources a reference would be pulled from, and where each was configured
     Mirrors(MirrorsArgs),
+
+    /// Show the blob cache's size, or prune it
+    Cache(CacheCommand),
+
+    /// Re-hash every blob of a layout and check every reference of every image in it
+    #[command(after_help = "\
+Exit code 0: the layout is whole. Exit code 1: something is missing or wrong (each
+problem is listed). A blob whose bytes do not match its name is removed (from the
+layout, and from the blob cache when it is the same file), so the next pull of an
+image that needs it fetches it again.")]
+    Verify(VerifyArgs),
+
+    /// Remove blobs no image in the layout refers to, and stale partial and temporary files
+    Gc(GcArgs),
 
     /// Print a shell completion script to stdout
     Completions {
@@ -323,6 +341,12 @@ pub enum MirrorsAction {
         /// Reference to look up on each of its sources [default: every configured source,
         /// /v2/ only]
         reference: Option<String>,
+    },
+    /// Forget what earlier runs learned about a host (an endpoint URL or host[:port]),
+    /// or about every host
+    Forget {
+        /// The host to forget [default: every host]
+        host: Option<String>,
     },
 }
 

@@ -5,10 +5,12 @@
 
 mod archive;
 mod args;
+mod cache_args;
 mod printer;
 mod progress;
 mod pull;
 mod run;
+mod run_cache;
 pub(crate) mod stdout;
 
 use clap::Parser;
@@ -48,6 +50,10 @@ pub fn main() -> i32 {
             _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
         }
     });
+    // Do not wait for downloads still in flight after an error or Ctrl-C;
+    // dropping them first takes their progress bars off the screen before
+    // the error is printed.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     let code = match result {
         Ok(exit) => exit.code(),
         Err(e) => {
@@ -58,8 +64,6 @@ pub fn main() -> i32 {
             exit::code_for(e.kind())
         }
     };
-    // Do not wait for downloads still in flight after an error or Ctrl-C.
-    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     // Results that could not be written make a failed run, except into a
     // pipe whose reader is gone (`| head`), as for any Unix tool.
     match stdout::failure() {
@@ -74,9 +78,14 @@ pub fn main() -> i32 {
 /// `VAR=` (as CI templates write `VAR=${X:-}`) means unset, not "a flag
 /// with an empty value" as clap would read it.
 fn unset_empty_variables() {
-    for var in
-        ["OCIMIRROR_CONFIG", "OCIMIRROR_HOSTS_DIR", "OCIMIRROR_REGISTRIES_CONF", "OCIMIRROR_OUTPUT"]
-    {
+    for var in [
+        "OCIMIRROR_CONFIG",
+        "OCIMIRROR_HOSTS_DIR",
+        "OCIMIRROR_REGISTRIES_CONF",
+        "OCIMIRROR_OUTPUT",
+        "OCIMIRROR_CACHE_DIR",
+        "OCIMIRROR_CACHE",
+    ] {
         if std::env::var_os(var).is_some_and(|v| v.is_empty()) {
             // SAFETY: called first thing in `main`: no other thread exists
             // yet (no runtime, no logging), so nothing reads the environment

@@ -3,16 +3,18 @@
 //! stderr; with `-q`, results only. Commands return reports and never
 //! print (see `report.rs`).
 
+mod upkeep;
+
 use serde::Serialize;
 
 use super::stdout::{self, outln};
 use crate::error::Error;
 use crate::fetch::{NsSupport, ServedBy, Trust};
+use crate::lock::{LockCheckReport, LockReport};
 use crate::plan::Role;
 use crate::report::{
     ArchiveReport, ArchivedImage, BatchEntry, BatchReport, CheckReport, CheckedSource, ErrorReport,
-    LockCheckReport, LockReport, LsEntry, MirrorsReport, PlanReport, PullReport, ResolveReport,
-    SourceTally, SourceVerdict,
+    LsEntry, MirrorsReport, PlanReport, PullReport, ResolveReport, SourceTally, SourceVerdict,
 };
 use crate::trace::{Attempt, Outcome};
 
@@ -50,6 +52,9 @@ impl Printer {
         }
         if self.verbose {
             print_fallbacks(&r.attempts);
+            for l in &r.rate_limits {
+                eprintln!("  rate limit of {}: {}", l.endpoint, l.limit.describe());
+            }
         }
         eprintln!("{}", pull_summary(r));
         if let Some(d) = &r.image.converted_from {
@@ -192,6 +197,7 @@ impl Printer {
             }
             outln!("  fallback to the registry: {}", if rule.fallback { "yes" } else { "no" });
         }
+        upkeep::print_remembered(&r.remembered);
         Ok(())
     }
 
@@ -304,6 +310,7 @@ fn role_name(role: Role) -> &'static str {
     match role {
         Role::Mirror => "mirror",
         Role::Authority => "authority",
+        Role::Cache => "cache",
     }
 }
 
@@ -332,7 +339,12 @@ fn pull_summary(r: &PullReport) -> String {
     let fetched: Vec<&SourceTally> = r.sources.iter().filter(|t| t.blobs > 0).collect();
     let count: usize = fetched.iter().map(|t| t.blobs).sum();
     let bytes: u64 = fetched.iter().map(|t| t.bytes).sum();
-    let present = r.blobs.iter().filter(|b| b.cached).count();
+    let from_cache = r.blobs.iter().filter(|b| b.from_cache).count();
+    let present = r.blobs.iter().filter(|b| b.cached && !b.from_cache).count();
+    let present = match from_cache {
+        0 => format!("{present}"),
+        n => format!("{present} + {n} from the cache"),
+    };
     let secs = r.elapsed_ms as f64 / 1000.0;
     let all_from_manifest_source = fetched.iter().all(|t| t.endpoint == r.served_by.endpoint);
     if all_from_manifest_source {
@@ -458,6 +470,10 @@ fn check_notes(s: &CheckedSource) -> Vec<String> {
         (Some(Trust::Confirmed), _) => notes.push("tag confirmed by the registry".into()),
         (Some(Trust::Unconfirmed), _) => notes.push("tag unconfirmed".into()),
         _ => {}
+    }
+    if let Some(limit) = &s.rate_limit {
+        let low = if limit.is_low() { "LOW " } else { "" };
+        notes.push(format!("{low}rate limit: {}", limit.describe()));
     }
     notes
 }

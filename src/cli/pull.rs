@@ -12,7 +12,6 @@ use super::run::load_config;
 use crate::config::Config;
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::fetch::Session;
 use crate::image::Platform;
 use crate::plan::Plan;
 use crate::pull::{
@@ -47,6 +46,7 @@ pub(super) async fn pull(
             FormatArg::Oci => Format::Oci,
         },
         jobs: config.network.jobs,
+        cache: super::run_cache::settings(g).blob_cache()?,
     };
     let observer: Arc<dyn Observer> = match super::progress::Bars::on_terminal() {
         Some(bars) if !g.quiet => Arc::new(bars),
@@ -54,8 +54,10 @@ pub(super) async fn pull(
     };
     let batch = items.len() > 1 || args.file.is_some() || args.locked.is_some();
     let started = Instant::now();
-    let session = Arc::new(Session::new(config));
-    let mut outcomes = pull::pull_many(session, items, &options, observer, cleanup).await?;
+    let session = super::run_cache::session(g, config);
+    let pulled = pull::pull_many(session.clone(), items, &options, observer, cleanup).await;
+    super::run_cache::remember(g, &session);
+    let mut outcomes = pulled?;
     if let (Some(target), Some(workdir)) = (&archive, &workdir) {
         target.write(workdir.path(), &mut outcomes).await?;
     }

@@ -2,13 +2,17 @@
 //! flags; the library call; the report handed to the printer. Errors are
 //! returned, never printed here: `cli::main` prints them once.
 
+use std::sync::Arc;
+
 use super::archive::ArchiveTarget;
 use super::args::{Cli, Command, ExportArgs, GlobalArgs, LockArgs, MirrorsAction};
 use super::printer::Printer;
 use super::pull::{platform_choice, pull, references};
+use super::run_cache;
 use crate::config::{self, Config};
 use crate::error::Error;
 use crate::exit::Exit;
+use crate::fetch::Session;
 use crate::layout::Layout;
 use crate::plan::Plan;
 use crate::pull::Cleanup;
@@ -27,7 +31,10 @@ pub async fn run(cli: Cli, printer: Printer, cleanup: Cleanup) -> Result<Exit, E
             if args.dry_run {
                 printer.plan(&report::plan(&plan))?;
             } else {
-                printer.resolve(&crate::resolve::resolve(config, plan).await?)?;
+                let session = run_cache::session(g, config);
+                let resolved = crate::resolve::resolve(session.clone(), plan).await;
+                run_cache::remember(g, &session);
+                printer.resolve(&resolved?)?;
             }
             Ok(Exit::Success)
         }
@@ -40,18 +47,25 @@ pub async fn run(cli: Cli, printer: Printer, cleanup: Cleanup) -> Result<Exit, E
             Some(MirrorsAction::Check { reference }) => {
                 let reference: Option<Reference> =
                     reference.as_deref().map(str::parse).transpose()?;
-                let report = crate::check::check(load_config(g)?, reference).await?;
+                let session = Arc::new(Session::new(load_config(g)?));
+                let checked = crate::check::check(session.clone(), reference).await;
+                run_cache::remember(g, &session);
+                let report = checked?;
                 printer.check(&report)?;
                 Ok(if report.healthy { Exit::Success } else { Exit::SourcesUnhealthy })
             }
-            None => {
-                match args.reference.as_deref() {
-                    Some(r) => printer.plan(&report::plan(&plan_for(g, r)?.1))?,
-                    None => printer.mirrors(&report::mirrors(&load_config(g)?))?,
+            Some(MirrorsAction::Forget { host }) => run_cache::forget(g, host.as_deref(), printer),
+            None => match args.reference.as_deref() {
+                Some(r) => {
+                    printer.plan(&report::plan(&plan_for(g, r)?.1))?;
+                    Ok(Exit::Success)
                 }
-                Ok(Exit::Success)
-            }
+                None => run_cache::mirrors(g, printer),
+            },
         },
+        Command::Cache(args) => run_cache::cache(g, args, printer),
+        Command::Verify(args) => run_cache::verify(g, args, printer),
+        Command::Gc(args) => run_cache::gc(args, printer),
         Command::Completions { shell } => {
             super::stdout::out(format_args!("{}", super::args::completion(*shell)));
             Ok(Exit::Success)

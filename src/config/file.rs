@@ -73,6 +73,17 @@ pub struct NetworkConfig {
     pub jobs: Option<usize>,
 }
 
+/// How long host memory keeps each kind of fact (the `[memory]` table),
+/// in seconds. Also what tests use for tiny TTLs.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryConfig {
+    pub unreachable_ttl: Option<f64>,
+    pub credentials_ttl: Option<f64>,
+    pub ns_ttl: Option<f64>,
+    pub rate_limit_max: Option<f64>,
+}
+
 /// The `config.toml` file as written.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -85,6 +96,8 @@ pub struct FileConfig {
     pub hosts: BTreeMap<String, HostTable>,
     #[serde(default)]
     pub network: NetworkConfig,
+    #[serde(default)]
+    pub memory: MemoryConfig,
 }
 
 impl FileConfig {
@@ -157,8 +170,27 @@ impl Config {
             self.registries.insert(registry.to_string(), merge_rule(existing, rule));
         }
         self.add_file_network(file.network).map_err(|e| in_file(&at, e))?;
+        self.add_file_memory(file.memory).map_err(|e| in_file(&at, e))?;
         self.files.push(path.to_path_buf());
         self.settle_schemes();
+        Ok(())
+    }
+
+    fn add_file_memory(&mut self, m: MemoryConfig) -> Result<()> {
+        let ttl = |what: &str, v: Option<f64>, default: std::time::Duration| match v {
+            None => Ok(default),
+            Some(v) if v.is_finite() && v > 0.0 && v <= 30.0 * 86_400.0 => {
+                Ok(std::time::Duration::from_secs_f64(v))
+            }
+            Some(v) => Err(Error::Config(format!(
+                "memory.{what} must be a number of seconds above 0 and at most 30 days, got {v}"
+            ))),
+        };
+        let t = &mut self.memory;
+        t.unreachable = ttl("unreachable_ttl", m.unreachable_ttl, t.unreachable)?;
+        t.credentials = ttl("credentials_ttl", m.credentials_ttl, t.credentials)?;
+        t.ns = ttl("ns_ttl", m.ns_ttl, t.ns)?;
+        t.rate_limit_max = ttl("rate_limit_max", m.rate_limit_max, t.rate_limit_max)?;
         Ok(())
     }
 
@@ -284,6 +316,17 @@ mod tests {
         assert!(e.starts_with("c.toml: network.stall_timeout must be"), "{e}");
         let c = load("[hosts.\"m\"]\nconnect_timeout = 1.5\n").unwrap();
         assert_eq!(c.host("m").connect_timeout, Some(std::time::Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn memory_ttls_are_read_and_checked() {
+        let c = load("[memory]\nunreachable_ttl = 0.5\nns_ttl = 86400\n").unwrap();
+        assert_eq!(c.memory.unreachable, std::time::Duration::from_millis(500));
+        assert_eq!(c.memory.ns, std::time::Duration::from_secs(86_400));
+        assert_eq!(c.memory.credentials, crate::memory::Ttls::default().credentials);
+        let e = refused("[memory]\nns_ttl = 0\n");
+        assert!(e.starts_with("c.toml: memory.ns_ttl must be"), "{e}");
+        assert!(refused("[memory]\ndown = 1\n").contains("unknown field `down`"));
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub use file::{FileConfig, HostTable, NetworkConfig, RegistryConfig};
+pub use file::{FileConfig, HostTable, MemoryConfig, NetworkConfig, RegistryConfig};
 pub use load::Overrides;
 pub use names::{
     HostPort, HostPortError, KeyError, hosts_key, imported_registry, is_loopback, registry_key,
@@ -256,6 +256,8 @@ pub struct Config {
     /// `--require-confirmed`: an unconfirmed tag answer fails the pull.
     pub require_confirmed: bool,
     pub network: Network,
+    /// How long host memory keeps what a run learns (`[memory]`).
+    pub memory: crate::memory::Ttls,
     /// Files that contributed, for `ocimirror mirrors`.
     pub files: Vec<PathBuf>,
     /// Settings that could not be honoured or are never used, each naming

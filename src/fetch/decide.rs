@@ -18,6 +18,16 @@ pub struct HostFacts {
     pub rejects_ns: bool,
     /// It echoed `OCI-Namespace`: it understands `ns`.
     pub honors_ns: bool,
+    /// An earlier run found it down, and that still holds (host memory).
+    /// A background probe may clear it during the run.
+    pub remembered: Option<Remembered>,
+}
+
+/// A down fact from host memory: why, and until when (as shown).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Remembered {
+    pub why: String,
+    pub until: String,
 }
 
 /// Why a host is not asked.
@@ -25,6 +35,8 @@ pub struct HostFacts {
 pub enum Skip {
     /// It failed earlier in the run (refused, timed out, wants credentials).
     Down(String),
+    /// An earlier run found it down, and the fact has not expired.
+    Remembered(Remembered),
     /// A digest-only mirror is never asked for a tag.
     DigestOnly,
 }
@@ -33,6 +45,9 @@ impl Skip {
     pub fn reason(&self) -> String {
         match self {
             Skip::Down(why) => format!("failed earlier in this run: {why}"),
+            Skip::Remembered(r) => {
+                format!("remembered from an earlier run: {} (until {})", r.why, r.until)
+            }
             Skip::DigestOnly => "digest-only mirror: never asked for tags".into(),
         }
     }
@@ -40,13 +55,22 @@ impl Skip {
     /// A host skipped as down counts among the failures (its silence is
     /// no "not found"); one never asked for this kind of request does not.
     pub fn counts_as_answer(&self) -> bool {
-        matches!(self, Skip::Down(_))
+        matches!(self, Skip::Down(_) | Skip::Remembered(_))
+    }
+
+    /// The decision came from host memory, not from this run.
+    pub fn is_remembered(&self) -> bool {
+        matches!(self, Skip::Remembered(_))
     }
 }
 
+/// This run's own lesson comes first; memory only when the run has none.
 pub fn skip(facts: &HostFacts, by_tag: bool, digest_only: bool) -> Option<Skip> {
     if let Some(why) = &facts.down {
         return Some(Skip::Down(why.clone()));
+    }
+    if let Some(r) = &facts.remembered {
+        return Some(Skip::Remembered(r.clone()));
     }
     (by_tag && digest_only).then_some(Skip::DigestOnly)
 }
@@ -132,6 +156,9 @@ pub enum Lesson {
     /// service failed): not asked again. Without this, a locked mirror was
     /// asked again for every blob another source lacked.
     NeedsCredentials(String),
+    /// Rate limited for longer than is worth waiting: not asked again,
+    /// and remembered for as long as it asked (capped).
+    RateLimited { why: String, wait: std::time::Duration },
 }
 
 impl Lesson {
@@ -140,6 +167,7 @@ impl Lesson {
         match self {
             Lesson::Down(why) => why.clone(),
             Lesson::NeedsCredentials(why) => format!("needs credentials: {why}"),
+            Lesson::RateLimited { why, .. } => format!("rate limited: {why}"),
         }
     }
 }
@@ -147,7 +175,9 @@ impl Lesson {
 /// A 403 teaches nothing: it may deny one resource (an expired storage
 /// URL), not the whole host.
 pub fn lesson(err: &FetchError) -> Option<Lesson> {
-    if err.host_is_down() {
+    if let FetchError::RateLimited { wait, .. } = err {
+        Some(Lesson::RateLimited { why: err.to_string(), wait: *wait })
+    } else if err.host_is_down() {
         Some(Lesson::Down(err.to_string()))
     } else if err.status() == Some(401)
         || matches!(err, FetchError::Auth(_) | FetchError::TokenService(_))
@@ -275,7 +305,7 @@ mod tests {
     use crate::registry::TransportKind;
 
     fn facts(down: bool, rejects_ns: bool, honors_ns: bool) -> HostFacts {
-        HostFacts { down: down.then(|| "refused".into()), rejects_ns, honors_ns }
+        HostFacts { down: down.then(|| "refused".into()), rejects_ns, honors_ns, remembered: None }
     }
 
     #[test]
@@ -294,6 +324,19 @@ mod tests {
         }
         assert!(Skip::Down("x".into()).counts_as_answer());
         assert!(!Skip::DigestOnly.counts_as_answer());
+        // Memory skips like a lesson of this run, and says where it came from;
+        // this run's own lesson wins.
+        let r = Remembered { why: "refused".into(), until: "2025-01-31T12:00:00Z".into() };
+        let remembered = HostFacts { remembered: Some(r.clone()), ..HostFacts::default() };
+        let got = skip(&remembered, false, false).unwrap();
+        assert!(got.counts_as_answer() && got.is_remembered());
+        assert_eq!(
+            got.reason(),
+            "remembered from an earlier run: refused (until 2025-01-31T12:00:00Z)"
+        );
+        let both = HostFacts { down: Some("timed out".into()), ..remembered.clone() };
+        assert_eq!(skip(&both, false, false), Some(Skip::Down("timed out".into())));
+        assert_eq!(skip(&remembered, true, true), Some(Skip::Remembered(r)));
     }
 
     #[test]
@@ -376,7 +419,13 @@ mod tests {
 
     #[test]
     fn what_a_failure_teaches() {
-        let table: [(FetchError, Option<&str>); 10] = [
+        let limited = FetchError::RateLimited {
+            status: 429,
+            wait: std::time::Duration::from_secs(600),
+            message: "x".into(),
+        };
+        let table: [(FetchError, Option<&str>); 11] = [
+            (limited, Some("rate")),
             (transport(TransportKind::Connect), Some("down")),
             (transport(TransportKind::Timeout), Some("down")),
             (transport(TransportKind::TooSlow), Some("down")),
@@ -392,6 +441,7 @@ mod tests {
             let got = match lesson(&err) {
                 Some(Lesson::Down(_)) => Some("down"),
                 Some(Lesson::NeedsCredentials(_)) => Some("credentials"),
+                Some(Lesson::RateLimited { .. }) => Some("rate"),
                 None => None,
             };
             assert_eq!(got, want, "{err:?}");

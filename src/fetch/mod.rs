@@ -116,7 +116,10 @@ enum HostAnswer<T> {
 }
 
 impl Fetcher {
+    /// A fetcher for one plan; its hosts' facts are seeded from the
+    /// session's host memory, if it has one.
     pub fn new(session: Arc<Session>, plan: Arc<Plan>) -> Fetcher {
+        session.seed(&plan);
         Fetcher { session, plan, trace: Arc::new(Trace::default()) }
     }
 
@@ -322,6 +325,7 @@ impl Fetcher {
         let path = if plan.send { NsPath::Sent } else { NsPath::NotSent };
         let (err, exchange) = match first {
             Ok((value, exchange)) => {
+                self.session.answered(host);
                 return HostAnswer::Served { value, exchange, ns: path, started };
             }
             Err(failure) => failure,
@@ -350,6 +354,7 @@ impl Fetcher {
         }
         match retry {
             Ok((value, exchange)) => {
+                self.session.answered(host);
                 let ns = NsPath::Stripped { first: first_status };
                 HostAnswer::Served { value, exchange, ns, started }
             }
@@ -391,7 +396,20 @@ impl Fetcher {
             error,
             outcome,
             elapsed_ms: started.elapsed().as_millis() as u64,
+            from_memory: false,
         }
+    }
+
+    /// Records that host `i` was not asked, and why (from memory or not).
+    fn record_skip(&self, i: usize, ask: &Ask, skip: &decide::Skip) -> Attempt {
+        let nothing_sent = Exchange { url: String::new(), status: None };
+        let reason = Some(skip.reason());
+        let attempt = Attempt {
+            from_memory: skip.is_remembered(),
+            ..self.attempt(i, ask, &nothing_sent, reason, Outcome::Skipped, Instant::now())
+        };
+        self.trace.push(attempt.clone());
+        attempt
     }
 
     /// Records a request in the trace; returns the record.
@@ -444,16 +462,8 @@ impl<'f> Walk<'f> {
         else {
             return Ok(Some(f.session.endpoint(&f.plan, host).await?));
         };
-        let nothing_sent = Exchange { url: String::new(), status: None };
         let reason = skip.reason();
-        let attempt = f.record(
-            i,
-            self.ask,
-            &nothing_sent,
-            Some(reason.clone()),
-            Outcome::Skipped,
-            Instant::now(),
-        );
+        let attempt = f.record_skip(i, self.ask, &skip);
         if skip.counts_as_answer() {
             let not_asked = FetchError::Transport {
                 kind: TransportKind::Other,

@@ -64,6 +64,8 @@ pub struct HostProbe {
     pub has_credentials: bool,
     pub error: Option<String>,
     pub reference: Option<ReferenceAnswer>,
+    /// What the host said about its rate limit, if it did.
+    pub rate_limit: Option<crate::registry::RateLimit>,
 }
 
 impl Fetcher {
@@ -80,6 +82,7 @@ impl Fetcher {
             has_credentials: false,
             error: None,
             reference: None,
+            rate_limit: None,
         };
         let endpoint = match self.session.endpoint(&self.plan, self.host(i)).await {
             Ok(e) => e,
@@ -107,6 +110,7 @@ impl Fetcher {
         if ask_reference {
             p.reference = Some(self.probe_reference(i, &endpoint).await);
         }
+        p.rate_limit = endpoint.rate_limit();
         p
     }
 

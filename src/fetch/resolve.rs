@@ -183,15 +183,7 @@ impl Fetcher {
         let ask = Ask { kind: AskKind::Confirm, digest: None, by_tag: true };
         let source = self.host(authority);
         if let Some(skip) = decide::skip(&self.session.facts(source), true, false) {
-            let nothing = Exchange { url: String::new(), status: None };
-            self.record(
-                authority,
-                &ask,
-                &nothing,
-                Some(skip.reason()),
-                Outcome::Skipped,
-                Instant::now(),
-            );
+            self.record_skip(authority, &ask, &skip);
             return self.unconfirmed(r, Confirmation::RegistryUnavailable, &skip.reason());
         }
         let endpoint = self.session.endpoint(&self.plan, source).await?;
@@ -266,6 +258,7 @@ impl Fetcher {
             trust: match source.role {
                 Role::Authority => Trust::Authority,
                 Role::Mirror => Trust::Confirmed,
+                Role::Cache => Trust::Digest,
             },
             confirmation: Confirmation::Overruled,
             collision: Some(collision),

@@ -33,6 +33,8 @@ pub(super) struct Downloads {
     pub cleanup: Cleanup,
     /// Large blobs downloaded at once.
     pub jobs: usize,
+    /// The shared blob cache, unless `--no-cache` (see `cached.rs`).
+    pub cache: Option<crate::cache::BlobCache>,
 }
 
 /// One blob of a batch: through the walk of the first image that needs it,
@@ -134,36 +136,60 @@ pub(super) async fn all(ctx: Arc<Downloads>, jobs: Vec<BlobJob>) -> Result<Downl
     Ok(done)
 }
 
-/// Gets one blob into the layout, or finds it already there.
+/// Gets one blob into the layout, or finds it already there: through the
+/// blob cache (`cached.rs`), or, with `--no-cache`, straight in.
 async fn one(
     ctx: &Downloads,
     fetcher: &Arc<Fetcher>,
     order: &[usize],
     d: &Descriptor,
 ) -> Result<BlobReport> {
-    let report = |endpoint: Option<String>| BlobReport {
+    if let Some(cache) = &ctx.cache {
+        return super::cached::one(ctx, cache, fetcher, order, d).await;
+    }
+    let endpoint = fetch_into(ctx, &ctx.layout, Some(&ctx.cleanup), fetcher, order, d).await?;
+    Ok(BlobReport {
         digest: d.digest.clone(),
         size: d.size,
         media_type: d.media_type.clone(),
         cached: endpoint.is_none(),
         endpoint,
-    };
+        from_cache: false,
+    })
+}
+
+/// Gets `d` through `store`'s partial file under its name in `store`: the
+/// layout itself, or the blob cache. Returns who served it, or `None` when
+/// nobody had to (it was there, or another process finished it). With
+/// `cleanup`, Ctrl-C removes the partial file (a layout's); without, it is
+/// kept (the cache's: resumable work for any later run).
+pub(super) async fn fetch_into(
+    ctx: &Downloads,
+    store: &Layout,
+    cleanup: Option<&Cleanup>,
+    fetcher: &Arc<Fetcher>,
+    order: &[usize],
+    d: &Descriptor,
+) -> Result<Option<String>> {
     let stall = fetcher.session().config.network.stall_timeout;
-    let Some(mut writer) = writer(&ctx.layout, d, stall).await? else { return Ok(report(None)) };
-    if !ctx.cleanup.note(&ctx.layout, &d.digest) {
+    let Some(mut writer) = writer(store, d, stall).await? else { return Ok(None) };
+    if let Some(cleanup) = cleanup
+        && !cleanup.note(store, &d.digest)
+    {
         // Ctrl-C's cleanup already ran: leave nothing behind.
         drop(writer);
-        ctx.layout.discard_partial(&d.digest, Instant::now());
+        store.discard_partial(&d.digest, Instant::now());
         return Err(Error::Interrupted);
     }
+    let done = || cleanup.inspect(|c| c.done(&d.digest));
     // A run killed after the last byte but before the rename left a
     // complete partial: asking for `bytes=<size>-` would get 416. Verify it
     // as it is; on a mismatch `finish` empties it and we download.
     if writer.complete() {
         match writer.finish().await {
             Ok(()) => {
-                ctx.cleanup.done(&d.digest);
-                return Ok(report(None));
+                done();
+                return Ok(None);
             }
             Err(Error::Invalid(_)) => {}
             // A disk error: no download can help.
@@ -191,8 +217,8 @@ async fn one(
     };
     ctx.observer.blob_finished(&d.digest);
     let served = result?;
-    ctx.cleanup.done(&d.digest);
-    Ok(report(Some(fetcher.plan().sources[served.host].display())))
+    done();
+    Ok(Some(fetcher.plan().sources[served.host].display()))
 }
 
 /// A writer for the blob's partial file, or `None` when the blob is (or

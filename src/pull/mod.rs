@@ -7,6 +7,7 @@
 //! not once per image. Progress goes to an `Observer`; the results are
 //! `PullReport`s. Nothing here prints.
 
+mod cached;
 mod cleanup;
 mod download;
 mod prepare;
@@ -53,6 +54,8 @@ pub struct PullOptions {
     pub format: Format,
     /// Large blobs downloaded at once.
     pub jobs: usize,
+    /// The shared blob cache; `None` with `--no-cache`.
+    pub cache: Option<crate::cache::BlobCache>,
 }
 
 /// One image of a pull.
@@ -143,6 +146,7 @@ pub async fn pull_many(
                 observer,
                 cleanup: cleanup.clone(),
                 jobs: options.jobs,
+                cache: options.cache.clone(),
             };
             download::all(Arc::new(ctx), download::jobs(&ready)).await?
         }

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::fetch::{Fetcher, Resolution, ServedBy, Session};
 use crate::image::{Descriptor, Manifest, convert};
 use crate::layout::Layout;
+use crate::plan::Role;
 use crate::report::{self, BlobReport, ImageReport, PullReport};
 
 /// How many references are resolved at once: each costs a few round trips,
@@ -90,14 +91,20 @@ async fn one(
     let started = Instant::now();
     let name = item.name.unwrap_or_else(|| item.plan.reference.to_string());
     let fetcher = Arc::new(Fetcher::new(session, Arc::new(item.plan)));
-    let Resolution { manifest: top, host, served_by, warnings } = fetcher.resolve().await?;
+    let cache = options.cache.as_ref();
+    let resolution = match super::cached::resolve(cache, fetcher.plan()) {
+        Some(r) => r,
+        None => fetcher.resolve().await?,
+    };
+    let Resolution { manifest: top, host, served_by, warnings } = resolution;
     // Only now: a reference that resolves nowhere leaves no empty layout behind.
     let layout = layout.get_or_try_init(|| async { Layout::open(&options.output) }).await?;
     // Blobs come from the source that served the manifest, then the others.
     let order: Arc<[usize]> = fetcher.order(Some(host)).into();
     let platform = item.platform.as_ref().unwrap_or(&options.platform);
     let selection =
-        select::select(&fetcher, Some(layout), &top, &served_by.endpoint, platform, &order).await?;
+        select::select(&fetcher, Some(layout), &top, &served_by.endpoint, platform, &order, cache)
+            .await?;
     if let Some(pinned) = &item.pinned {
         pinned.check(&name, &selection)?;
     }
@@ -159,7 +166,11 @@ impl Prepared {
                 }
             }
         };
-        let mut served = vec![self.served_by.endpoint.clone()];
+        // A manifest from the blob cache was served by no source.
+        let mut served: Vec<String> = Some(self.served_by.endpoint.clone())
+            .filter(|_| self.served_by.role != Role::Cache)
+            .into_iter()
+            .collect();
         served.extend(selection.served);
         let sources = report::tally(&self.fetcher.plan().sources, &served, &blob_reports);
         let blob_sources = report::blob_counts(&sources);
@@ -171,7 +182,12 @@ impl Prepared {
             blob_sources: &blob_sources,
             converted_from: converted_from.as_ref(),
         };
+        super::cached::keep(options.cache.as_ref(), std::slice::from_ref(&self.top));
+        super::cached::keep(options.cache.as_ref(), &manifests);
         record::store(&self.layout, &manifests, recorded).await?;
+        let rate_limits = report::rate_limits(self.fetcher.session()).await;
+        let mut warnings = self.warnings;
+        warnings.extend(report::rate_limit_warnings(&rate_limits));
         Ok(PullReport {
             reference: self.name,
             digest: self.top.digest.clone(),
@@ -185,7 +201,8 @@ impl Prepared {
             },
             output: options.output.clone(),
             served_by: self.served_by,
-            warnings: self.warnings,
+            warnings,
+            rate_limits,
             sources,
             attempts: self.fetcher.attempts(),
             blobs: blob_reports,

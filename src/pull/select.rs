@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::PlatformChoice;
+use crate::cache::BlobCache;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::fetch::{Fetcher, ManifestTarget};
@@ -47,6 +48,7 @@ pub(crate) async fn select(
     top_source: &str,
     choice: &PlatformChoice,
     order: &[usize],
+    cache: Option<&BlobCache>,
 ) -> Result<Selection> {
     let reference = &fetcher.plan().reference;
     // Say whose manifest is bad: "manifest names a bad blob" alone does not.
@@ -54,7 +56,7 @@ pub(crate) async fn select(
         .parse()
         .map_err(|e| Error::Invalid(format!("{reference}: {e} (manifest from {top_source})")))?;
     let mut children =
-        Children { fetcher, layout, order, served: Vec::new(), held: top.bytes.len() };
+        Children { fetcher, layout, cache, order, served: Vec::new(), held: top.bytes.len() };
     let mut selection = match (parsed, choice) {
         (Parsed::Image(_), _) => Selection {
             manifests: vec![top.clone()],
@@ -94,6 +96,7 @@ struct Children<'a> {
     fetcher: &'a Fetcher,
     /// Where manifests may already be (none for `lock`, which writes none).
     layout: Option<&'a Layout>,
+    cache: Option<&'a BlobCache>,
     order: &'a [usize],
     served: Vec<String>,
     /// Bytes of manifests held so far.
@@ -163,7 +166,8 @@ impl Children<'_> {
     }
 
     /// A manifest named by an index entry: from the layout when it is
-    /// there already, else from the first host that has it.
+    /// there already, else from the blob cache, else from the first host
+    /// that has it.
     async fn get(&mut self, d: &Descriptor) -> Result<Manifest> {
         if let Some(layout) = self.layout
             && layout.has_blob(&d.digest, d.size)
@@ -171,6 +175,13 @@ impl Children<'_> {
             let bytes = layout.read_blob(&d.digest)?;
             let stored = Manifest::from_stored(bytes.into(), d)?;
             stored.parse()?;
+            return Ok(stored);
+        }
+        let max = crate::image::MAX_MANIFEST_SIZE as u64;
+        if let Some(bytes) = self.cache.and_then(|c| c.read_small(&d.digest, Some(d.size), max))
+            && let Ok(stored) = Manifest::from_stored(bytes, d)
+            && stored.parse().is_ok()
+        {
             return Ok(stored);
         }
         let target = ManifestTarget::Digest { digest: &d.digest, size: Some(d.size) };

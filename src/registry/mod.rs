@@ -7,6 +7,7 @@
 
 mod auth;
 mod client;
+mod rate_limit;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +21,7 @@ use crate::credentials::Credential;
 use crate::digest::Digest;
 pub use auth::{AuthCache, Challenge, choose_challenge};
 pub use client::{BodyError, Clients, describe_reqwest, read_capped};
+pub use rate_limit::RateLimit;
 
 use crate::image::{ImageError, MANIFEST_ACCEPT, MAX_MANIFEST_SIZE, Manifest};
 
@@ -48,6 +50,10 @@ pub enum FetchError {
     /// denial, so it is no reason to tell the user to add credentials.
     #[error("{0}")]
     TokenService(String),
+    /// 429 (or 503) with a `Retry-After` longer than is worth waiting for:
+    /// the walk moves to the next source, and the host is remembered.
+    #[error("{message}; it asks to wait {}s, longer than the {}s worth waiting", wait.as_secs(), MAX_RETRY_AFTER.as_secs())]
+    RateLimited { status: u16, wait: Duration, message: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +77,9 @@ fn status_text(status: u16, code: Option<&str>, message: &str) -> String {
 impl FetchError {
     pub fn status(&self) -> Option<u16> {
         match self {
-            FetchError::Status { status, .. } => Some(*status),
+            FetchError::Status { status, .. } | FetchError::RateLimited { status, .. } => {
+                Some(*status)
+            }
             _ => None,
         }
     }
@@ -142,6 +150,8 @@ pub struct Endpoint {
     ca_file: Option<std::path::PathBuf>,
     /// Set once HTTPS failed and plain HTTP is used for the rest of the run.
     plain: AtomicBool,
+    /// What the host last said about its rate limit (see `rate_limit.rs`).
+    rate_limit: std::sync::Mutex<Option<RateLimit>>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -182,7 +192,22 @@ impl Endpoint {
             network,
             auth,
             plain: AtomicBool::new(false),
+            rate_limit: std::sync::Mutex::new(None),
         })
+    }
+
+    /// What the host said about its rate limit on its latest answer.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        *self.rate_limit.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps the rate limit an answer of this host's carries.
+    fn note_rate_limit(&self, resp: &reqwest::Response) {
+        if self.is_own(resp.url())
+            && let Some(limit) = RateLimit::from_headers(resp.headers())
+        {
+            *self.rate_limit.lock().unwrap_or_else(|e| e.into_inner()) = Some(limit);
+        }
     }
 
     /// The endpoint as users see it in traces: the base URL without a
@@ -209,6 +234,7 @@ impl Endpoint {
         let mut exchange = Exchange { url: url.to_string(), status: None };
         match self.raw_send(Method::GET, url, None, &[]).await {
             Ok(resp) => {
+                self.note_rate_limit(&resp);
                 let status = resp.status().as_u16();
                 exchange.status = Some(status);
                 Ok((status, exchange))
@@ -231,12 +257,19 @@ impl Endpoint {
             attempt += 1;
             let result =
                 self.send_authenticated(method.clone(), url.clone(), repository, extra).await;
+            if let Ok(resp) = &result {
+                self.note_rate_limit(resp);
+            }
             let err = match result {
                 Ok(resp) if is_retryable_status(resp.status()) => {
                     let wait = retry_after(&resp);
+                    let status = resp.status().as_u16();
                     let err = error_from_response(resp, self.network.body_timeout).await;
                     match wait {
-                        Some(w) if w > MAX_RETRY_AFTER => return Err(err),
+                        Some(wait) if wait > MAX_RETRY_AFTER => {
+                            let message = err.to_string();
+                            return Err(FetchError::RateLimited { status, wait, message });
+                        }
                         Some(w) if attempt < self.network.retries => {
                             tracing::debug!("{}: {err}; retrying in {w:?}", self.host);
                             tokio::time::sleep(w).await;

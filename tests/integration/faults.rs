@@ -307,7 +307,7 @@ fn partial_left_by_a_killed_run_is_resumed_by_the_next() {
     reg.fault(Fault::StallBlob { digest: layer.clone(), after: 3 * MIB / 2 });
     let t = Test::new();
     let reference = format!("{}/team/app:v1", reg.host());
-    let run = t.spawn(pull_args(&t, &reference, &[]));
+    let run = t.spawn(pull_args(&t, &reference, &["--no-cache"]));
     let partial = partial_path(&t, &layer);
     let size = || std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0);
     wait_until(Duration::from_secs(20), "a non-empty partial file", || size() > 0);
@@ -331,7 +331,7 @@ fn partial_left_by_a_killed_run_is_resumed_by_the_next() {
 
     reg.clear_faults();
     reg.clear_requests();
-    let out = pull(&t, &reference, &[]);
+    let out = pull(&t, &reference, &["--no-cache"]);
     assert_clean(&out);
     out.assert_success();
     assert_eq!(
@@ -358,7 +358,7 @@ fn corrupt_partial_from_an_earlier_run_is_discarded_and_refetched() {
     let partial = partial_path(&t, &layer);
     std::fs::create_dir_all(partial.parent().unwrap()).unwrap();
     std::fs::write(&partial, vec![0xAAu8; 50_000]).unwrap();
-    let out = pull(&t, &format!("{}/team/app:v1", reg.host()), &[]);
+    let out = pull(&t, &format!("{}/team/app:v1", reg.host()), &["--no-cache"]);
     assert_clean(&out);
     out.assert_success();
     assert_eq!(blob_ranges(&reg, &layer), vec![Some("bytes=50000-".to_string()), None]);
@@ -379,7 +379,7 @@ fn complete_partial_left_before_the_rename_is_verified_not_refetched() {
     let partial = partial_path(&t, &layer.digest);
     std::fs::create_dir_all(partial.parent().unwrap()).unwrap();
     std::fs::write(&partial, &layer.bytes).unwrap();
-    let out = pull(&t, &format!("{}/team/app:v1", reg.host()), &["--json"]);
+    let out = pull(&t, &format!("{}/team/app:v1", reg.host()), &["--json", "--no-cache"]);
     assert_clean(&out);
     out.assert_success();
     assert_eq!(blob_ranges(&reg, &layer.digest), Vec::<Option<String>>::new(), "not fetched again");
@@ -401,7 +401,7 @@ fn complete_partial_left_before_the_rename_is_verified_not_refetched() {
     std::fs::create_dir_all(partial.parent().unwrap()).unwrap();
     std::fs::write(&partial, vec![0u8; layer.bytes.len()]).unwrap();
     reg.clear_requests();
-    let out = pull(&t, &format!("{}/team/app:v1", reg.host()), &[]);
+    let out = pull(&t, &format!("{}/team/app:v1", reg.host()), &["--no-cache"]);
     assert_clean(&out);
     out.assert_success();
     assert_eq!(blob_ranges(&reg, &layer.digest), vec![None], "fetched whole");
@@ -1287,7 +1287,7 @@ fn write_error_fails_clearly_and_keeps_what_was_written() {
     let reference = format!("{}/team/app:v1", reg.host());
     // No file may pass 1 MiB: writing the layer fails as on a full disk.
     let t = Test::new().file_size_limit(MIB as u64);
-    let out = t.run_with(pull_args(&t, &reference, &[]));
+    let out = t.run_with(pull_args(&t, &reference, &["--no-cache"]));
     let partial = partial_path(&t, &layer);
     assert_fails(&out, 1, &["file too large", &partial.display().to_string()]);
     assert_layout_sane(&t.layout());
@@ -1296,7 +1296,7 @@ fn write_error_fails_clearly_and_keeps_what_was_written() {
     // What did get written stays, and the next run (room again) resumes it.
     assert_eq!(std::fs::metadata(&partial).unwrap().len(), MIB as u64);
     let t = t.file_size_limit(u64::MAX);
-    let out = t.run_with(pull_args(&t, &reference, &[]));
+    let out = t.run_with(pull_args(&t, &reference, &["--no-cache"]));
     assert_clean(&out);
     out.assert_success();
     assert_eq!(blob_ranges(&reg, &layer).last().unwrap().as_deref(), Some("bytes=1048576-"));
@@ -1324,6 +1324,10 @@ fn a_failed_last_write_is_never_completed_by_an_empty_answer() {
     assert_layout_sane(&t.layout());
 }
 
+// The Ctrl-C tests below pull with --no-cache: partial files then live in
+// the layout, and Ctrl-C removes them. Through the blob cache it keeps
+// them, as resumable work (tests/integration/cache.rs).
+
 #[test]
 fn ctrl_c_stops_promptly_with_130_and_removes_partial_files() {
     let reg = Registry::start();
@@ -1334,7 +1338,7 @@ fn ctrl_c_stops_promptly_with_130_and_removes_partial_files() {
     }
     let t = Test::new();
     let reference = format!("{}/team/app:v1", reg.host());
-    let run = t.spawn(pull_args(&t, &reference, &["--json"]));
+    let run = t.spawn(pull_args(&t, &reference, &["--json", "--no-cache"]));
     // Both downloads are stuck mid-body with a MiB on disk.
     for l in &img.layers {
         let p = partial_path(&t, &l.digest);
@@ -1357,7 +1361,7 @@ fn ctrl_c_stops_promptly_with_130_and_removes_partial_files() {
     // The config blob that did finish stays; a rerun completes the rest.
     assert!(layout_has_blob(&t.layout(), &img.config.digest));
     reg.clear_faults();
-    let out = pull(&t, &reference, &[]);
+    let out = pull(&t, &reference, &["--no-cache"]);
     assert_clean(&out);
     out.assert_success();
     assert_layout_valid(&t.layout());
@@ -1385,7 +1389,7 @@ fn ctrl_c_during_a_fast_download_removes_its_partial_file() {
     reg.fault(Fault::EndlessBlob(digest.clone()));
     for round in 0..3 {
         let t = Test::new();
-        let run = t.spawn(pull_args(&t, &format!("{}/team/app:v1", reg.host()), &[]));
+        let run = t.spawn(pull_args(&t, &format!("{}/team/app:v1", reg.host()), &["--no-cache"]));
         let p = partial_path(&t, &digest);
         wait_until(Duration::from_secs(20), "a growing partial file", || {
             std::fs::metadata(&p).is_ok_and(|m| m.len() >= (2 * MIB) as u64)
@@ -1434,13 +1438,13 @@ fn ctrl_c_of_one_pull_does_not_break_another_waiting_for_the_same_blob() {
     reg.fault(Fault::StallBlob { digest: layer.clone(), after: 3 * MIB / 2 });
     let t = Test::new();
     let reference = format!("{}/team/app:v1", reg.host());
-    let first = t.spawn(pull_args(&t, &reference, &[]));
+    let first = t.spawn(pull_args(&t, &reference, &["--no-cache"]));
     let p = partial_path(&t, &layer);
     wait_until(Duration::from_secs(20), "the first pull's partial", || {
         std::fs::metadata(&p).is_ok_and(|m| m.len() >= MIB as u64)
     });
     // The second finds the blob locked and waits for the first.
-    let second = t.spawn(pull_args(&t, &reference, &["--json"]));
+    let second = t.spawn(pull_args(&t, &reference, &["--json", "--no-cache"]));
     wait_until(Duration::from_secs(20), "the second pull's manifest request", || {
         reg.count("GET", "/v2/team/app/manifests/") >= 2
     });

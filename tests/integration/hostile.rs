@@ -39,10 +39,12 @@ const RSS_LIMIT_KIB: u64 = 64 << 10;
 const RAW_ESCAPES: [char; 3] = ['\u{1b}', '\u{7}', '\u{9b}'];
 
 /// `ocimirror pull REF -o LAYOUT EXTRA...`, for linux/amd64 unless
-/// `extra` chooses the platform.
+/// `extra` chooses the platform. Without the blob cache: these tests plant
+/// files among the layout's own (a cache is the user's private directory;
+/// a layout may be shared).
 fn pull(t: &Test, reference: &str, extra: &[&str]) -> Output {
     let layout = t.layout_str();
-    let mut args = vec!["pull", reference, "-o", &layout];
+    let mut args = vec!["pull", reference, "-o", &layout, "--no-cache"];
     if !extra.iter().any(|a| ["--platform", "--all-platforms"].contains(a)) {
         args.extend(["--platform", "linux/amd64"]);
     }

@@ -473,9 +473,19 @@ fn pull_through_a_distribution_pull_through_cache() {
     assert_image(&first, &image);
     assert_skopeo_sees_image(&first, &reference, &image.manifest, &image, &[]);
 
-    // A fresh directory: nothing local to reuse, the proxy serves it again.
+    // A fresh directory and no blob cache: nothing local to reuse, the
+    // proxy serves it again.
     let (second, second_arg) = out_dir(&t, "second");
-    let run = t.run_with(["pull", &reference, "-o", &second_arg, "--mirror", &mirror, "--json"]);
+    let run = t.run_with([
+        "pull",
+        &reference,
+        "-o",
+        &second_arg,
+        "--mirror",
+        &mirror,
+        "--no-cache",
+        "--json",
+    ]);
     run.assert_success();
     assert_served_by_proxy(&run.json(), &proxy, &image, true);
     assert_image(&second, &image);
@@ -493,6 +503,7 @@ fn pull_through_a_distribution_pull_through_cache() {
         "--mirror",
         &mirror,
         "--no-fallback",
+        "--no-cache",
         "--json",
     ]);
     run.assert_success();

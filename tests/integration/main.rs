@@ -6,13 +6,16 @@ mod support;
 
 mod archive;
 mod batch;
+mod cache;
 mod ecosystem;
 mod faults;
 mod generated;
 mod hostile;
 mod interop;
+mod memory;
 mod mirrors;
 mod pull;
 mod ranges;
 #[cfg(target_os = "linux")]
 mod terminal;
+mod upkeep;

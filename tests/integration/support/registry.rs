@@ -129,6 +129,9 @@ pub enum Fault {
     /// Every error response carries `HOSTILE_CODE` and `HOSTILE_MESSAGE`:
     /// terminal escape sequences where the client shows server text.
     HostileText,
+    /// Every answer carries Docker Hub's rate-limit headers
+    /// (`ratelimit-limit: L;w=21600`, `ratelimit-remaining: R;w=21600`).
+    RateLimitHeaders { limit: u64, remaining: u64 },
 }
 
 /// Which responses `Fault::Drip` slows down.
@@ -518,6 +521,20 @@ async fn handle(
     }
     resp.headers_mut()
         .insert("docker-distribution-api-version", HeaderValue::from_static("registry/2.0"));
+    let st = shared.lock().unwrap_or_else(|e| e.into_inner());
+    for f in &st.faults {
+        if let Fault::RateLimitHeaders { limit, remaining } = f {
+            let h = resp.headers_mut();
+            h.insert(
+                "ratelimit-limit",
+                HeaderValue::from_str(&format!("{limit};w=21600")).unwrap(),
+            );
+            h.insert(
+                "ratelimit-remaining",
+                HeaderValue::from_str(&format!("{remaining};w=21600")).unwrap(),
+            );
+        }
+    }
     resp
 }
 
