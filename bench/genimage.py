@@ -17,6 +17,9 @@ Usage:
                                                    N layers of random sizes in [min, max]
   genimage.py index DIR TAG --platforms P[,P...] --layers SIZE[,SIZE...]
                                                    a multi-platform OCI index
+  genimage.py family DIR TAG --count N --base SIZE[,SIZE...] --layers SIZE[,SIZE...]
+                                                   N images TAG0..TAG<N-1> sharing the
+                                                   base layers, each with layers of its own
 
 SIZE takes K/M/G suffixes (powers of 1024) and is the approximate size of the
 compressed blob. Each call writes DIR (an OCI layout with one ref, TAG) and
@@ -110,10 +113,12 @@ class Layout:
         desc = {"mediaType": OCI_LAYER, "digest": "sha256:" + digest, "size": total}
         return desc, "sha256:" + uncompressed.hexdigest()
 
-    def image(self, sizes, os_name="linux", arch="amd64", variant=None):
-        """Layers of these sizes, a config naming their diff_ids, a manifest.
-        Returns (manifest descriptor, blob descriptors config first)."""
-        layers, diff_ids = [], []
+    def image(self, sizes, os_name="linux", arch="amd64", variant=None, base=()):
+        """Layers of these sizes (after the `base` layers given as
+        (descriptor, diff_id) pairs), a config naming their diff_ids, a
+        manifest. Returns (manifest descriptor, blob descriptors config first)."""
+        layers = [d for d, _ in base]
+        diff_ids = [diff for _, diff in base]
         for size in sizes:
             d, diff = self.random_layer(size)
             layers.append(d)
@@ -135,9 +140,10 @@ class Layout:
         }
         return self.put_json(OCI_MANIFEST, manifest), [config_desc] + layers
 
-    def finish(self, tag, top, platforms):
+    def finish(self, tag, top, platforms, more=()):
         top = dict(top, annotations={"org.opencontainers.image.ref.name": tag})
-        index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [top]}
+        entries = [top] + [dict(d, annotations={"org.opencontainers.image.ref.name": t}) for t, d in more]
+        index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}
         with open(os.path.join(self.root, "index.json"), "w") as f:
             json.dump(index, f)
         with open(os.path.join(self.root, "bench.json"), "w") as f:
@@ -151,7 +157,7 @@ def platform_entry(manifest, blobs):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("kind", choices=["image", "index"])
+    p.add_argument("kind", choices=["image", "index", "family"])
     p.add_argument("dir")
     p.add_argument("tag")
     p.add_argument("--layers", help="comma-separated layer sizes")
@@ -160,6 +166,8 @@ def main():
     p.add_argument("--max", default="64K")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--platforms", default="linux/amd64,linux/arm64")
+    p.add_argument("--count", type=int, default=10)
+    p.add_argument("--base", default="16M")
     a = p.parse_args()
 
     if a.small:
@@ -172,6 +180,15 @@ def main():
         sys.exit("genimage.py: give --layers or --small")
 
     layout = Layout(a.dir)
+    if a.kind == "family":
+        base = [layout.random_layer(parse_size(s)) for s in a.base.split(",")]
+        images = [layout.image(sizes, base=base) for _ in range(a.count)]
+        tags = [f"{a.tag}{i}" for i in range(a.count)]
+        more = [(t, m) for t, (m, _) in zip(tags[1:], images[1:])]
+        layout.finish(tags[0], images[0][0], {"linux/amd64": platform_entry(*images[0])}, more)
+        with open(os.path.join(a.dir, "tags"), "w") as f:
+            f.write("\n".join(tags) + "\n")
+        return
     if a.kind == "image":
         manifest, blobs = layout.image(sizes)
         layout.finish(a.tag, manifest, {"linux/amd64": platform_entry(manifest, blobs)})

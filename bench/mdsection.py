@@ -5,6 +5,10 @@ each rewrite its own part and keep the other's."""
 import os
 
 WAN_HEADING = "## Over a WAN-like link"
+BATCH_HEADING = "## Many images and archives"
+CACHE_HEADING = "## Cache and host memory"
+# The sections other scripts own: bench/run.sh carries them over as they were.
+OWNED_ELSEWHERE = (WAN_HEADING, BATCH_HEADING, CACHE_HEADING)
 
 
 def _sections(text):

@@ -278,6 +278,8 @@ def main():
             "bench/run.sh --runs 9 --no-1g --wait-load 1.0   # more runs, no 1 GiB case, wait for a quiet machine",
             "bench/wan.sh --write        # WAN-like: builds ocimirror and examples/wan_relay, rewrites its section",
             "bench/wan.sh --runs 1 --only small,ns404 --tools ocimirror,ctr   # a quick look, to stdout",
+            "bench/batch.sh --write      # many images in one run, and archives: rewrites its section",
+            "bench/cache.sh --write      # the blob cache and host memory: rewrites its section",
             "```",
             "",
             "Needs `docker-registry` (distribution 2.x), `skopeo`, `curl`, `python3`, GNU `time` "
@@ -337,11 +339,13 @@ def main():
             "</details>",
             "",
         ]
-        # The WAN section is bench/wan.sh's: carry it over as it was.
-        wan = mdsection.get_section(write, mdsection.WAN_HEADING)
+        # The sections of bench/wan.sh, bench/batch.sh and bench/cache.sh
+        # are theirs: carried over as they were.
         text = "\n".join(doc)
-        if wan:
-            text = text.rstrip("\n") + "\n\n" + wan
+        for heading in mdsection.OWNED_ELSEWHERE:
+            section = mdsection.get_section(write, heading)
+            if section:
+                text = text.rstrip("\n") + "\n\n" + section
         with open(write, "w") as f:
             f.write(text)
 

@@ -53,7 +53,7 @@ pub const WRITE_CHUNK: usize = 256 << 10;
 const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 /// After this many bytes of a download, the kernel is asked to start
 /// writing them to disk (see `start_writeback`).
-const WRITEBACK_EVERY: u64 = 8 << 20;
+pub(crate) const WRITEBACK_EVERY: u64 = 8 << 20;
 
 #[derive(Clone, Debug)]
 pub struct Layout {
@@ -62,6 +62,46 @@ pub struct Layout {
     /// open: `gc` takes it exclusively, so it never removes a blob a pull
     /// has placed and not yet named in index.json.
     _writing: Option<Arc<File>>,
+    /// Whether what is written is made durable (fsync). Not for a scratch
+    /// layout that is read once and removed (`open_scratch`).
+    durable: bool,
+    /// Told of each blob as it gets its name (see `Arrivals`).
+    arrivals: Option<Arrivals>,
+}
+
+/// Told of every blob that gets its name in a layout, with the blob's
+/// digest, size and path: how a pull into an archive streams each blob
+/// into the tar as soon as it is verified, while the others still
+/// download. Called on the thread that named the blob, so it must not
+/// block (a channel send).
+#[derive(Clone)]
+pub struct Arrivals(Arc<Tell>);
+
+/// What `Arrivals` calls: digest, size, path.
+type Tell = dyn Fn(&Digest, u64, &Path) + Send + Sync;
+
+impl Arrivals {
+    pub fn new(tell: impl Fn(&Digest, u64, &Path) + Send + Sync + 'static) -> Arrivals {
+        Arrivals(Arc::new(tell))
+    }
+
+    /// The blob at `path` has its name.
+    pub fn tell(&self, digest: &Digest, size: u64, path: &Path) {
+        (self.0)(digest, size, path);
+    }
+}
+
+impl std::fmt::Debug for Arrivals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Arrivals")
+    }
+}
+
+/// Tells `arrivals`, if any, that the blob at `path` has its name.
+fn arrived(arrivals: &Option<Arrivals>, digest: &Digest, size: u64, path: &Path) {
+    if let Some(arrivals) = arrivals {
+        arrivals.tell(digest, size, path);
+    }
 }
 
 /// How long opening a layout waits for a `gc` to finish, and `gc` for
@@ -77,6 +117,11 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
 /// renamed over it. The rename itself becomes durable with the next
 /// `sync_dir` of the parent (see `add_image`).
 pub(crate) fn write_atomic(path: &Path, tmp_dir: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_as(path, tmp_dir, bytes, true)
+}
+
+/// `write_atomic`, synced or not (a scratch layout's files need not be).
+fn write_atomic_as(path: &Path, tmp_dir: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     // A random name, created exclusively: no other writer (another thread,
     // or a process in another PID namespace sharing the layout) can have
     // it. Locked until the rename, so `remove_stale_temp_files` leaves it.
@@ -89,7 +134,7 @@ pub(crate) fn write_atomic(path: &Path, tmp_dir: &Path, bytes: &[u8]) -> Result<
         .map_err(io(format!("cannot create {}", tmp.display())))?;
     f.lock().map_err(io(format!("cannot lock {}", tmp.display())))?;
     f.write_all(bytes)
-        .and_then(|_| f.sync_all())
+        .and_then(|_| if durable { f.sync_all() } else { Ok(()) })
         .map_err(io(format!("cannot write {}", tmp.display())))?;
     fs::rename(&tmp, path).map_err(io(format!("cannot replace {}", path.display())))?;
     Ok(())
@@ -103,9 +148,18 @@ pub(crate) fn sync_dir(dir: &Path) {
 }
 
 impl Layout {
+    /// A layout that is written once, read once and removed (a pull into
+    /// an archive): nothing in it is synced to disk, and `arrivals` is told
+    /// of each blob named in it. Every invariant but durability holds as
+    /// for `open`.
+    pub fn open_scratch(root: &Path, arrivals: Option<Arrivals>) -> Result<Layout> {
+        Ok(Layout { durable: false, arrivals, ..Layout::open(root)? })
+    }
+
     /// Opens the layout at `root`, creating it (and `oci-layout`) if needed.
     pub fn open(root: &Path) -> Result<Layout> {
-        let mut layout = Layout { root: root.to_path_buf(), _writing: None };
+        let mut layout =
+            Layout { root: root.to_path_buf(), _writing: None, durable: true, arrivals: None };
         fs::create_dir_all(root).map_err(io(format!("cannot create {}", root.display())))?;
         // One level at a time, each checked before the next is made in it:
         // a link at `.ocimirror` must not get a `partial/` made through it.
@@ -167,7 +221,7 @@ impl Layout {
                 root.display()
             )));
         }
-        Ok(Layout { root: root.to_path_buf(), _writing: None })
+        Ok(Layout { root: root.to_path_buf(), _writing: None, durable: true, arrivals: None })
     }
 
     /// An existing layout for `gc`, with no writer in it: the returned
@@ -256,7 +310,10 @@ impl Layout {
         }
         let dir = self.root.join("blobs").join(digest.algorithm().name());
         own_dir(&dir)?;
-        write_atomic(&self.blob_path(digest), &self.partial_dir(), bytes)
+        let path = self.blob_path(digest);
+        write_atomic_as(&path, &self.partial_dir(), bytes, self.durable)?;
+        arrived(&self.arrivals, digest, bytes.len() as u64, &path);
+        Ok(())
     }
 
     /// Starts (or resumes) writing a blob, unless another process is
@@ -311,6 +368,8 @@ impl Layout {
         file.seek(SeekFrom::Start(have))
             .map_err(io(format!("cannot seek {}", partial.display())))?;
         Ok(Begin::Writer(BlobWriter {
+            durable: self.durable,
+            arrivals: self.arrivals.clone(),
             file: Arc::new(file),
             partial,
             target: self.blob_path(digest),
@@ -406,12 +465,21 @@ impl Layout {
             // rename was lost, so the blob directories are synced (once per
             // image) before index.json is replaced, and the root after.
             // `blobs/` too: on a new layout its own entries are new.
-            sync_dir(&self.root.join("blobs"));
-            for alg in ["sha256", "sha512"] {
-                sync_dir(&self.root.join("blobs").join(alg));
+            if self.durable {
+                sync_dir(&self.root.join("blobs"));
+                for alg in ["sha256", "sha512"] {
+                    sync_dir(&self.root.join("blobs").join(alg));
+                }
             }
-            write_atomic(&self.root.join("index.json"), &self.partial_dir(), &bytes)?;
-            sync_dir(&self.root);
+            write_atomic_as(
+                &self.root.join("index.json"),
+                &self.partial_dir(),
+                &bytes,
+                self.durable,
+            )?;
+            if self.durable {
+                sync_dir(&self.root);
+            }
             Ok(())
         })
     }
@@ -442,7 +510,12 @@ impl Layout {
             return Ok(false);
         }
         match fs::rename(&tmp, &target) {
-            Ok(()) => Ok(true),
+            Ok(()) => {
+                let size =
+                    file.metadata().map_err(io(format!("cannot read {}", from.display())))?;
+                arrived(&self.arrivals, digest, size.len(), &target);
+                Ok(true)
+            }
             // Gone meanwhile (another run's cleanup of old temporary files:
             // the link shares the cached blob's times): copy instead.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
@@ -638,6 +711,10 @@ pub enum Begin {
 /// cost a wake-up and a cache miss per buffer: ~20% of the CPU of a large
 /// pull, measured.
 pub struct BlobWriter {
+    /// Synced before it is named (see `Layout::durable`).
+    durable: bool,
+    /// Told once it is named (see `Arrivals`).
+    arrivals: Option<Arrivals>,
     /// Shared with the blocking thread that syncs and renames it.
     file: Arc<File>,
     partial: PathBuf,
@@ -752,15 +829,7 @@ impl BlobWriter {
     pub fn into_ranged(mut self) -> Result<RangedWriter> {
         self.flush()?;
         let hasher = std::mem::replace(&mut self.hasher, Hasher::new(self.digest.algorithm()));
-        Ok(RangedWriter::new(
-            Arc::clone(&self.file),
-            self.partial.clone(),
-            self.target.clone(),
-            self.digest.clone(),
-            self.size,
-            (hasher, self.written),
-            std::mem::take(&mut self.kept),
-        ))
+        Ok(RangedWriter::continuing(&mut self, hasher))
     }
 
     /// Verifies size and digest, syncs, and renames the blob into place;
@@ -774,9 +843,12 @@ impl BlobWriter {
         let _ = fs::remove_file(ranged::segments_path(&self.partial));
         let file = Arc::clone(&self.file);
         let (partial, target) = (self.partial.clone(), self.target.clone());
-        tokio::task::spawn_blocking(move || commit(&file, &partial, &target))
+        let durable = self.durable;
+        tokio::task::spawn_blocking(move || commit(&file, &partial, &target, durable))
             .await
-            .map_err(|e| Error::Failed(format!("storing blob {}: {e}", self.digest)))?
+            .map_err(|e| Error::Failed(format!("storing blob {}: {e}", self.digest)))??;
+        arrived(&self.arrivals, &self.digest, self.size, &self.target);
+        Ok(())
     }
 
     /// Every byte is here and hashes to the digest; else the data is dropped.
@@ -837,7 +909,7 @@ fn write_all_vectored(mut file: &File, chunks: &[Bytes]) -> std::io::Result<()> 
 /// download and the fsync finds little left to do. Best effort: errors
 /// (a filesystem without it) are ignored.
 #[cfg(target_os = "linux")]
-fn start_writeback(file: &File) {
+pub(crate) fn start_writeback(file: &File) {
     use std::os::fd::AsRawFd as _;
     // SAFETY: a system call on a descriptor that `file` keeps open for its
     // duration; no memory is shared. Offset 0, length 0: the whole file.
@@ -847,13 +919,15 @@ fn start_writeback(file: &File) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn start_writeback(_file: &File) {}
+pub(crate) fn start_writeback(_file: &File) {}
 
 /// Makes a verified partial file durable, then gives it its name: fsync,
 /// then rename into `blobs/` (the directory is synced before index.json
 /// names the blob, in `add_image`).
-fn commit(file: &File, partial: &Path, target: &Path) -> Result<()> {
-    file.sync_all().map_err(io(format!("cannot sync {}", partial.display())))?;
+fn commit(file: &File, partial: &Path, target: &Path, durable: bool) -> Result<()> {
+    if durable {
+        file.sync_all().map_err(io(format!("cannot sync {}", partial.display())))?;
+    }
     if let Some(dir) = target.parent() {
         own_dir(dir)?;
     }

@@ -14,13 +14,17 @@
 //! blobs/sha256/<hex>         every blob those entries reach, once, in digest order
 //! ```
 //!
-//! Everything that goes in is read and checked first (`plan`): manifests
-//! against their digests, every blob's presence and size. Only then is a
-//! byte written, so a missing blob fails before the output is touched.
-//! Blobs are then streamed from the layout's files (`write`) with fixed
-//! buffers and hashed on the way: memory does not grow with image size,
-//! and a blob changed behind the layout's back stops the export. The same
-//! layout always gives the same bytes: fixed order, times and owners.
+//! `export`: everything that goes in is read and checked first (`plan`):
+//! manifests against their digests, every blob's presence and size. Only
+//! then is a byte written, so a missing blob fails before the output is
+//! touched. Blobs are then streamed from the layout's files (`write`) and
+//! hashed on the way: memory does not grow with image size, and a blob
+//! changed behind the layout's back stops the export. The same layout
+//! always gives the same bytes: fixed order, times and owners.
+//!
+//! `pull -o FILE.tar|-` (`stream`): each blob goes in as soon as the pull
+//! has verified it, while the others download, and the small files last;
+//! the same entries as an export of what was pulled, in arrival order.
 //!
 //! What it never holds: the layout's `.ocimirror/` files, and the layout's
 //! `io.ocimirror.*` annotations (where this machine pulled from, which
@@ -29,14 +33,15 @@
 mod docker;
 mod file;
 mod plan;
+mod stream;
 mod write;
 
 #[cfg(test)]
 mod tests;
 
-use std::io::Write;
-
 pub use file::PendingFile;
+pub use stream::{ArchiveStream, Destination};
+pub use write::Output;
 pub(crate) use write::WRITING;
 
 use crate::error::Result;
@@ -53,7 +58,7 @@ use crate::report::{ArchiveReport, ArchivedImage};
 /// (nothing is written then). A name matches an entry's
 /// `org.opencontainers.image.ref.name` exactly, or as a reference once
 /// normalised (`ubuntu` is `docker.io/library/ubuntu:latest`).
-pub fn write_archive(layout: &Layout, names: &[String], out: impl Write) -> Result<ArchiveReport> {
+pub fn write_archive(layout: &Layout, names: &[String], out: impl Output) -> Result<ArchiveReport> {
     write_archive_preferring(layout, names, &Platform::host(), out)
 }
 
@@ -65,15 +70,31 @@ pub fn write_archive_preferring(
     layout: &Layout,
     names: &[String],
     prefer: &Platform,
-    out: impl Write,
+    out: impl Output,
 ) -> Result<ArchiveReport> {
     let plan = plan::plan(layout, names, prefer)?;
-    let metadata = write::Metadata {
+    let bytes = write::write(layout, &plan.blobs, &metadata(&plan)?, out)?;
+    Ok(report(&plan, bytes))
+}
+
+/// Whether blobs are hashed again as they are copied.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rehash {
+    Yes,
+    No,
+}
+
+/// The small files of the archive `plan` describes, encoded.
+fn metadata(plan: &plan::Plan) -> Result<write::Metadata> {
+    Ok(write::Metadata {
         index: plan::index_json(&plan.entries)?,
         manifest: docker::manifest_json(&plan.docker)?,
         repositories: docker::repositories(&plan.docker)?,
-    };
-    let bytes = write::write(layout, &plan.blobs, &metadata, out)?;
+    })
+}
+
+/// What the archive `plan` describes holds, for the report.
+fn report(plan: &plan::Plan, bytes: u64) -> ArchiveReport {
     let images = plan
         .entries
         .iter()
@@ -86,5 +107,5 @@ pub fn write_archive_preferring(
             repo_tag: e.repo_tag.clone(),
         })
         .collect();
-    Ok(ArchiveReport { images, blobs: plan.blobs.len(), bytes })
+    ArchiveReport { images, blobs: plan.blobs.len(), bytes }
 }

@@ -375,6 +375,70 @@ fn two_exports_of_one_layout_are_byte_identical() {
     assert_eq!(names, [MULTI, APP]);
 }
 
+/// A pull's archive (`ArchiveStream`) over the sample layout, told of
+/// `arrived` in that order, then finished with every name.
+fn stream(s: &Sample, arrived: &[&Descriptor]) -> (ArchiveReport, Vec<u8>) {
+    let f = &s.fixture;
+    let mut out = tempfile::tempfile().unwrap();
+    let stream = ArchiveStream::start(Destination::File(out.try_clone().unwrap())).unwrap();
+    let arrivals = stream.arrivals();
+    for d in arrived {
+        arrivals.tell(&d.digest, d.size, &f.layout.blob_path(&d.digest));
+    }
+    let names = [APP, TOOL, MULTI].map(String::from).to_vec();
+    let report = stream.finish(f.dir.path(), names).unwrap();
+    let mut bytes = Vec::new();
+    std::io::Seek::rewind(&mut out).unwrap();
+    out.read_to_end(&mut bytes).unwrap();
+    (report, bytes)
+}
+
+#[test]
+fn a_streamed_archive_holds_what_an_export_does_with_blobs_as_they_arrived() {
+    let s = sample();
+    // The app's manifest twice (a batch shares it), the tool's never.
+    let (report, bytes) = stream(&s, &[&s.app, &s.index, &s.app, &s.amd64]);
+    assert_eq!(report.bytes, bytes.len() as u64);
+    let entries = read_tar(&bytes);
+    let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+    let arrived = [blob_entry(&s.app), blob_entry(&s.index), blob_entry(&s.amd64)];
+    assert_eq!(paths[..5], ["blobs/", "blobs/sha256/", &arrived[0], &arrived[1], &arrived[2]]);
+    assert_eq!(
+        paths[paths.len() - 4..],
+        ["oci-layout", "index.json", "manifest.json", "repositories"]
+    );
+    // The same entries, bytes and headers as an export preferring this
+    // machine's platform (as a pull does), in another order.
+    let mut exported = Vec::new();
+    let all = [APP, TOOL, MULTI].map(String::from);
+    write_archive_preferring(&s.fixture.layout, &all, &Platform::host(), &mut exported).unwrap();
+    let key = |e: &Entry| (e.path.clone(), e.data.clone(), e.mode, e.mtime, e.owner);
+    let (mut got, mut want): (Vec<_>, Vec<_>) =
+        (entries.iter().map(key).collect(), read_tar(&exported).iter().map(key).collect());
+    got.sort();
+    want.sort();
+    assert!(got == want, "streamed {paths:?}");
+    assert_eq!(report.blobs, want.len() - 6, "every blob, once");
+}
+
+#[test]
+fn an_abandoned_stream_never_looks_complete() {
+    let s = sample();
+    let mut out = tempfile::tempfile().unwrap();
+    let stream = ArchiveStream::start(Destination::File(out.try_clone().unwrap())).unwrap();
+    stream.arrivals().tell(&s.app.digest, s.app.size, &s.fixture.layout.blob_path(&s.app.digest));
+    stream.abandon();
+    let mut bytes = Vec::new();
+    std::io::Seek::rewind(&mut out).unwrap();
+    out.read_to_end(&mut bytes).unwrap();
+    let paths: Vec<String> = read_tar(&bytes).into_iter().map(|e| e.path).collect();
+    assert_eq!(paths, ["blobs/", "blobs/sha256/", &blob_entry(&s.app)]);
+    assert!(
+        !bytes[bytes.len() - 1024..].iter().all(|&b| b == 0),
+        "no end-of-archive blocks: a reader sees a cut archive"
+    );
+}
+
 #[test]
 fn names_are_found_exactly_or_normalised_and_unknown_ones_are_listed() {
     let s = sample();

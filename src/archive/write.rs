@@ -1,5 +1,6 @@
-//! Writing the tar: the small files first, then the directories and every
-//! blob, streamed from the layout.
+//! Writing the tar, entry by entry (`Tar`): for `export`, the small files
+//! first, then every blob in digest order (`write`); for a pull, each blob
+//! as it arrives and the small files last (`stream`).
 //!
 //! The `tar` crate writes the headers (checksums, GNU long names for sha512
 //! paths over 100 bytes); what goes into each header is fixed here, so the
@@ -8,22 +9,29 @@
 //!
 //! Memory stays flat whatever the image size: a blob goes from its file to
 //! the output through fixed buffers (`WRITE_CHUNK` on each side, and the
-//! copy's own 8 KiB), never whole. Each blob is hashed as it is copied and
-//! must end exactly at its descriptor's size: it was verified when it got
-//! its name, but a file changed since (a disk error, a hand edit) must not
-//! go out as a valid archive.
+//! copy's own 8 KiB), or inside the kernel, never whole. Each blob must end
+//! exactly at its descriptor's size; an export hashes it again as it is
+//! copied: it was verified when it got its name, but a file changed since
+//! (a disk error, a hand edit) must not go out as a valid archive. A pull
+//! does not: its blobs were verified moments ago, in its own scratch
+//! layout.
 //!
 //! After an error the output is poisoned: nothing more reaches it, not
 //! even the two zero blocks that end a tar, so a reader of a cut stream
 //! (`-o -`) sees a truncated archive, never one that looks complete.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::Path;
 
 use super::docker::blob_path;
 use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
-use crate::layout::{Layout, WRITE_CHUNK};
+use crate::layout::{Layout, WRITE_CHUNK, WRITEBACK_EVERY, open_nofollow};
+
+/// Tar's block: every entry starts on one.
+const BLOCK: u64 = 512;
 
 const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 const FILE_MODE: u32 = 0o644;
@@ -38,54 +46,215 @@ pub(super) struct Metadata {
     pub repositories: Option<Vec<u8>>,
 }
 
-/// Writes the archive to `out`; returns how many bytes it is.
+/// Where an archive goes. A blob that needs no hashing on its way goes
+/// from its file to the output inside the kernel: std's `io::copy` uses
+/// `copy_file_range` into a file and `splice` into a pipe for these types,
+/// so the bytes never pass through this process (half the CPU of a
+/// `pull -o -` on loopback went into copying them, measured).
+pub trait Output: Write {
+    fn copy_from(&mut self, blob: &mut io::Take<File>) -> io::Result<u64> {
+        io::copy(blob, self)
+    }
+    /// Asks for what was written to start going to disk (a file).
+    fn start_writeback(&mut self) {}
+}
+
+impl Output for File {
+    fn copy_from(&mut self, blob: &mut io::Take<File>) -> io::Result<u64> {
+        io::copy(blob, self)
+    }
+    fn start_writeback(&mut self) {
+        crate::layout::start_writeback(self);
+    }
+}
+
+impl Output for Vec<u8> {}
+
+impl Output for io::Sink {}
+
+impl<W: Output + ?Sized> Output for &mut W {
+    fn copy_from(&mut self, blob: &mut io::Take<File>) -> io::Result<u64> {
+        (**self).copy_from(blob)
+    }
+    fn start_writeback(&mut self) {
+        (**self).start_writeback();
+    }
+}
+
+/// Writes the archive of a layout to `out`, in a fixed order: metadata
+/// first (small: a reader that stops early still learns what the archive
+/// is), then the blobs by digest. Returns how many bytes it is.
 pub(super) fn write(
     layout: &Layout,
     blobs: &BTreeMap<Digest, u64>,
     metadata: &Metadata,
-    out: impl Write,
+    out: impl Output,
 ) -> Result<u64> {
-    let mut sink = Sink {
-        out: BufWriter::with_capacity(WRITE_CHUNK, Counter { out, count: 0 }),
-        poisoned: false,
-    };
-    let mut tar = tar::Builder::new(&mut sink);
-    let written = entries(&mut tar, layout, blobs, metadata);
-    if written.is_err() {
-        // Before the builder's drop adds the end-of-archive blocks.
-        tar.get_mut().poisoned = true;
+    let mut tar = Tar::new(out);
+    tar.metadata(metadata)?;
+    for (digest, &size) in blobs {
+        tar.blob(&layout.blob_path(digest), digest, size, super::Rehash::Yes)?;
     }
-    drop(tar);
-    written?;
-    sink.out.flush().map_err(|e| Error::io(WRITING, e))?;
-    Ok(sink.out.get_ref().count)
+    tar.finish()
 }
 
-/// Every entry, in order: metadata first (small: a reader that stops early
-/// still learns what the archive is), then `blobs/`, then the blobs by
-/// digest.
-fn entries<W: Write>(
-    tar: &mut tar::Builder<W>,
-    layout: &Layout,
-    blobs: &BTreeMap<Digest, u64>,
-    metadata: &Metadata,
-) -> Result<()> {
-    small_file(tar, "oci-layout", OCI_LAYOUT)?;
-    small_file(tar, "index.json", &metadata.index)?;
-    small_file(tar, "manifest.json", &metadata.manifest)?;
-    if let Some(repositories) = &metadata.repositories {
-        small_file(tar, "repositories", repositories)?;
+/// A tar being written, entry by entry. Dropped before `finish`, the
+/// output is poisoned: the end-of-archive blocks never go out.
+pub(super) struct Tar<W: Output> {
+    tar: tar::Builder<Sink<W>>,
+    /// The directories already in it (`blobs/`, `blobs/<algorithm>/`).
+    directories: BTreeSet<String>,
+}
+
+impl<W: Output> Tar<W> {
+    pub(super) fn new(out: W) -> Tar<W> {
+        let sink = Sink {
+            out: BufWriter::with_capacity(WRITE_CHUNK, Counter { out, count: 0 }),
+            poisoned: false,
+            since_writeback: 0,
+        };
+        Tar { tar: tar::Builder::new(sink), directories: BTreeSet::new() }
     }
-    directory(tar, "blobs/")?;
-    let mut algorithms: Vec<&str> = blobs.keys().map(|d| d.algorithm().name()).collect();
-    algorithms.dedup();
-    for algorithm in algorithms {
-        directory(tar, &format!("blobs/{algorithm}/"))?;
+
+    /// `oci-layout`, `index.json`, `manifest.json` and `repositories`.
+    pub(super) fn metadata(&mut self, metadata: &Metadata) -> Result<()> {
+        self.small_file("oci-layout", OCI_LAYOUT)?;
+        self.small_file("index.json", &metadata.index)?;
+        self.small_file("manifest.json", &metadata.manifest)?;
+        if let Some(repositories) = &metadata.repositories {
+            self.small_file("repositories", repositories)?;
+        }
+        Ok(())
     }
-    for (digest, &size) in blobs {
-        blob(tar, layout, digest, size)?;
+
+    /// Appends the end-of-archive blocks; returns the archive's size.
+    pub(super) fn finish(mut self) -> Result<u64> {
+        self.tar.finish().map_err(|e| Error::io(WRITING, e))?;
+        let sink = self.tar.get_mut();
+        sink.out.flush().map_err(|e| Error::io(WRITING, e))?;
+        Ok(sink.out.get_ref().count)
     }
-    tar.finish().map_err(|e| Error::io(WRITING, e))
+
+    fn small_file(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+        let mut h = header(tar::EntryType::Regular, FILE_MODE, bytes.len() as u64);
+        let written = self.tar.append_data(&mut h, path, bytes);
+        self.check(written.map_err(|e| Error::io(WRITING, e)))
+    }
+
+    fn directory(&mut self, path: String) -> Result<()> {
+        if self.directories.contains(&path) {
+            return Ok(());
+        }
+        let mut h = header(tar::EntryType::Directory, DIR_MODE, 0);
+        let written = self.tar.append_data(&mut h, &path, io::empty());
+        self.check(written.map_err(|e| Error::io(WRITING, e)))?;
+        self.directories.insert(path);
+        Ok(())
+    }
+
+    /// Streams the blob at `path` into the archive (after its directories,
+    /// the first time), checked as it goes: it must be exactly `size`
+    /// bytes, and hash to `digest` unless `rehash` says it was verified
+    /// moments ago.
+    pub(super) fn blob(
+        &mut self,
+        path: &Path,
+        digest: &Digest,
+        size: u64,
+        rehash: super::Rehash,
+    ) -> Result<()> {
+        self.directory("blobs/".into())?;
+        self.directory(format!("blobs/{}/", digest.algorithm().name()))?;
+        let file = open_nofollow(OpenOptions::new().read(true), path)
+            .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+        let len =
+            file.metadata().map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        if len.len() != size {
+            return self.check(Err(wrong_size(digest, size, len.len())));
+        }
+        let mut h = header(tar::EntryType::Regular, FILE_MODE, size);
+        // A path tar's header holds (sha512's does not: a GNU long name).
+        let fits = h.set_path(blob_path(digest)).is_ok();
+        let copied = match rehash {
+            super::Rehash::No if fits => self.in_kernel(&mut h, file, digest, size),
+            _ => self.through_buffers(&mut h, file, digest, size, rehash),
+        };
+        self.check(copied)?;
+        let sink = self.tar.get_mut();
+        sink.since_writeback += size;
+        if sink.since_writeback >= WRITEBACK_EVERY {
+            sink.since_writeback = 0;
+            let _ = sink.out.flush();
+            sink.out.get_mut().out.start_writeback();
+        }
+        Ok(())
+    }
+
+    /// The header, then the blob from its file to the output in the kernel
+    /// (see `Output`), then the padding to the next block.
+    fn in_kernel(
+        &mut self,
+        h: &mut tar::Header,
+        file: File,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<()> {
+        h.set_cksum();
+        let sink = self.tar.get_mut();
+        sink.write_all(h.as_bytes())
+            .and_then(|_| sink.flush())
+            .map_err(|e| Error::io(WRITING, e))?;
+        let counter = sink.out.get_mut();
+        let copied = counter.out.copy_from(&mut file.take(size));
+        let copied = copied.map_err(|e| Error::io(WRITING, e))?;
+        counter.count += copied;
+        if copied != size {
+            return Err(wrong_size(digest, size, copied));
+        }
+        let padding = (BLOCK - size % BLOCK) % BLOCK;
+        sink.write_all(&[0; BLOCK as usize][..padding as usize]).map_err(|e| Error::io(WRITING, e))
+    }
+
+    /// The blob read through buffers, hashed if `rehash` says so.
+    fn through_buffers(
+        &mut self,
+        h: &mut tar::Header,
+        file: File,
+        digest: &Digest,
+        size: u64,
+        rehash: super::Rehash,
+    ) -> Result<()> {
+        let mut reader = Checked {
+            file: BufReader::with_capacity(WRITE_CHUNK, file),
+            digest,
+            left: size,
+            size,
+            hasher: (rehash == super::Rehash::Yes).then(|| Hasher::new(digest.algorithm())),
+            problem: None,
+        };
+        let copied = self.tar.append_data(h, blob_path(digest), &mut reader);
+        // The reader's own failure says more than the io::Error it returned.
+        if let Some(problem) = reader.problem.take() {
+            return Err(problem);
+        }
+        copied.map_err(|e| Error::io(WRITING, e))
+    }
+
+    /// After an error nothing more reaches the output.
+    fn check(&mut self, result: Result<()>) -> Result<()> {
+        if result.is_err() {
+            self.tar.get_mut().poisoned = true;
+        }
+        result
+    }
+}
+
+impl<W: Output> Drop for Tar<W> {
+    fn drop(&mut self) {
+        // Before the builder's own drop adds the end-of-archive blocks
+        // (after `finish`, nothing is written any more anyway).
+        self.tar.get_mut().poisoned = true;
+    }
 }
 
 fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
@@ -97,47 +266,6 @@ fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
     h.set_uid(0);
     h.set_gid(0);
     h
-}
-
-fn small_file<W: Write>(tar: &mut tar::Builder<W>, path: &str, bytes: &[u8]) -> Result<()> {
-    let mut h = header(tar::EntryType::Regular, FILE_MODE, bytes.len() as u64);
-    tar.append_data(&mut h, path, bytes).map_err(|e| Error::io(WRITING, e))
-}
-
-fn directory<W: Write>(tar: &mut tar::Builder<W>, path: &str) -> Result<()> {
-    let mut h = header(tar::EntryType::Directory, DIR_MODE, 0);
-    tar.append_data(&mut h, path, io::empty()).map_err(|e| Error::io(WRITING, e))
-}
-
-/// Streams one blob from the layout into the archive, checked as it goes.
-fn blob<W: Write>(
-    tar: &mut tar::Builder<W>,
-    layout: &Layout,
-    digest: &Digest,
-    size: u64,
-) -> Result<()> {
-    let path = layout.blob_path(digest);
-    let file = layout.open_blob(digest)?;
-    let len =
-        file.metadata().map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-    if len.len() != size {
-        return Err(wrong_size(digest, size, len.len()));
-    }
-    let mut reader = Checked {
-        file: BufReader::with_capacity(WRITE_CHUNK, file),
-        digest,
-        left: size,
-        size,
-        hasher: Some(Hasher::new(digest.algorithm())),
-        problem: None,
-    };
-    let mut h = header(tar::EntryType::Regular, FILE_MODE, size);
-    let copied = tar.append_data(&mut h, blob_path(digest), &mut reader);
-    // The reader's own failure says more than the io::Error it returned.
-    if let Some(problem) = reader.problem.take() {
-        return Err(problem);
-    }
-    copied.map_err(|e| Error::io(WRITING, e))
 }
 
 fn wrong_size(digest: &Digest, expected: u64, got: u64) -> Error {
@@ -223,6 +351,8 @@ impl<R: Read> Read for Checked<'_, R> {
 struct Sink<W: Write> {
     out: BufWriter<Counter<W>>,
     poisoned: bool,
+    /// Blob bytes written since writeback was last started.
+    since_writeback: u64,
 }
 
 impl<W: Write> Write for Sink<W> {

@@ -1,10 +1,11 @@
 //! Archives as outputs: `export -o FILE|-` and `pull -o FILE.tar|-`.
 
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 
-use crate::archive::{self, PendingFile};
+use crate::archive::{self, ArchiveStream, Destination, PendingFile};
 use crate::error::Error;
-use crate::layout::Layout;
+use crate::layout::{Arrivals, Layout};
 use crate::pull::ImageOutcome;
 use crate::report::ArchiveReport;
 
@@ -55,12 +56,89 @@ impl ArchiveTarget {
         Ok(WorkDir(dir))
     }
 
-    /// Writes the images pulled into `dir` as the archive; an image that
-    /// cannot be written fails the whole archive.
-    pub(super) async fn write(
+    /// Starts the archive a pull streams into: the pull's layout tells
+    /// it of each blob as it is verified (`Streaming::arrivals`).
+    pub(super) fn stream(&self) -> Result<Streaming, Error> {
+        // Until Ctrl-C has a handler, it kills the process, which would
+        // leave the temporary file behind: heard before it exists.
+        drop(hear_ctrl_c());
+        let (destination, pending) = self.destination()?;
+        Ok(Streaming { stream: ArchiveStream::start(destination)?, pending })
+    }
+
+    /// Where the bytes go, and for a file the `PendingFile` that names it
+    /// once complete.
+    fn destination(&self) -> Result<(Destination, Option<PendingFile>), Error> {
+        Ok(match self {
+            ArchiveTarget::Stdout => (Destination::Stdout, None),
+            ArchiveTarget::File(path) => {
+                let pending = PendingFile::create(path)?;
+                (Destination::File(pending.writer()?), Some(pending))
+            }
+        })
+    }
+
+    /// The archive of `names` in `layout` (`export`). Written on a blocking
+    /// thread, so that Ctrl-C is heard meanwhile; the `PendingFile` is
+    /// dropped then, which removes the temporary file.
+    pub(super) async fn write_layout(
         &self,
+        layout: Layout,
+        names: Vec<String>,
+    ) -> Result<ArchiveReport, Error> {
+        let mut interrupted = hear_ctrl_c();
+        let (destination, pending) = self.destination()?;
+        let out = destination.open()?;
+        let write = blocking(move || archive::write_archive(&layout, &names, out));
+        let written = tokio::select! {
+            r = write => r,
+            _ = &mut interrupted => return Err(Error::Interrupted),
+        };
+        self.commit(pending, written)
+    }
+
+    /// The archive written, under its name: errors say which file.
+    fn commit(
+        &self,
+        pending: Option<PendingFile>,
+        written: Result<ArchiveReport, Error>,
+    ) -> Result<ArchiveReport, Error> {
+        let report = written.map_err(|e| match (e, self) {
+            // Said with the file's name: a full disk is worth locating.
+            (Error::Io { context, cause }, ArchiveTarget::File(path))
+                if context == archive::WRITING =>
+            {
+                Error::io(format!("cannot write {}", path.display()), cause)
+            }
+            (other, _) => other,
+        })?;
+        if let Some(pending) = pending {
+            pending.commit()?;
+        }
+        Ok(report)
+    }
+}
+
+/// An archive being written while a pull runs.
+pub(super) struct Streaming {
+    stream: ArchiveStream,
+    pending: Option<PendingFile>,
+}
+
+impl Streaming {
+    pub(super) fn arrivals(&self) -> Arrivals {
+        self.stream.arrivals()
+    }
+
+    /// Completes the archive with the images pulled into `dir`. When none
+    /// was, there is no archive: the file is not created, and stdout
+    /// gets a truncated tar (what had arrived), never one that looks
+    /// complete.
+    pub(super) async fn finish(
+        self,
+        target: &ArchiveTarget,
         dir: &Path,
-        outcomes: &mut [ImageOutcome],
+        outcomes: &[ImageOutcome],
     ) -> Result<(), Error> {
         let names: Vec<String> = outcomes
             .iter()
@@ -69,57 +147,30 @@ impl ArchiveTarget {
                 ImageOutcome::Failed { .. } => None,
             })
             .collect();
+        let stream = self.stream;
         if names.is_empty() {
-            return Ok(());
+            return blocking(move || {
+                stream.abandon();
+                Ok(())
+            })
+            .await;
         }
-        self.write_layout(Layout::existing(dir)?, names).await.map(|_| ())
-    }
-
-    /// The archive of `names` in `layout`. Written on a blocking thread, so
-    /// that Ctrl-C is heard meanwhile; the `PendingFile` is dropped then,
-    /// which removes the temporary file.
-    pub(super) async fn write_layout(
-        &self,
-        layout: Layout,
-        names: Vec<String>,
-    ) -> Result<ArchiveReport, Error> {
-        // Listened for before the temporary file exists: until Ctrl-C has a
-        // handler, it kills the process, which would leave the file behind.
-        let mut interrupted = Box::pin(tokio::signal::ctrl_c());
-        std::future::poll_fn(|cx| {
-            let _ = interrupted.as_mut().poll(cx);
-            std::task::Poll::Ready(())
-        })
-        .await;
-        let path = match self {
-            ArchiveTarget::Stdout => {
-                let write = blocking(move || {
-                    archive::write_archive(&layout, &names, std::io::stdout().lock())
-                });
-                return tokio::select! {
-                    r = write => r,
-                    _ = &mut interrupted => Err(Error::Interrupted),
-                };
-            }
-            ArchiveTarget::File(path) => path,
-        };
-        let pending = PendingFile::create(path)?;
-        let file = pending.writer()?;
-        let write = blocking(move || archive::write_archive(&layout, &names, file));
+        let dir = dir.to_path_buf();
         let written = tokio::select! {
-            r = write => r,
-            _ = &mut interrupted => return Err(Error::Interrupted),
+            r = blocking(move || stream.finish(&dir, names)) => r,
+            _ = hear_ctrl_c() => return Err(Error::Interrupted),
         };
-        let report = written.map_err(|e| match e {
-            // Said with the file's name: a full disk is worth locating.
-            Error::Io { context, cause } if context == archive::WRITING => {
-                Error::io(format!("cannot write {}", path.display()), cause)
-            }
-            other => other,
-        })?;
-        pending.commit()?;
-        Ok(report)
+        target.commit(self.pending, written).map(|_| ())
     }
+}
+
+/// Ctrl-C, listened for from now on: polled once, so that the handler is
+/// installed before the caller goes on.
+fn hear_ctrl_c() -> Pin<Box<impl Future<Output = std::io::Result<()>>>> {
+    let mut interrupted = Box::pin(tokio::signal::ctrl_c());
+    let waker = std::task::Waker::noop();
+    let _ = interrupted.as_mut().poll(&mut std::task::Context::from_waker(waker));
+    interrupted
 }
 
 /// A temporary directory, removed with everything in it when dropped.

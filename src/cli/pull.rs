@@ -38,6 +38,7 @@ pub(super) async fn pull(
     }
     let archive = ArchiveTarget::of(&args.output, g.json)?;
     let workdir = archive.as_ref().map(ArchiveTarget::layout_dir).transpose()?;
+    let streaming = archive.as_ref().map(ArchiveTarget::stream).transpose()?;
     let options = PullOptions {
         output: workdir.as_ref().map_or_else(|| args.output.clone(), |w| w.path().to_path_buf()),
         platform: platform_choice(args.platform.as_deref(), args.all_platforms)?,
@@ -47,6 +48,7 @@ pub(super) async fn pull(
         },
         jobs: config.network.jobs,
         cache: super::run_cache::settings(g).blob_cache()?,
+        into_archive: streaming.as_ref().map(|s| s.arrivals()),
     };
     let observer: Arc<dyn Observer> = match super::progress::Bars::on_terminal() {
         Some(bars) if !g.quiet => Arc::new(bars),
@@ -58,8 +60,8 @@ pub(super) async fn pull(
     let pulled = pull::pull_many(session.clone(), items, &options, observer, cleanup).await;
     super::run_cache::remember(g, &session);
     let mut outcomes = pulled?;
-    if let (Some(target), Some(workdir)) = (&archive, &workdir) {
-        target.write(workdir.path(), &mut outcomes).await?;
+    if let (Some(target), Some(workdir), Some(streaming)) = (&archive, &workdir, streaming) {
+        streaming.finish(target, workdir.path(), &outcomes).await?;
     }
     for outcome in &mut outcomes {
         if let ImageOutcome::Pulled(r) = outcome {

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::{WRITEBACK_EVERY, commit, io, start_writeback};
+use super::{Arrivals, WRITEBACK_EVERY, arrived, commit, io, start_writeback};
 use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
 
@@ -86,6 +86,8 @@ struct State {
 }
 
 pub struct RangedWriter {
+    durable: bool,
+    arrivals: Option<Arrivals>,
     file: Arc<File>,
     partial: PathBuf,
     target: PathBuf,
@@ -102,21 +104,22 @@ pub(super) fn segments_path(partial: &Path) -> PathBuf {
 }
 
 impl RangedWriter {
-    /// A writer for a blob of which `[0, written)` is in `file` and hashed
-    /// by `hasher` (a sequential writer's state, or a fresh one), and the
-    /// `kept` segments of an earlier run beyond it (already on disk).
-    pub(super) fn new(
-        file: Arc<File>,
-        partial: PathBuf,
-        target: PathBuf,
-        digest: Digest,
-        size: u64,
-        (hasher, written): (Hasher, u64),
-        kept: Vec<Segment>,
-    ) -> RangedWriter {
-        let segments = cover(size, written, kept);
-        let state = State { hasher, frontier: written, segments, not_written_back: 0 };
-        RangedWriter { file, partial, target, digest, size, state: Mutex::new(state) }
+    /// The sequential writer `w`, continued: `[0, w.written)` is in its
+    /// file and hashed by `hasher` (its state), and the segments an
+    /// earlier run kept beyond that are on disk already.
+    pub(super) fn continuing(w: &mut super::BlobWriter, hasher: Hasher) -> RangedWriter {
+        let segments = cover(w.size, w.written, std::mem::take(&mut w.kept));
+        let state = State { hasher, frontier: w.written, segments, not_written_back: 0 };
+        RangedWriter {
+            durable: w.durable,
+            arrivals: w.arrivals.clone(),
+            file: Arc::clone(&w.file),
+            partial: w.partial.clone(),
+            target: w.target.clone(),
+            digest: w.digest.clone(),
+            size: w.size,
+            state: Mutex::new(state),
+        }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -284,10 +287,12 @@ impl RangedWriter {
         }
         let _ = std::fs::remove_file(segments_path(&self.partial));
         let file = Arc::clone(&self.file);
-        let (partial, target) = (self.partial.clone(), self.target.clone());
-        tokio::task::spawn_blocking(move || commit(&file, &partial, &target))
+        let (partial, target, durable) = (self.partial.clone(), self.target.clone(), self.durable);
+        tokio::task::spawn_blocking(move || commit(&file, &partial, &target, durable))
             .await
-            .map_err(|e| Error::Failed(format!("storing blob {}: {e}", self.digest)))?
+            .map_err(|e| Error::Failed(format!("storing blob {}: {e}", self.digest)))??;
+        arrived(&self.arrivals, &self.digest, self.size, &self.target);
+        Ok(())
     }
 }
 

@@ -56,6 +56,10 @@ pub struct PullOptions {
     pub jobs: usize,
     /// The shared blob cache; `None` with `--no-cache`.
     pub cache: Option<crate::cache::BlobCache>,
+    /// Set when the pull feeds an archive: `output` is then a scratch
+    /// layout, read once and removed (nothing in it is synced to disk),
+    /// and each blob named in it is told to these `Arrivals`.
+    pub into_archive: Option<crate::layout::Arrivals>,
 }
 
 /// One image of a pull.

@@ -98,7 +98,14 @@ async fn one(
     };
     let Resolution { manifest: top, host, served_by, warnings } = resolution;
     // Only now: a reference that resolves nowhere leaves no empty layout behind.
-    let layout = layout.get_or_try_init(|| async { Layout::open(&options.output) }).await?;
+    let layout = layout
+        .get_or_try_init(|| async {
+            match &options.into_archive {
+                Some(arrivals) => Layout::open_scratch(&options.output, Some(arrivals.clone())),
+                None => Layout::open(&options.output),
+            }
+        })
+        .await?;
     // Blobs come from the source that served the manifest, then the others.
     let order: Arc<[usize]> = fetcher.order(Some(host)).into();
     let platform = item.platform.as_ref().unwrap_or(&options.platform);

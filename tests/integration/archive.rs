@@ -80,6 +80,8 @@ struct Layout {
     t: Test,
     dir: PathBuf,
     images: Vec<Pulled>,
+    /// The flags that pull every image in one run.
+    mirror_args: Vec<String>,
     _registry: Distribution,
 }
 
@@ -128,6 +130,8 @@ impl Layout {
             args.extend(extra);
             t.run_with(&args).assert_success();
         }
+        // The mirror serves docker.io; the others come from their registry.
+        let mirror_args = vec!["--mirror".to_string(), mirror.clone()];
         let pulled = |name: &str, digest: &str, image: &Image, oci: bool| Pulled {
             name: name.to_string(),
             digest: digest.to_string(),
@@ -140,7 +144,18 @@ impl Layout {
             pulled(&pulls[2].0, &multi.manifest.digest, &here, true),
             pulled(&pulls[3].0, &hub.manifest.digest, &hub, true),
         ];
-        Layout { t, dir, images, _registry: registry }
+        Layout { t, dir, images, mirror_args, _registry: registry }
+    }
+
+    /// The same four images pulled again in one run straight into
+    /// `<tmp>/FILE` (`pull -o FILE.tar`: streamed, blobs as they arrive).
+    fn pull_archive(&self, file: &str) -> PathBuf {
+        let path = self.t.path().join(file);
+        let mut args: Vec<&str> = vec!["pull", "--all-platforms", "-o", path.to_str().unwrap()];
+        args.extend(self.images.iter().map(|i| i.name.as_str()));
+        args.extend(self.mirror_args.iter().map(String::as_str));
+        self.t.run_with(&args).assert_success();
+        path
     }
 
     /// `ocimirror export DIR NAMES... -o <tmp>/FILE`.
@@ -189,18 +204,23 @@ fn containerd_imports_one_image_and_many_with_their_names_and_digests() {
     import("one", &layout.export(&[&first.name], "one.tar"));
     assert_eq!(containerd.images("one"), [(first.name.clone(), first.digest.clone())]);
 
-    import("all", &layout.export(&[], "all.tar"));
     let mut want: Vec<(String, String)> =
         layout.images.iter().map(|i| (i.name.clone(), i.digest.clone())).collect();
     want.sort();
-    assert_eq!(containerd.images("all"), want, "every name, with the digest it was pulled by");
-    // Complete and unpacked: `ctr images check` reads every blob it needs.
-    let check = containerd.ctr("all", &["images", "check", "--snapshotter", "native"]);
-    let check = ok(check, "ctr images check");
-    let lines: Vec<&str> = check.lines().skip(1).collect();
-    assert_eq!(lines.len(), layout.images.len(), "{check}");
-    for line in lines {
-        assert!(line.contains("complete") && line.trim_end().ends_with("true"), "{check}");
+    // What export writes, and what a pull streams (metadata last).
+    for (namespace, file) in
+        [("all", layout.export(&[], "all.tar")), ("pulled", layout.pull_archive("pulled.tar"))]
+    {
+        import(namespace, &file);
+        assert_eq!(containerd.images(namespace), want, "{namespace}: every name and digest");
+        // Complete and unpacked: `ctr images check` reads every blob it needs.
+        let check = containerd.ctr(namespace, &["images", "check", "--snapshotter", "native"]);
+        let check = ok(check, "ctr images check");
+        let lines: Vec<&str> = check.lines().skip(1).collect();
+        assert_eq!(lines.len(), layout.images.len(), "{check}");
+        for line in lines {
+            assert!(line.contains("complete") && line.trim_end().ends_with("true"), "{check}");
+        }
     }
 }
 
@@ -208,12 +228,12 @@ fn containerd_imports_one_image_and_many_with_their_names_and_digests() {
 fn skopeo_reads_the_oci_half_and_the_docker_half() {
     require!(SKOPEO_BIN => "skopeo");
     let layout = Layout::pull();
-    let all = layout.export(&[], "all.tar");
     let inspect = |target: String| -> Value {
         let out = ok(skopeo(&["inspect", &target]), &format!("skopeo inspect {target}"));
         serde_json::from_str(&out).unwrap()
     };
-    for image in &layout.images {
+    let archives = [layout.export(&[], "all.tar"), layout.pull_archive("pulled.tar")];
+    for (all, image) in archives.iter().flat_map(|a| layout.images.iter().map(move |i| (a, i))) {
         // oci-archive: the ref.name exactly as index.json has it (skopeo
         // 1.9 does not normalise `hub:v1`, and skips Docker media types).
         if image.oci {
@@ -267,12 +287,13 @@ fn podman_loads_one_image_and_many_with_their_names() {
 
     // Many: it takes the docker half, naming each image by its RepoTag;
     // a familiar RepoTag would become localhost/NAME there.
-    let podman = Podman::new();
-    let all = layout.export(&[], "all.tar");
-    ok(podman.run(&["load", "-q", "-i", all.to_str().unwrap()]), "podman load all.tar");
     let mut want: Vec<String> = layout.images.iter().map(config_id).collect();
     want.sort();
-    assert_eq!(listed(&podman), want);
+    for all in [layout.export(&[], "all.tar"), layout.pull_archive("pulled.tar")] {
+        let podman = Podman::new();
+        ok(podman.run(&["load", "-q", "-i", all.to_str().unwrap()]), "podman load");
+        assert_eq!(listed(&podman), want, "{}", all.display());
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -240,6 +240,31 @@ fn a_pull_can_write_one_archive_to_a_file_or_stdout() {
     t.run_with(["pull", &refs[0], "-o", "-", "--json"]).assert_code(2);
 }
 
+#[test]
+fn an_archive_holds_the_images_pulled_and_is_not_written_when_none_was() {
+    let img = Image::oci(83, &[1500]);
+    let registry = Registry::start();
+    registry.push_image(REPO, "v1", &img);
+    let t = Test::new();
+    let tar = t.path().join("images.tar");
+    let (good, missing) =
+        (format!("{}/{REPO}:v1", registry.host()), format!("{}/{REPO}:nosuch", registry.host()));
+    t.run_with(["pull", &good, &missing, "-o", tar.to_str().unwrap()]).assert_code(5);
+    let entries = tar_entries(&std::fs::read(&tar).unwrap());
+    assert!(entries.iter().any(|e| e.ends_with(&img.manifest.digest[7..])), "{entries:?}");
+    assert!(entries.iter().any(|e| e == "index.json"), "{entries:?}");
+
+    std::fs::remove_file(&tar).unwrap();
+    t.run_with(["pull", &missing, "-o", tar.to_str().unwrap()]).assert_code(3);
+    let left: Vec<_> = std::fs::read_dir(t.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("images") || n.starts_with(".ocimirror"))
+        .collect();
+    assert!(left.is_empty(), "no archive, no temporary file or layout: {left:?}");
+}
+
 /// The names in a tar, read with the headers' own layout (512-byte blocks).
 fn tar_entries(tar: &[u8]) -> Vec<String> {
     let mut names = Vec::new();
