@@ -118,6 +118,15 @@ impl Fetcher {
         Fetcher { session, plan, trace: Arc::new(Trace::default()) }
     }
 
+    /// A fetcher whose walk is also told to `observer` as it happens.
+    pub fn observed(
+        session: Arc<Session>,
+        plan: Arc<Plan>,
+        observer: Arc<dyn crate::trace::WalkObserver>,
+    ) -> Fetcher {
+        Fetcher { session, plan, trace: Arc::new(Trace::observed(observer)) }
+    }
+
     pub fn plan(&self) -> &Plan {
         &self.plan
     }
@@ -440,6 +449,7 @@ impl<'f> Walk<'f> {
         let host = f.host(i);
         let Some(skip) = decide::skip(&f.session.facts(host), self.ask.by_tag, host.digest_only)
         else {
+            f.trace.asking(&host.display(), self.ask.kind);
             return Ok(Some(f.session.endpoint(&f.plan, host).await?));
         };
         let nothing_sent = Exchange { url: String::new(), status: None };
