@@ -22,6 +22,12 @@ _ocimirror() {
             ocimirror,export)
                 cmd="ocimirror__subcmd__export"
                 ;;
+            ocimirror,help)
+                cmd="ocimirror__subcmd__help"
+                ;;
+            ocimirror,inspect)
+                cmd="ocimirror__subcmd__inspect"
+                ;;
             ocimirror,lock)
                 cmd="ocimirror__subcmd__lock"
                 ;;
@@ -37,8 +43,47 @@ _ocimirror() {
             ocimirror,resolve)
                 cmd="ocimirror__subcmd__resolve"
                 ;;
+            ocimirror__subcmd__help,completions)
+                cmd="ocimirror__subcmd__help__subcmd__completions"
+                ;;
+            ocimirror__subcmd__help,export)
+                cmd="ocimirror__subcmd__help__subcmd__export"
+                ;;
+            ocimirror__subcmd__help,help)
+                cmd="ocimirror__subcmd__help__subcmd__help"
+                ;;
+            ocimirror__subcmd__help,inspect)
+                cmd="ocimirror__subcmd__help__subcmd__inspect"
+                ;;
+            ocimirror__subcmd__help,lock)
+                cmd="ocimirror__subcmd__help__subcmd__lock"
+                ;;
+            ocimirror__subcmd__help,ls)
+                cmd="ocimirror__subcmd__help__subcmd__ls"
+                ;;
+            ocimirror__subcmd__help,mirrors)
+                cmd="ocimirror__subcmd__help__subcmd__mirrors"
+                ;;
+            ocimirror__subcmd__help,pull)
+                cmd="ocimirror__subcmd__help__subcmd__pull"
+                ;;
+            ocimirror__subcmd__help,resolve)
+                cmd="ocimirror__subcmd__help__subcmd__resolve"
+                ;;
+            ocimirror__subcmd__help__subcmd__mirrors,check)
+                cmd="ocimirror__subcmd__help__subcmd__mirrors__subcmd__check"
+                ;;
             ocimirror__subcmd__mirrors,check)
                 cmd="ocimirror__subcmd__mirrors__subcmd__check"
+                ;;
+            ocimirror__subcmd__mirrors,help)
+                cmd="ocimirror__subcmd__mirrors__subcmd__help"
+                ;;
+            ocimirror__subcmd__mirrors__subcmd__help,check)
+                cmd="ocimirror__subcmd__mirrors__subcmd__help__subcmd__check"
+                ;;
+            ocimirror__subcmd__mirrors__subcmd__help,help)
+                cmd="ocimirror__subcmd__mirrors__subcmd__help__subcmd__help"
                 ;;
             *)
                 ;;
@@ -47,52 +92,12 @@ _ocimirror() {
 
     case "${cmd}" in
         ocimirror)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version pull lock resolve ls export mirrors completions"
+            opts="-q -v -h -V --json --quiet --verbose --help --version pull inspect lock resolve ls export mirrors completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --mirror)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --hosts-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --registries-conf)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --connect-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --response-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --stall-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --speed-limit)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --body-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --retries)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -101,52 +106,12 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__completions)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version bash zsh fish powershell elvish"
+            opts="-q -v -h -V --json --quiet --verbose --help --version bash zsh fish powershell elvish"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --mirror)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --hosts-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --registries-conf)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --connect-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --response-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --stall-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --speed-limit)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --body-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --retries)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -155,7 +120,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__export)
-            opts="-o -q -v -h -V --output --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version"
+            opts="-o -q -v -h -V --output --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -169,11 +134,183 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --config)
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__help)
+            opts="pull inspect lock resolve ls export mirrors completions help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__help__subcmd__inspect)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__help__subcmd__lock)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__help__subcmd__mirrors)
+            opts="check"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__help__subcmd__mirrors__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__help__subcmd__pull)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__help__subcmd__resolve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__inspect)
+            opts="-q -v -h -V --platform --mirror --only-mirrors --no-mirrors --no-fallback --require-confirmed --config --hosts-dir --registries-conf --creds --authfile --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --tries --retries --json --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --platform)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -182,6 +319,14 @@ _ocimirror() {
                     return 0
                     ;;
                 --registries-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --creds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -202,6 +347,10 @@ _ocimirror() {
                     return 0
                     ;;
                 --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tries)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -217,7 +366,7 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__lock)
-            opts="-f -o -q -v -h -V --file --output --check --platform --all-platforms --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version"
+            opts="-f -o -q -v -h -V --file --output --check --platform --all-platforms --mirror --only-mirrors --no-mirrors --no-fallback --require-confirmed --config --hosts-dir --registries-conf --creds --authfile --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --tries --retries --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -247,11 +396,11 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --config)
+                --mirror)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --mirror)
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -260,6 +409,14 @@ _ocimirror() {
                     return 0
                     ;;
                 --registries-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --creds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -280,6 +437,10 @@ _ocimirror() {
                     return 0
                     ;;
                 --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tries)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -295,52 +456,12 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__ls)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version"
+            opts="-q -v -h -V --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --mirror)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --hosts-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --registries-conf)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --connect-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --response-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --stall-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --speed-limit)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --body-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --retries)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -349,17 +470,17 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__mirrors)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version check"
+            opts="-q -v -h -V --mirror --only-mirrors --no-mirrors --no-fallback --require-confirmed --config --hosts-dir --registries-conf --creds --authfile --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --tries --retries --json --quiet --verbose --help --version check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --config)
+                --mirror)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --mirror)
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -368,6 +489,14 @@ _ocimirror() {
                     return 0
                     ;;
                 --registries-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --creds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -388,6 +517,10 @@ _ocimirror() {
                     return 0
                     ;;
                 --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tries)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -403,17 +536,17 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__mirrors__subcmd__check)
-            opts="-q -v -h -V --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version"
+            opts="-q -v -h -V --mirror --only-mirrors --no-mirrors --no-fallback --require-confirmed --config --hosts-dir --registries-conf --creds --authfile --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --tries --retries --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --config)
+                --mirror)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --mirror)
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -422,6 +555,14 @@ _ocimirror() {
                     return 0
                     ;;
                 --registries-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --creds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -445,6 +586,10 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --tries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --retries)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -456,8 +601,50 @@ _ocimirror() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ocimirror__subcmd__mirrors__subcmd__help)
+            opts="check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__mirrors__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ocimirror__subcmd__mirrors__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ocimirror__subcmd__pull)
-            opts="-f -o -j -q -v -h -V --file --locked --output --platform --all-platforms --format --jobs --dry-run --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version"
+            opts="-f -o -j -q -v -h -V --file --locked --output --platform --all-platforms --format --jobs --dry-run --force --mirror --only-mirrors --no-mirrors --no-fallback --require-confirmed --config --hosts-dir --registries-conf --creds --authfile --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --tries --retries --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -499,11 +686,11 @@ _ocimirror() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --config)
+                --mirror)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --mirror)
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -512,6 +699,14 @@ _ocimirror() {
                     return 0
                     ;;
                 --registries-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --creds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -532,6 +727,10 @@ _ocimirror() {
                     return 0
                     ;;
                 --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tries)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -547,17 +746,17 @@ _ocimirror() {
             return 0
             ;;
         ocimirror__subcmd__resolve)
-            opts="-q -v -h -V --dry-run --config --mirror --no-mirrors --no-fallback --require-confirmed --hosts-dir --registries-conf --json --quiet --verbose --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --retries --help --version"
+            opts="-q -v -h -V --dry-run --mirror --only-mirrors --no-mirrors --no-fallback --require-confirmed --config --hosts-dir --registries-conf --creds --authfile --connect-timeout --response-timeout --stall-timeout --speed-limit --body-timeout --tries --retries --json --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --config)
+                --mirror)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --mirror)
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -566,6 +765,14 @@ _ocimirror() {
                     return 0
                     ;;
                 --registries-conf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --creds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -586,6 +793,10 @@ _ocimirror() {
                     return 0
                     ;;
                 --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tries)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -68,7 +68,9 @@ pub struct NetworkConfig {
     pub stall_timeout: Option<f64>,
     pub body_timeout: Option<f64>,
     pub speed_limit: Option<u64>,
-    pub retries: Option<u32>,
+    /// Requests per source; `retries` is its old name, with the same meaning.
+    #[serde(alias = "retries")]
+    pub tries: Option<u32>,
     pub jobs: Option<usize>,
 }
 
@@ -178,7 +180,7 @@ impl Config {
         if let Some(v) = n.speed_limit {
             d.speed_limit = v;
         }
-        if let Some(v) = n.retries {
+        if let Some(v) = n.tries {
             d.retries = v.max(1);
         }
         if let Some(v) = n.jobs {

@@ -247,6 +247,8 @@ pub struct Config {
     /// `--require-confirmed`: an unconfirmed tag answer fails the pull.
     pub require_confirmed: bool,
     pub network: Network,
+    /// `--creds` and `--authfile`.
+    pub credentials: crate::credentials::CredentialOptions,
     /// Files that contributed, for `ocimirror mirrors`.
     pub files: Vec<PathBuf>,
     /// Settings that could not be honoured or are never used, each naming
