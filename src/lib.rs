@@ -20,6 +20,7 @@ pub mod error;
 pub mod exit;
 pub mod fetch;
 pub mod image;
+pub mod inspect;
 pub mod layout;
 pub mod lock;
 pub mod ls;
@@ -29,6 +30,7 @@ pub mod reference;
 pub mod registry;
 pub mod report;
 pub mod resolve;
+pub mod small_blob;
 pub mod text;
 pub mod trace;
 

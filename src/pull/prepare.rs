@@ -10,11 +10,11 @@ use std::time::Instant;
 use tokio::task::JoinSet;
 
 use super::select::{self, Selection};
-use super::{Format, PullItem, PullOptions, SharedLayout, record};
+use super::{Format, Observer, PlatformChoice, PullItem, PullOptions, SharedLayout, record};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::fetch::{Fetcher, Resolution, ServedBy, Session};
-use crate::image::{Descriptor, Manifest, convert};
+use crate::image::{Descriptor, ImageManifest, Manifest, Parsed, Platform, convert};
 use crate::layout::Layout;
 use crate::report::{self, BlobReport, ImageReport, PullReport};
 
@@ -43,6 +43,8 @@ pub(super) struct Prepared {
     pub order: Arc<[usize]>,
     pub selection: Selection,
     pub blobs: Vec<Descriptor>,
+    /// The config, when it was fetched (and stored) to check the platform.
+    pub config_fetched: Option<BlobReport>,
     pub started: Instant,
 }
 
@@ -53,6 +55,8 @@ pub(super) async fn all(
     session: Arc<Session>,
     items: Vec<PullItem>,
     options: &PullOptions,
+    observer: &Arc<dyn Observer>,
+    cleanup: &super::Cleanup,
 ) -> Vec<Prepare> {
     let layout = SharedLayout::default();
     let mut pending = items.into_iter().enumerate();
@@ -63,9 +67,15 @@ pub(super) async fn all(
             && let Some((i, item)) = pending.next()
         {
             let (session, options, layout) = (session.clone(), options.clone(), layout.clone());
+            let (observer, cleanup) = (observer.clone(), cleanup.clone());
             running.spawn(async move {
                 let reference = item.plan.reference.to_string();
-                (i, one(session, item, &options, &layout).await.map_err(|e| (reference, e)))
+                let prepared = one(session, item, &options, &layout, &observer, &cleanup).await;
+                match &prepared {
+                    Ok(p) => observer.image_resolved(&p.name, &p.served_by),
+                    Err(e) => observer.image_failed(&reference, e),
+                }
+                (i, prepared.map_err(|e| (reference, e)))
             });
         }
         match running.join_next().await {
@@ -86,10 +96,13 @@ async fn one(
     item: PullItem,
     options: &PullOptions,
     layout: &SharedLayout,
+    observer: &Arc<dyn Observer>,
+    cleanup: &super::Cleanup,
 ) -> Result<Prepared> {
     let started = Instant::now();
     let name = item.name.unwrap_or_else(|| item.plan.reference.to_string());
-    let fetcher = Arc::new(Fetcher::new(session, Arc::new(item.plan)));
+    let walk_observer: Arc<dyn crate::trace::WalkObserver> = observer.clone();
+    let fetcher = Arc::new(Fetcher::observed(session, Arc::new(item.plan), walk_observer));
     let Resolution { manifest: top, host, served_by, warnings } = fetcher.resolve().await?;
     // Only now: a reference that resolves nowhere leaves no empty layout behind.
     let layout = layout.get_or_try_init(|| async { Layout::open(&options.output) }).await?;
@@ -102,6 +115,13 @@ async fn one(
         pinned.check(&name, &selection)?;
     }
     let blobs = select::blobs_of(&selection.images, &name)?;
+    let config_fetched = match (options.platform_given, &item.pinned, platform) {
+        (true, None, PlatformChoice::One(want)) if selection.entry.digest == top.digest => {
+            let image = &selection.entry;
+            single_platform(&fetcher, layout, image, want, &order, &name, cleanup).await?
+        }
+        _ => None,
+    };
     Ok(Prepared {
         fetcher,
         layout: layout.clone(),
@@ -112,8 +132,65 @@ async fn one(
         order,
         selection,
         blobs,
+        config_fetched,
         started,
     })
+}
+
+/// A single-platform image asked for with `--platform` must be of it (or
+/// of one that runs there): its config says, so it is fetched first,
+/// before any layer, and stored as a download would store it (the
+/// download then finds it in place). A config too big to hold says
+/// nothing here (its entry records no platform either).
+async fn single_platform(
+    fetcher: &Fetcher,
+    layout: &Layout,
+    image: &Manifest,
+    want: &Platform,
+    order: &[usize],
+    name: &str,
+    cleanup: &super::Cleanup,
+) -> Result<Option<BlobReport>> {
+    let Parsed::Image(ImageManifest { config, .. }) = image.parse()? else {
+        return Err(Error::Invalid(format!("{name}: an index where an image was expected")));
+    };
+    if config.size > crate::small_blob::MAX_SMALL_BLOB {
+        return Ok(None);
+    }
+    // As a download would: wait while another pull writes it, else write
+    // it ourselves (a partial file Ctrl-C removes).
+    let stall = fetcher.session().config.network.stall_timeout;
+    let (bytes, endpoint) = match super::download::writer(layout, &config, stall).await? {
+        None => (layout.read_blob(&config.digest)?, None),
+        Some(mut writer) => {
+            if !cleanup.note(layout, &config.digest) {
+                drop(writer);
+                layout.discard_partial(&config.digest, std::time::Instant::now());
+                return Err(Error::Interrupted);
+            }
+            let (bytes, served) = crate::small_blob::fetch(fetcher, &config, order).await?;
+            writer.restart()?;
+            writer.write(bytes::Bytes::copy_from_slice(&bytes))?;
+            writer.finish().await?;
+            cleanup.done(&config.digest);
+            (bytes, Some(fetcher.plan().sources[served.host].display()))
+        }
+    };
+    let found = crate::image::config_platform(bytes.as_slice(), crate::small_blob::MAX_SMALL_BLOB)?;
+    if let Some(p) = found.filter(|p| !want.compatible().contains(p)) {
+        return Err(Error::Missing(format!(
+            "{name}: no image for platform {want}: it is a single-platform image for {}",
+            crate::text::shown(&p.to_string())
+        )));
+    }
+    // Reported as fetched only if this run fetched it.
+    Ok(endpoint.map(|endpoint| BlobReport {
+        digest: config.digest,
+        size: config.size,
+        media_type: config.media_type,
+        cached: false,
+        endpoint: Some(endpoint),
+    }))
 }
 
 impl Pinned {
@@ -149,6 +226,18 @@ impl Prepared {
             .platform
             .clone()
             .or_else(|| record::config_platform(&self.layout, &selection.entry));
+        let mut warnings = self.warnings;
+        if let (PlatformChoice::One(host), None, Some(p)) =
+            (&options.platform, &selection.platform, &platform)
+            && !options.platform_given
+            && !host.compatible().contains(p)
+        {
+            warnings.push(format!(
+                "{}: the image is for {p}, not this machine's {host}; pulled as docker and \
+                 podman do (--platform {host} would refuse it)",
+                self.name
+            ));
+        }
         let (manifests, entry, converted_from) = match options.format {
             Format::Preserve => (selection.manifests, selection.entry, None),
             Format::Oci => {
@@ -185,7 +274,7 @@ impl Prepared {
             },
             output: options.output.clone(),
             served_by: self.served_by,
-            warnings: self.warnings,
+            warnings,
             sources,
             attempts: self.fetcher.attempts(),
             blobs: blob_reports,
@@ -207,6 +296,10 @@ impl Prepared {
         }
         let mut reports = Vec::with_capacity(self.blobs.len());
         for d in &self.blobs {
+            if let Some(fetched) = self.config_fetched.as_ref().filter(|c| c.digest == d.digest) {
+                reports.push(fetched.clone());
+                continue;
+            }
             match blobs.get(&d.digest) {
                 Some(Ok(r)) if r.size == d.size => reports.push(r.clone()),
                 Some(Ok(r)) => {
