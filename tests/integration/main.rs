@@ -6,12 +6,17 @@ mod support;
 
 mod archive;
 mod batch;
+mod contract;
+mod display;
 mod ecosystem;
 mod faults;
 mod generated;
 mod hostile;
+mod inspect;
 mod interop;
+mod messages;
 mod mirrors;
 mod pull;
+mod signals;
 #[cfg(target_os = "linux")]
 mod terminal;
