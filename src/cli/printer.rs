@@ -151,7 +151,7 @@ impl Printer {
         outln!("Created:    {}", r.created.as_deref().unwrap_or("-"));
         match (&r.served_by, &r.source) {
             (Some(s), _) => outln!("Served by:  {}", describe_served(s)),
-            (None, Some(source)) => outln!("Pulled from: {source}"),
+            (None, Some(source)) => outln!("Source:     {source} (pulled from)"),
             (None, None) => {}
         }
         outln!("Labels:{}", if r.labels.is_empty() { "     -" } else { "" });
@@ -410,9 +410,10 @@ fn ls_row(e: &LsEntry) -> [String; 6] {
         platform,
         format,
         e.trust.as_deref().map_or("-".into(), shown),
+        // "from X" reads well alone; under SOURCE, X is enough.
         match ls_sources(e) {
             s if s.is_empty() => "-".into(),
-            s => shown(&s),
+            s => shown(s.strip_prefix("from ").unwrap_or(&s)),
         },
     ]
 }
