@@ -64,6 +64,51 @@ struct AuthEntry {
 #[derive(Default)]
 pub struct CredentialStore {
     files: Vec<(PathBuf, AuthFile)>,
+    /// `--creds`: for this registry only, before any file.
+    explicit: Option<(String, Credential)>,
+}
+
+/// What the command line says about credentials.
+#[derive(Clone, Debug, Default)]
+pub struct CredentialOptions {
+    /// `--creds USER:PASS`, bound to the one registry the references name.
+    pub explicit: Option<(String, Credential)>,
+    /// `--authfile FILE`: that file only.
+    pub authfile: Option<PathBuf>,
+}
+
+impl CredentialOptions {
+    /// Refuses what can only be a mistake, before anything is sent: a
+    /// `REGISTRY_AUTH_FILE` or `--authfile` naming a file that is not there
+    /// (a typo would otherwise read as "no credentials").
+    pub fn check(&self) -> crate::error::Result<()> {
+        let named = match &self.authfile {
+            Some(p) => Some((p.clone(), "--authfile")),
+            None => std::env::var_os("REGISTRY_AUTH_FILE")
+                .filter(|v| !v.is_empty())
+                .map(|p| (PathBuf::from(p), "REGISTRY_AUTH_FILE")),
+        };
+        match named {
+            Some((path, from)) if !path.is_file() => Err(crate::error::Error::Usage(format!(
+                "{from} names {}, which does not exist; log in with `podman login \
+                 --authfile {0}` or point {from} at an existing auth.json",
+                path.display()
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `--creds USER:PASS` as a credential (the password may hold ':').
+pub fn parse_creds(text: &str) -> crate::error::Result<Credential> {
+    match text.split_once(':') {
+        Some((user, pass)) if !user.is_empty() && !pass.is_empty() => {
+            Ok(Credential::Basic { username: user.into(), password: pass.into() })
+        }
+        _ => Err(crate::error::Error::Usage(
+            "--creds takes USER:PASS (a name, a colon, a password)".into(),
+        )),
+    }
 }
 
 impl fmt::Debug for CredentialStore {
@@ -120,6 +165,21 @@ fn find_entry<'a>(
 }
 
 impl CredentialStore {
+    /// The store the options call for: `--authfile`'s file alone, or the
+    /// files of the environment; `--creds` before either.
+    pub fn for_options(options: &CredentialOptions) -> CredentialStore {
+        let mut store = match &options.authfile {
+            Some(path) => {
+                let mut store = CredentialStore::default();
+                store.add_file(path);
+                store
+            }
+            None => CredentialStore::from_env(),
+        };
+        store.explicit = options.explicit.clone();
+        store
+    }
+
     /// Reads the credential files named by the environment. Missing files
     /// are fine; unreadable or malformed ones are skipped with a warning
     /// (a broken docker config should not stop a public pull).
@@ -163,7 +223,7 @@ impl CredentialStore {
             Err(e) => tracing::warn!(
                 "ignoring credentials file {}: {}",
                 path.display(),
-                crate::config::without_values(&e.to_string())
+                crate::text::without_values(&e.to_string())
             ),
         }
     }
@@ -171,7 +231,22 @@ impl CredentialStore {
     /// The credential for `host` (and `repository`, for podman's keys for
     /// one namespace), if any file or helper has one.
     pub async fn get(&self, host: &str, repository: Option<&str>) -> Option<Credential> {
+        self.get_sourced(host, repository).await.map(|(c, _)| c)
+    }
+
+    /// `get`, with where the credential came from, for messages: a file's
+    /// path, `docker-credential-NAME`, or `--creds`.
+    pub async fn get_sourced(
+        &self,
+        host: &str,
+        repository: Option<&str>,
+    ) -> Option<(Credential, String)> {
         let names = aliases(host);
+        if let Some((registry, c)) = &self.explicit
+            && names.contains(&registry.to_ascii_lowercase())
+        {
+            return Some((c.clone(), "--creds".into()));
+        }
         let hub = names.len() > 1;
         for (path, file) in &self.files {
             // A helper named for this host wins over the file's own entries.
@@ -179,7 +254,8 @@ impl CredentialStore {
             // its v1 URL.
             let helper = file.cred_helpers.iter().find(|(k, _)| names.contains(&key_host(k)));
             if let Some((key, helper)) = helper {
-                return run_helper(helper, if hub { DOCKER_HUB_SERVER } else { key }).await;
+                let found = run_helper(helper, if hub { DOCKER_HUB_SERVER } else { key }).await;
+                return found.map(|c| (c, format!("docker-credential-{helper}")));
             }
             let entry = find_entry(&file.auths, &names, repository);
             // With a credsStore, docker takes the secret from the store
@@ -192,12 +268,12 @@ impl CredentialStore {
                     None => host,
                 };
                 if let Some(c) = run_helper(store, server).await {
-                    return Some(c);
+                    return Some((c, format!("docker-credential-{store}")));
                 }
             }
             if let Some((key, entry)) = entry {
                 match decode_entry(entry) {
-                    Some(c) => return Some(c),
+                    Some(c) => return Some((c, path.display().to_string())),
                     None => {
                         tracing::warn!("credential entry {key} in {} is unusable", path.display())
                     }
@@ -317,6 +393,18 @@ mod tests {
         assert_eq!(s.get("ghcr.io", None).await, Some(Credential::IdentityToken("refresh".into())));
         assert_eq!(s.get("127.0.0.1:5001", None).await, None);
         assert_eq!(s.get("quay.io", None).await, None);
+    }
+
+    #[tokio::test]
+    async fn creds_from_the_command_line_are_for_their_registry_only() {
+        let (_d, mut s) = store(r#"{"auths":{"quay.io":{"auth":"aG9zdDozCg=="}}}"#);
+        s.explicit = Some(("docker.io".into(), basic("me", "pw")));
+        let hub = s.get_sourced("registry-1.docker.io", None).await;
+        assert_eq!(hub, Some((basic("me", "pw"), "--creds".to_string())));
+        assert_ne!(s.get("quay.io", None).await, Some(basic("me", "pw")));
+        assert_eq!(s.get("mirror.example", None).await, None);
+        assert!(parse_creds("me:p:w").is_ok());
+        assert!(parse_creds("me").is_err() && parse_creds(":pw").is_err());
     }
 
     #[test]

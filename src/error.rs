@@ -36,7 +36,7 @@ pub enum Error {
 
     /// A source refused us for lack of (valid) credentials and no other
     /// source served it.
-    #[error("{}\n{}", walk_message(what, "access denied", answers), DENIED_HINT)]
+    #[error("{}\n{}", walk_message(what, "access denied", answers), denied_hint(answers))]
     Denied { what: String, answers: Vec<Attempt> },
 
     /// No source could serve it, for reasons other than "not found" or
@@ -57,8 +57,14 @@ pub enum Error {
     #[error("{0}")]
     Failed(String),
 
+    /// Stopped from inside: Ctrl-C's cleanup has begun (no download may
+    /// start), or an export saw Ctrl-C.
     #[error("interrupted")]
     Interrupted,
+
+    /// Stopped by a signal (Ctrl-C, SIGTERM, SIGHUP): the run's end.
+    #[error("{}", .0.message())]
+    Signalled(Signal),
 
     // The OS error is part of the message and deliberately not a `source`:
     // the error chain printed at the edge would repeat it.
@@ -66,8 +72,51 @@ pub enum Error {
     Io { context: String, cause: std::io::Error },
 }
 
-const DENIED_HINT: &str = "hint: add credentials for the host with `docker login HOST` \
-     (ocimirror reads $DOCKER_CONFIG/config.json and podman's auth.json)";
+/// What to do about a denial: the credentials we sent were refused (the
+/// answer names their file), or we had none for the hosts that refused.
+fn denied_hint(answers: &[Attempt]) -> String {
+    let refused = answers.iter().any(|a| a.said().contains("refused the credentials from"));
+    if refused {
+        return "hint: check those credentials (`docker login HOST` again, or --creds USER:PASS)"
+            .into();
+    }
+    let mut hosts: Vec<&str> = answers
+        .iter()
+        .filter(|a| a.outcome == crate::trace::Outcome::Denied)
+        .map(|a| a.endpoint.split_once("://").map_or(a.endpoint.as_str(), |(_, h)| h))
+        .collect();
+    hosts.dedup();
+    let hosts = match hosts.as_slice() {
+        [] => "the host".to_string(),
+        some => some.join(", "),
+    };
+    format!(
+        "hint: no credentials for {hosts}; add them with `docker login HOST`, --creds USER:PASS \
+         or --authfile FILE (ocimirror reads $REGISTRY_AUTH_FILE or podman's auth.json, then \
+         $DOCKER_CONFIG/config.json)"
+    )
+}
+
+/// A signal that stops a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGINT: Ctrl-C.
+    Interrupt,
+    /// SIGTERM: `kill`, a CI job cancelled, a container stopped.
+    Terminate,
+    /// SIGHUP: the terminal or SSH session went away.
+    HangUp,
+}
+
+impl Signal {
+    fn message(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "interrupted",
+            Signal::Terminate => "terminated (SIGTERM)",
+            Signal::HangUp => "hung up (SIGHUP)",
+        }
+    }
+}
 
 /// What kind of failure an error is: what the exit code and `--json`'s
 /// `kind` say.
@@ -79,6 +128,8 @@ pub enum ErrorKind {
     Denied,
     Failure,
     Interrupted,
+    Terminated,
+    HungUp,
 }
 
 impl ErrorKind {
@@ -90,7 +141,14 @@ impl ErrorKind {
             ErrorKind::Denied => "denied",
             ErrorKind::Failure => "failure",
             ErrorKind::Interrupted => "interrupted",
+            ErrorKind::Terminated => "terminated",
+            ErrorKind::HungUp => "hung-up",
         }
+    }
+
+    /// A signal stopped the run: partial files are to be removed.
+    pub fn is_signal(self) -> bool {
+        matches!(self, ErrorKind::Interrupted | ErrorKind::Terminated | ErrorKind::HungUp)
     }
 }
 
@@ -112,7 +170,9 @@ impl Error {
             | Error::Invalid(_)
             | Error::Failed(_)
             | Error::Io { .. } => ErrorKind::Failure,
-            Error::Interrupted => ErrorKind::Interrupted,
+            Error::Interrupted | Error::Signalled(Signal::Interrupt) => ErrorKind::Interrupted,
+            Error::Signalled(Signal::Terminate) => ErrorKind::Terminated,
+            Error::Signalled(Signal::HangUp) => ErrorKind::HungUp,
         }
     }
 
@@ -166,6 +226,7 @@ impl Clone for Error {
             Error::Invalid(s) => Error::Invalid(s.clone()),
             Error::Failed(s) => Error::Failed(s.clone()),
             Error::Interrupted => Error::Interrupted,
+            Error::Signalled(s) => Error::Signalled(*s),
             Error::Io { context, cause } => Error::Io {
                 context: context.clone(),
                 cause: std::io::Error::new(cause.kind(), cause.to_string()),

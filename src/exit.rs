@@ -20,6 +20,10 @@ pub const PARTIAL: i32 = 5;
 pub const MOVED: i32 = 6;
 /// Stopped by Ctrl-C (128 + SIGINT, as shells report it).
 pub const INTERRUPTED: i32 = 130;
+/// Stopped by SIGTERM (128 + 15): a CI job cancelled, `kill`.
+pub const TERMINATED: i32 = 143;
+/// Stopped by SIGHUP (128 + 1): the terminal or session closed.
+pub const HUNG_UP: i32 = 129;
 
 /// How a run that did not fail ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +64,8 @@ pub fn code_for(kind: ErrorKind) -> i32 {
         ErrorKind::Denied => DENIED,
         ErrorKind::Failure => FAILURE,
         ErrorKind::Interrupted => INTERRUPTED,
+        ErrorKind::Terminated => TERMINATED,
+        ErrorKind::HungUp => HUNG_UP,
     }
 }
 
@@ -74,4 +80,8 @@ EXIT CODES:
     4    access denied (missing or rejected credentials)
     5    several images: some failed, the others were pulled
     6    lock --check: some tags now point elsewhere
-    130  interrupted (Ctrl-C)";
+    129  hung up (SIGHUP: the terminal or session closed)
+    130  interrupted (Ctrl-C, SIGINT)
+    143  terminated (SIGTERM: a CI job cancelled, kill)
+    In each of the last three, partial files are removed and, with --json,
+    the error object is printed; a second signal exits at once.";

@@ -140,6 +140,29 @@ fn write_atomic_as(path: &Path, tmp_dir: &Path, bytes: &[u8], durable: bool) -> 
     Ok(())
 }
 
+/// The layout versions this code reads and writes: image-spec 1.0's.
+const KNOWN_LAYOUT_VERSION: &str = "1.0.0";
+
+/// An `oci-layout` file must declare a version we know: a layout of another
+/// version may lay out its files otherwise, and writing into it as 1.0.0
+/// could damage it.
+fn check_marker(marker: &Path, bytes: &[u8]) -> Result<()> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+    match v.get("imageLayoutVersion").and_then(|v| v.as_str()) {
+        Some(KNOWN_LAYOUT_VERSION) => Ok(()),
+        Some(other) => Err(Error::Usage(format!(
+            "{} declares imageLayoutVersion {:?}; ocimirror reads and writes {KNOWN_LAYOUT_VERSION} \
+             only: choose another directory",
+            marker.display(),
+            crate::text::shown(other)
+        ))),
+        None => Err(Error::Usage(format!(
+            "{} exists but is not an OCI layout marker; choose another output directory",
+            marker.display()
+        ))),
+    }
+}
+
 /// Makes a rename durable. Best effort: not every filesystem supports it.
 pub(crate) fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
@@ -169,15 +192,7 @@ impl Layout {
         layout._writing = Some(Arc::new(layout.gc_lock(false)?));
         let marker = root.join("oci-layout");
         match fs::read(&marker) {
-            Ok(bytes) => {
-                let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-                if v.get("imageLayoutVersion").and_then(|v| v.as_str()).is_none() {
-                    return Err(Error::Usage(format!(
-                        "{} exists but is not an OCI layout marker; choose another output directory",
-                        marker.display()
-                    )));
-                }
-            }
+            Ok(bytes) => check_marker(&marker, &bytes)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 write_atomic(&marker, &layout.partial_dir(), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
             }
@@ -215,11 +230,22 @@ impl Layout {
 
     /// An existing layout, for reading only (nothing is created).
     pub fn existing(root: &Path) -> Result<Layout> {
-        if !root.join("oci-layout").is_file() {
+        if !root.exists() {
             return Err(Error::Usage(format!(
-                "{} is not an OCI layout (no oci-layout file)",
+                "{} does not exist; give the directory of an OCI layout (pull writes ./oci-layout \
+                 unless told -o DIR)",
                 root.display()
             )));
+        }
+        let marker = root.join("oci-layout");
+        match fs::read(&marker) {
+            Ok(bytes) => check_marker(&marker, &bytes)?,
+            Err(_) => {
+                return Err(Error::Usage(format!(
+                    "{} is not an OCI layout (it has no oci-layout file)",
+                    root.display()
+                )));
+            }
         }
         Ok(Layout { root: root.to_path_buf(), _writing: None, durable: true, arrivals: None })
     }
@@ -228,7 +254,8 @@ impl Layout {
     /// lock keeps pulls out until it is dropped.
     pub fn for_gc(root: &Path) -> Result<(Layout, File)> {
         let layout = Layout::existing(root)?;
-        real_dir(&root.join(".ocimirror"))?;
+        // A layout another tool wrote has none: its lock goes there.
+        own_dir(&root.join(".ocimirror"))?;
         let lock = layout.gc_lock(true)?;
         Ok((layout, lock))
     }
@@ -263,6 +290,32 @@ impl Layout {
     /// Our own working directory (partial downloads, temporary files).
     pub fn work_dir(&self) -> PathBuf {
         self.partial_dir()
+    }
+
+    /// Refuses to make a layout of a directory that holds other things:
+    /// pulling into `-o ~/Documents` by mistake would put `blobs/` and
+    /// `index.json` among the user's files. A layout, a directory holding
+    /// only a layout's names (what a killed first pull leaves), an empty
+    /// or a missing one is fine; `--force` skips this. A link is left for
+    /// `open` to refuse.
+    pub fn refuse_foreign_directory(root: &Path) -> Result<()> {
+        let is_dir = fs::symlink_metadata(root).is_ok_and(|m| m.is_dir());
+        let Some(entries) = is_dir.then(|| fs::read_dir(root).ok()).flatten() else {
+            return Ok(());
+        };
+        let ours = |name: &std::ffi::OsStr| {
+            let name = name.to_string_lossy();
+            matches!(name.as_ref(), "oci-layout" | "blobs" | ".ocimirror")
+                || name.starts_with("index.json")
+        };
+        if root.join("oci-layout").exists() || entries.flatten().all(|e| ours(&e.file_name())) {
+            return Ok(());
+        }
+        Err(Error::Usage(format!(
+            "{} is a directory that holds other files and no OCI layout; pull into a new or empty \
+             directory, or pass --force to make it a layout",
+            root.display()
+        )))
     }
 
     pub fn root(&self) -> &Path {

@@ -13,6 +13,11 @@ use crate::image::{MediaType, Platform};
 use crate::plan::{Role, Source};
 use crate::trace::Attempt;
 
+/// The version of the JSON contract (`docs/json.md`), in every document
+/// `--json` prints: raised when a field changes meaning or goes away, not
+/// when one is added.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// A path in JSON: as text, with anything that is not UTF-8 replaced.
 pub fn lossy_path<S: serde::Serializer>(path: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&path.display())
@@ -190,6 +195,43 @@ pub struct LsEntry {
     /// pulled by an older version, or every blob was already present).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub blob_sources: BTreeMap<String, usize>,
+}
+
+/// `inspect`: one image, as `skopeo inspect` shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InspectReport {
+    /// The reference, or the layout's name for the image.
+    pub name: String,
+    /// What the name points at: an image manifest or an index.
+    pub digest: Digest,
+    pub media_type: MediaType,
+    /// The image shown: `digest` itself, or the index's entry for the platform.
+    pub image_digest: Digest,
+    pub image_media_type: MediaType,
+    /// As the image config says it.
+    pub platform: Option<Platform>,
+    /// Of an index: every platform it offers; else empty.
+    pub platforms: Vec<String>,
+    pub created: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub config: InspectedLayer,
+    pub layers: Vec<InspectedLayer>,
+    /// Config and layers, in bytes (compressed, as stored).
+    pub size: u64,
+    /// Remote: who served the manifest; `null` for a layout's image.
+    pub served_by: Option<ServedBy>,
+    /// A layout's image: the endpoint it was pulled from, if recorded.
+    pub source: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InspectedLayer {
+    pub digest: Digest,
+    pub size: u64,
+    pub media_type: MediaType,
 }
 
 /// `export`: what the archive holds.

@@ -2,7 +2,7 @@
 //! what the walk made of it. `--json` prints it as `attempts`, `-v` prints
 //! the failed ones, and an error carries the answer each source gave.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
@@ -90,16 +90,43 @@ pub fn describe(kind: AskKind, digest: Option<&Digest>) -> String {
     }
 }
 
+/// Who wants to hear about a walk as it happens (the progress display):
+/// a source about to be asked, and every answer as it is recorded. Called
+/// from the walk's tasks, so it must be cheap; it cannot change the walk.
+pub trait WalkObserver: Send + Sync {
+    /// A request of `kind` is about to go to `endpoint`.
+    fn asking(&self, _endpoint: &str, _kind: AskKind) {}
+    /// A request's answer, as the trace records it (served, failed,
+    /// skipped, ...).
+    fn answered(&self, _attempt: &Attempt) {}
+}
+
 /// Every attempt of a run, in order.
 #[derive(Default)]
 pub struct Trace {
     attempts: Mutex<Vec<Attempt>>,
+    observer: Option<Arc<dyn WalkObserver>>,
 }
 
 impl Trace {
+    /// A trace that also tells `observer` what happens.
+    pub fn observed(observer: Arc<dyn WalkObserver>) -> Trace {
+        Trace { attempts: Mutex::default(), observer: Some(observer) }
+    }
+
     pub fn push(&self, a: Attempt) {
         tracing::debug!("{} {} -> {} {:?}", a.what, a.url, a.said(), a.outcome);
+        if let Some(o) = &self.observer {
+            o.answered(&a);
+        }
         self.attempts.lock().unwrap_or_else(|e| e.into_inner()).push(a);
+    }
+
+    /// A request is about to be sent to `endpoint`.
+    pub fn asking(&self, endpoint: &str, kind: AskKind) {
+        if let Some(o) = &self.observer {
+            o.asking(endpoint, kind);
+        }
     }
 
     pub fn attempts(&self) -> Vec<Attempt> {

@@ -43,7 +43,7 @@ EXAMPLES:
     after_help = AFTER_HELP,
     after_long_help = format!("{AFTER_HELP}\n\n{}", exit::TABLE),
     propagate_version = true,
-    disable_help_subcommand = true
+    subcommand_help_heading = "Commands"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -52,44 +52,16 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// What every command takes, before or after its name. Under a heading of
+/// their own, after each command's own options (as cargo shows them).
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Configuration file [default: ~/.config/ocimirror/config.toml]
-    #[arg(long, global = true, value_name = "FILE", env = "OCIMIRROR_CONFIG")]
-    pub config: Option<PathBuf>,
-
-    /// Try this mirror first (repeatable, in order); also OCIMIRROR_MIRRORS=url,url
-    #[arg(long = "mirror", global = true, value_name = "URL")]
-    pub mirrors: Vec<String>,
-
-    /// Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go
-    /// straight to the registry
-    #[arg(long, global = true, conflicts_with = "mirrors")]
-    pub no_mirrors: bool,
-
-    /// Never fall back to the registry itself: mirrors only (air-gapped sites)
-    #[arg(long, global = true)]
-    pub no_fallback: bool,
-
-    /// Fail when a mirror's answer for a tag cannot be confirmed with the
-    /// registry (unreachable, or --no-fallback), instead of using it with a
-    /// warning; also `unconfirmed = "fail"` in the config
-    #[arg(long, global = true)]
-    pub require_confirmed: bool,
-
-    /// Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d
-    #[arg(long, global = true, value_name = "DIR", env = "OCIMIRROR_HOSTS_DIR")]
-    pub hosts_dir: Option<PathBuf>,
-
-    /// Read mirrors from a containers registries.conf (podman, CRI-O)
-    #[arg(long, global = true, value_name = "FILE", env = "OCIMIRROR_REGISTRIES_CONF")]
-    pub registries_conf: Option<PathBuf>,
-
-    /// Print results as JSON on stdout (one object)
+    /// Print results as JSON on stdout (one object; see docs/json.md)
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// No progress bars and no messages except errors
+    /// No progress and no messages except errors and warnings
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
@@ -97,41 +69,117 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// Where the cache is and how a run uses it: every command takes them
+    /// (the upkeep commands and `mirrors forget` work on the cache alone).
+    #[command(flatten, next_help_heading = "Cache")]
+    pub cache: CacheArgs,
+}
+
+/// Where images come from and how they are fetched: only the commands that
+/// ask a registry or a mirror take these (`pull`, `lock`, `resolve`,
+/// `inspect`, `mirrors`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct NetworkArgs {
+    /// Try this mirror first (repeatable, in order); also OCIMIRROR_MIRRORS=url,url
+    #[arg(long = "mirror", value_name = "URL", help_heading = "Sources")]
+    pub mirrors: Vec<String>,
+
+    /// Use only the --mirror URLs: ignore the mirrors of config files, hosts
+    /// directories, registries.conf and OCIMIRROR_MIRRORS (the registry is
+    /// still the fallback, unless --no-fallback)
+    #[arg(long, requires = "mirrors", help_heading = "Sources")]
+    pub only_mirrors: bool,
+
+    /// Ignore every configured mirror (config files and OCIMIRROR_MIRRORS): go
+    /// straight to the registry
+    #[arg(long, conflicts_with = "mirrors", help_heading = "Sources")]
+    pub no_mirrors: bool,
+
+    /// Never fall back to the registry itself: mirrors only (air-gapped sites)
+    #[arg(long, help_heading = "Sources")]
+    pub no_fallback: bool,
+
+    /// Fail when a mirror's answer for a tag cannot be confirmed with the
+    /// registry (unreachable, or --no-fallback), instead of using it with a
+    /// warning; also `unconfirmed = "fail"` in the config
+    #[arg(long, help_heading = "Sources")]
+    pub require_confirmed: bool,
+
+    /// Configuration file [default: ~/.config/ocimirror/config.toml]
+    #[arg(long, value_name = "FILE", env = "OCIMIRROR_CONFIG", help_heading = "Configuration")]
+    pub config: Option<PathBuf>,
+
+    /// Read mirrors from a containerd hosts directory, e.g. /etc/containerd/certs.d
+    #[arg(long, value_name = "DIR", env = "OCIMIRROR_HOSTS_DIR", help_heading = "Configuration")]
+    pub hosts_dir: Option<PathBuf>,
+
+    /// Read mirrors from a containers registries.conf (podman, CRI-O)
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "OCIMIRROR_REGISTRIES_CONF",
+        help_heading = "Configuration"
+    )]
+    pub registries_conf: Option<PathBuf>,
+
+    /// Credentials for the registry named in the reference (never sent to a
+    /// mirror, unless its host says `credentials = "authority"`)
+    #[arg(long, value_name = "USER:PASS", help_heading = "Credentials")]
+    pub creds: Option<String>,
+
+    /// Read credentials from this file only (an auth.json or a docker
+    /// config.json), as podman --authfile [default: $REGISTRY_AUTH_FILE, else
+    /// podman's auth.json; then docker's config.json]
+    #[arg(long, value_name = "FILE", help_heading = "Credentials")]
+    pub authfile: Option<PathBuf>,
+
     /// Seconds to wait for a connection [default: 3]
-    #[arg(long, global = true, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", help_heading = "Network")]
     pub connect_timeout: Option<f64>,
 
     /// Seconds to wait for a response's headers [default: 5]
-    #[arg(long, global = true, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", help_heading = "Network")]
     pub response_timeout: Option<f64>,
 
     /// Seconds over which a blob download must average --speed-limit, else it
     /// is cut and continued from the next source [default: 30]
-    #[arg(long, global = true, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", help_heading = "Network")]
     pub stall_timeout: Option<f64>,
 
     /// Bytes per second a blob download must average over --stall-timeout
     /// [default: 32768]
-    #[arg(long, global = true, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", help_heading = "Network")]
     pub speed_limit: Option<u64>,
 
     /// Blobs of at least this many bytes may be fetched in ranges over several
     /// connections when one would be slow [default: 33554432]
-    #[arg(long, global = true, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", help_heading = "Network")]
     pub split_threshold: Option<u64>,
 
     /// Seconds a manifest, token or error body may take in all, after its
     /// headers [default: 20]
-    #[arg(long, global = true, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", help_heading = "Network")]
     pub body_timeout: Option<f64>,
 
-    /// Attempts per source for retryable failures (5xx, 408, 429, cut connections),
-    /// 1 to 100 [default: 3]
-    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub retries: Option<u32>,
+    /// Requests per source before moving on, for failures worth another try
+    /// (5xx, 408, 429, cut connections): 1 is a single try, 1 to 100 [default: 3]
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..=100),
+        help_heading = "Network"
+    )]
+    pub tries: Option<u32>,
 
-    #[command(flatten)]
-    pub cache: CacheArgs,
+    /// The old name of --tries, with the same meaning (requests, not retries)
+    #[arg(
+        long,
+        hide = true,
+        value_name = "N",
+        conflicts_with = "tries",
+        value_parser = clap::value_parser!(u32).range(1..=100)
+    )]
+    pub retries: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,6 +202,20 @@ EXAMPLES:
     ocimirror pull --locked ocimirror.lock -o images
     ocimirror pull -o - alpine:3.20 | docker load")]
     Pull(PullArgs),
+
+    /// Show an image: digest, media type, platform, created, labels, layers
+    #[command(after_help = "\
+REF is looked up through the mirrors as a pull would (manifest and config
+only, no layers). oci:DIR[:NAME], or DIR[:NAME] for an existing directory,
+reads an image of a layout instead (NAME as `ocimirror ls` shows it; it may
+be left out when the layout holds one image). Of a multi-platform image,
+this machine's platform is shown, or --platform's.
+
+EXAMPLES:
+    ocimirror inspect alpine:3.20
+    ocimirror inspect --json --mirror http://127.0.0.1:5000 ghcr.io/org/app:v1
+    ocimirror inspect images:alpine:3.20")]
+    Inspect(InspectArgs),
 
     /// Resolve references and record their digests in a lock file, or check one
     #[command(after_help = "\
@@ -257,6 +319,27 @@ pub struct PullArgs {
     /// Print the plan (sources and URLs, in order) without touching the network
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Make -o a layout even when it is a directory that holds other files
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// An image reference, or oci:DIR[:NAME] / DIR[:NAME] for a layout's image
+    #[arg(value_name = "REF|DIR[:NAME]")]
+    pub image: String,
+
+    /// Platform to show of a multi-platform image [default: this machine's]
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
 }
 
 #[derive(Debug, Args)]
@@ -290,6 +373,9 @@ pub struct LockArgs {
     /// Lock the whole multi-platform index
     #[arg(long)]
     pub all_platforms: bool,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
 }
 
 #[derive(Debug, Args)]
@@ -300,6 +386,9 @@ pub struct ResolveArgs {
     /// Print the plan (sources and URLs, in order) without touching the network
     #[arg(long)]
     pub dry_run: bool,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
 }
 
 #[derive(Debug, Args)]
@@ -332,6 +421,9 @@ pub struct MirrorsArgs {
 
     /// Show the sources for this reference [default: every configured registry]
     pub reference: Option<String>,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -341,6 +433,10 @@ pub enum MirrorsAction {
         /// Reference to look up on each of its sources [default: every configured source,
         /// /v2/ only]
         reference: Option<String>,
+
+        // Boxed: the other actions are tiny (clippy's large_enum_variant).
+        #[command(flatten)]
+        network: Box<NetworkArgs>,
     },
     /// Forget what earlier runs learned about a host (an endpoint URL or host[:port]),
     /// or about every host
@@ -398,20 +494,34 @@ pub fn completion(shell: Shell) -> String {
     String::from_utf8(out).expect("completions are UTF-8")
 }
 
-/// Man pages: `ocimirror.1` and one per subcommand (`ocimirror-pull.1`, ...).
+/// Man pages: `ocimirror.1` and one per subcommand, nested ones included
+/// (`ocimirror-pull.1`, `ocimirror-mirrors-check.1`, ...): every page a
+/// SEE ALSO or SUBCOMMANDS section names exists.
 pub fn man_pages() -> Vec<(String, Vec<u8>)> {
     use clap::CommandFactory;
-    let cmd = Cli::command().after_long_help(format!("{AFTER_HELP}\n\n{}", exit::TABLE));
+    let mut cmd = Cli::command().after_long_help(format!("{AFTER_HELP}\n\n{}", exit::TABLE));
+    // Built, so that the generated `help` subcommands are there to render.
+    cmd.build();
     let mut pages = Vec::new();
-    let mut render = |name: String, cmd: clap::Command| {
-        let mut out = Vec::new();
-        clap_mangen::Man::new(cmd).render(&mut out).expect("rendering to memory cannot fail");
-        pages.push((format!("{name}.1"), out));
-    };
-    render("ocimirror".into(), cmd.clone());
-    for sub in cmd.get_subcommands() {
-        let name = format!("ocimirror-{}", sub.get_name());
-        render(name.clone(), sub.clone().name(name).version(env!("CARGO_PKG_VERSION")));
-    }
+    render_pages("ocimirror", &cmd, &mut pages);
     pages
+}
+
+fn render_pages(name: &str, cmd: &clap::Command, pages: &mut Vec<(String, Vec<u8>)>) {
+    let mut out = Vec::new();
+    let page = cmd.clone().name(name.to_string()).version(env!("CARGO_PKG_VERSION"));
+    clap_mangen::Man::new(page).render(&mut out).expect("rendering to memory cannot fail");
+    pages.push((format!("{name}.1"), out));
+    for sub in cmd.get_subcommands() {
+        let sub_name = format!("{name}-{}", sub.get_name());
+        if sub.get_name() == "help" {
+            // One page for `help`, not one per command it can name.
+            let help = clap::Command::new("help")
+                .about("Print the help of ocimirror or of the given command")
+                .arg(clap::Arg::new("command").value_name("COMMAND").num_args(0..));
+            render_pages(&sub_name, &help, pages);
+        } else {
+            render_pages(&sub_name, sub, pages);
+        }
+    }
 }

@@ -6,11 +6,15 @@
 mod archive;
 mod args;
 mod cache_args;
+mod console;
+mod frame;
+mod inspect;
 mod printer;
 mod progress;
 mod pull;
 mod run;
 mod run_cache;
+mod signals;
 pub(crate) mod stdout;
 
 use clap::Parser;
@@ -29,7 +33,8 @@ pub fn main() -> i32 {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
-    init_logging(cli.global.verbose, cli.global.quiet);
+    let console = console::Console::new();
+    init_logging(cli.global.verbose, cli.global.quiet, &console);
     let mode = match (cli.global.json, cli.global.quiet) {
         (true, _) => Mode::Json,
         (false, true) => Mode::Quiet,
@@ -44,26 +49,37 @@ pub fn main() -> i32 {
         }
     };
     let cleanup = Cleanup::default();
+    // Before anything is written: from here on no stopping signal kills
+    // the process before its partial files are removed.
+    let mut stoppers = match runtime.block_on(async { signals::Stoppers::install() }) {
+        Ok(s) => s,
+        Err(e) => {
+            printer.error(&e);
+            return exit::FAILURE;
+        }
+    };
     let result = runtime.block_on(async {
         tokio::select! {
-            r = run::run(cli, printer, cleanup.clone()) => r,
-            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+            r = run::run(cli, printer, cleanup.clone(), console.clone()) => r,
+            signal = stoppers.next() => Err(Error::Signalled(signal)),
         }
     });
-    // Do not wait for downloads still in flight after an error or Ctrl-C;
-    // dropping them first takes their progress bars off the screen before
-    // the error is printed.
-    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     let code = match result {
         Ok(exit) => exit.code(),
         Err(e) => {
-            if e.kind() == crate::error::ErrorKind::Interrupted {
+            // Downloads may still be running: no frame may follow the error.
+            console.close();
+            let code = exit::code_for(e.kind());
+            if e.kind().is_signal() {
+                signals::exit_on_next(&runtime, stoppers, code);
                 cleanup.run();
             }
             printer.error(&e);
-            exit::code_for(e.kind())
+            code
         }
     };
+    // Do not wait for downloads still in flight after an error or Ctrl-C.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     // Results that could not be written make a failed run, except into a
     // pipe whose reader is gone (`| head`), as for any Unix tool.
     match stdout::failure() {
@@ -121,8 +137,7 @@ fn usage_error(e: clap::Error) -> i32 {
     exit::USAGE
 }
 
-fn init_logging(verbose: u8, quiet: bool) {
-    use std::io::IsTerminal;
+fn init_logging(verbose: u8, quiet: bool, console: &std::sync::Arc<console::Console>) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -131,10 +146,10 @@ fn init_logging(verbose: u8, quiet: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("OCIMIRROR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let color = console.is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(console::LogWriter(console.clone()))
         .with_ansi(color)
         .with_target(false)
         .without_time()

@@ -14,7 +14,8 @@ use crate::lock::{LockCheckReport, LockReport};
 use crate::plan::Role;
 use crate::report::{
     ArchiveReport, ArchivedImage, BatchEntry, BatchReport, CheckReport, CheckedSource, ErrorReport,
-    LsEntry, MirrorsReport, PlanReport, PullReport, ResolveReport, SourceTally, SourceVerdict,
+    InspectReport, LsEntry, MirrorsReport, PlanReport, PullReport, ResolveReport, SourceTally,
+    SourceVerdict,
 };
 use crate::trace::{Attempt, Outcome};
 
@@ -111,33 +112,63 @@ impl Printer {
         Ok(())
     }
 
+    /// A table with a header, columns aligned; `-q`: the rows alone.
     pub fn ls(&self, dir: &std::path::Path, entries: &[LsEntry]) -> Shown {
         if self.mode == Mode::Json {
-            return stdout::json(&entries);
+            return stdout::json_each(entries);
         }
         if entries.is_empty() && self.mode == Mode::Human {
             eprintln!("{} holds no images", dir.display());
+            return Ok(());
         }
-        for e in entries {
-            // A layout may come from anywhere (a shared cache): its text is
-            // shown safely like a server's.
-            let shown = |s: &str| crate::text::shown(s);
-            let platform = e.platform.as_deref().map(shown);
-            let platform = platform.as_deref().unwrap_or(
-                if crate::image::MediaType::parse(&e.media_type).is_index() {
-                    "all platforms"
-                } else {
-                    "-"
-                },
-            );
-            outln!(
-                "{}  {}  {}  {}",
-                shown(e.name.as_deref().unwrap_or("<unnamed>")),
-                shown(&e.digest),
-                platform,
-                shown(&ls_sources(e))
+        let mut rows: Vec<[String; 6]> = Vec::new();
+        if self.mode == Mode::Human {
+            rows.push(
+                ["NAME", "DIGEST", "PLATFORM", "FORMAT", "TRUST", "SOURCE"].map(String::from),
             );
         }
+        rows.extend(entries.iter().map(ls_row));
+        for line in table(&rows) {
+            outln!("{line}");
+        }
+        Ok(())
+    }
+
+    pub fn inspect(&self, r: &InspectReport) -> Shown {
+        print_warnings(&r.warnings);
+        match self.mode {
+            Mode::Json => return stdout::json(r),
+            Mode::Quiet => {
+                outln!("{} {}", r.name, r.image_digest);
+                return Ok(());
+            }
+            Mode::Human => {}
+        }
+        outln!("Name:       {}", r.name);
+        outln!("Digest:     {}  ({})", r.digest, r.media_type);
+        if r.image_digest != r.digest {
+            outln!("Image:      {}  ({})", r.image_digest, r.image_media_type);
+        }
+        let platform = r.platform.as_ref().map_or("-".to_string(), |p| p.to_string());
+        outln!("Platform:   {platform}");
+        if !r.platforms.is_empty() {
+            outln!("Platforms:  {}", r.platforms.join(", "));
+        }
+        outln!("Created:    {}", r.created.as_deref().unwrap_or("-"));
+        match (&r.served_by, &r.source) {
+            (Some(s), _) => outln!("Served by:  {}", describe_served(s)),
+            (None, Some(source)) => outln!("Source:     {source} (pulled from)"),
+            (None, None) => {}
+        }
+        outln!("Labels:{}", if r.labels.is_empty() { "     -" } else { "" });
+        for (k, v) in &r.labels {
+            outln!("  {k}={v}");
+        }
+        outln!("Layers:");
+        for l in &r.layers {
+            outln!("  {}  {:>10}  {}", l.digest, human_bytes(l.size), l.media_type);
+        }
+        outln!("Size:       {} ({} layer(s) and the config)", human_bytes(r.size), r.layers.len());
         Ok(())
     }
 
@@ -299,11 +330,15 @@ impl Printer {
     }
 }
 
-/// The `--json` error object: `{"error": {kind, exitCode, message, answers}}`.
+/// The `--json` error object:
+/// `{"schemaVersion": 1, "error": {kind, exitCode, message, answers}}`.
 pub fn error_json(error: &ErrorReport) {
+    let document = serde_json::json!({
+        "schemaVersion": crate::report::SCHEMA_VERSION,
+        "error": error,
+    });
     // Plain data: encoding it cannot fail.
-    let text = serde_json::to_string(&serde_json::json!({ "error": error })).unwrap_or_default();
-    outln!("{text}");
+    outln!("{}", serde_json::to_string(&document).unwrap_or_default());
 }
 
 fn role_name(role: Role) -> &'static str {
@@ -363,6 +398,54 @@ fn pull_summary(r: &PullReport) -> String {
         describe_served(&r.served_by),
         from.join(", ")
     )
+}
+
+/// One `ls` entry's columns. A layout may come from anywhere (a shared
+/// cache): its text is shown safely like a server's.
+fn ls_row(e: &LsEntry) -> [String; 6] {
+    let shown = |s: &str| crate::text::shown(s);
+    let media_type = crate::image::MediaType::parse(&e.media_type);
+    let platform = match (&e.platform, media_type.is_index()) {
+        (Some(p), _) => shown(p),
+        (None, true) => "all platforms".into(),
+        (None, false) => "-".into(),
+    };
+    let format = match (media_type.format(), media_type.is_index()) {
+        (crate::image::Format::Oci, true) => "oci index".to_string(),
+        (crate::image::Format::Oci, false) => "oci image".to_string(),
+        (crate::image::Format::Docker, true) => "docker list".to_string(),
+        (crate::image::Format::Docker, false) => "docker image".to_string(),
+        (crate::image::Format::Other, _) => shown(&e.media_type),
+    };
+    [
+        shown(e.name.as_deref().unwrap_or("<unnamed>")),
+        shown(&e.digest),
+        platform,
+        format,
+        e.trust.as_deref().map_or("-".into(), shown),
+        // "from X" reads well alone; under SOURCE, X is enough.
+        match ls_sources(e) {
+            s if s.is_empty() => "-".into(),
+            s => shown(s.strip_prefix("from ").unwrap_or(&s)),
+        },
+    ]
+}
+
+/// Rows as lines, each column as wide as its widest cell (the last one
+/// unpadded), two spaces between.
+fn table<const N: usize>(rows: &[[String; N]]) -> Vec<String> {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    rows.iter()
+        .map(|row| {
+            let cells = row.iter().zip(widths).map(|(c, w)| format!("{c:<w$}"));
+            cells.collect::<Vec<_>>().join("  ").trim_end().to_string()
+        })
+        .collect()
 }
 
 /// Where an `ls` entry came from: the manifest's source, and the blobs'

@@ -7,8 +7,10 @@ use std::time::Instant;
 
 use super::archive::ArchiveTarget;
 use super::args::{Format as FormatArg, GlobalArgs, PullArgs};
+use super::console::Console;
 use super::printer::Printer;
-use super::run::load_config;
+use super::progress::Progress;
+use super::run::{load_config, registries_of};
 use crate::config::Config;
 use crate::error::Error;
 use crate::exit::Exit;
@@ -17,6 +19,7 @@ use crate::plan::Plan;
 use crate::pull::{
     self, Cleanup, Format, ImageOutcome, Observer, PlatformChoice, PullItem, PullOptions,
 };
+use crate::reference::Reference;
 use crate::report::{self, BatchEntry, BatchReport, ErrorReport};
 
 pub(super) async fn pull(
@@ -24,12 +27,14 @@ pub(super) async fn pull(
     args: &PullArgs,
     printer: Printer,
     cleanup: &Cleanup,
+    console: Arc<Console>,
 ) -> Result<Exit, Error> {
-    let mut config = load_config(g)?;
+    let wanted = wanted(args)?;
+    let mut config = load_config(&args.network, &registries_of(&wanted.references()?))?;
     if let Some(j) = args.jobs {
         config.network.jobs = usize::from(j);
     }
-    let items = pull_items(&config, args)?;
+    let items = wanted.items(&config)?;
     if args.dry_run {
         for item in &items {
             printer.plan(&report::plan(&item.plan))?;
@@ -37,11 +42,15 @@ pub(super) async fn pull(
         return Ok(Exit::Success);
     }
     let archive = ArchiveTarget::of(&args.output, g.json)?;
+    if archive.is_none() && !args.force {
+        crate::layout::Layout::refuse_foreign_directory(&args.output)?;
+    }
     let workdir = archive.as_ref().map(ArchiveTarget::layout_dir).transpose()?;
     let streaming = archive.as_ref().map(ArchiveTarget::stream).transpose()?;
     let options = PullOptions {
         output: workdir.as_ref().map_or_else(|| args.output.clone(), |w| w.path().to_path_buf()),
         platform: platform_choice(args.platform.as_deref(), args.all_platforms)?,
+        platform_given: args.platform.is_some(),
         format: match args.format {
             FormatArg::Preserve => Format::Preserve,
             FormatArg::Oci => Format::Oci,
@@ -50,22 +59,27 @@ pub(super) async fn pull(
         cache: super::run_cache::settings(g).blob_cache()?,
         into_archive: streaming.as_ref().map(|s| s.arrivals()),
     };
-    let observer: Arc<dyn Observer> = match super::progress::Bars::on_terminal() {
-        Some(bars) if !g.quiet => Arc::new(bars),
-        _ => Arc::new(pull::Unobserved),
+    // -q: errors only. Otherwise a frame on a terminal, lines in a log.
+    let progress = (!g.quiet).then(|| Progress::start(console));
+    let observer: Arc<dyn Observer> = match &progress {
+        Some(p) => p.clone(),
+        None => Arc::new(pull::Unobserved),
     };
     let batch = items.len() > 1 || args.file.is_some() || args.locked.is_some();
     let started = Instant::now();
     let session = super::run_cache::session(g, config);
     let pulled = pull::pull_many(session.clone(), items, &options, observer, cleanup).await;
     super::run_cache::remember(g, &session);
+    if let Some(p) = &progress {
+        p.finish();
+    }
     let mut outcomes = pulled?;
     if let (Some(target), Some(workdir), Some(streaming)) = (&archive, &workdir, streaming) {
         streaming.finish(target, workdir.path(), &outcomes).await?;
     }
     for outcome in &mut outcomes {
         if let ImageOutcome::Pulled(r) = outcome {
-            r.output = args.output.clone();
+            r.output = shown_path(&args.output);
         }
     }
     if !batch {
@@ -75,25 +89,57 @@ pub(super) async fn pull(
             None => Err(Error::Failed("nothing was pulled".into())),
         };
     }
-    let report = batch_report(outcomes, &args.output, started);
+    let report = batch_report(outcomes, &shown_path(&args.output), started);
     printer.batch(&report)?;
     Ok(batch_exit(&report))
 }
 
 /// The images a pull names: its references and `-f FILE`'s, or a lock
 /// file's entries.
-pub(super) fn pull_items(config: &Config, args: &PullArgs) -> Result<Vec<PullItem>, Error> {
+enum Wanted {
+    References(Vec<String>),
+    Locked(Vec<crate::lock::Locked>),
+}
+
+fn wanted(args: &PullArgs) -> Result<Wanted, Error> {
     if let Some(file) = &args.locked {
         let locked = crate::lock::LockFile::read(file)?;
         if locked.images.is_empty() {
             return Err(Error::Usage(format!("{} locks no image", file.display())));
         }
-        return locked.images.iter().map(|l| crate::lock::pull_item(config, l)).collect();
+        return Ok(Wanted::Locked(locked.images));
     }
-    references(&args.references, args.file.as_deref())?
-        .iter()
-        .map(|r| Ok(PullItem::new(Plan::new(config, &r.parse()?)?)))
-        .collect()
+    Ok(Wanted::References(references(&args.references, args.file.as_deref())?))
+}
+
+impl Wanted {
+    fn references(&self) -> Result<Vec<Reference>, Error> {
+        let texts: Vec<&str> = match self {
+            Wanted::References(r) => r.iter().map(String::as_str).collect(),
+            Wanted::Locked(l) => l.iter().map(|l| l.reference.as_str()).collect(),
+        };
+        Ok(texts.into_iter().map(str::parse).collect::<Result<_, _>>()?)
+    }
+
+    fn items(&self, config: &Config) -> Result<Vec<PullItem>, Error> {
+        match self {
+            Wanted::Locked(l) => l.iter().map(|l| crate::lock::pull_item(config, l)).collect(),
+            Wanted::References(_) => self
+                .references()?
+                .iter()
+                .map(|r| Ok(PullItem::new(Plan::new(config, r)?)))
+                .collect(),
+        }
+    }
+}
+
+/// An output path as reports give it: absolute (a script may run from
+/// another directory), `-` (stdout) as it is.
+pub(super) fn shown_path(path: &Path) -> std::path::PathBuf {
+    if path.as_os_str() == "-" {
+        return path.to_path_buf();
+    }
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 pub(super) fn platform_choice(platform: Option<&str>, all: bool) -> Result<PlatformChoice, Error> {

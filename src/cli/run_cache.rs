@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::args::GlobalArgs;
+use super::args::{GlobalArgs, NetworkArgs};
 use super::cache_args::{CacheAction, CacheCommand, GcArgs, VerifyArgs};
 use super::printer::Printer;
 use crate::cache::{CacheSettings, prune};
@@ -33,8 +33,8 @@ pub fn cache(g: &GlobalArgs, args: &CacheCommand, printer: Printer) -> Result<Ex
 }
 
 /// `ocimirror mirrors`: the configuration's rules and what memory holds.
-pub fn mirrors(g: &GlobalArgs, printer: Printer) -> Result<Exit, Error> {
-    let config = super::run::load_config(g)?;
+pub fn mirrors(g: &GlobalArgs, network: &NetworkArgs, printer: Printer) -> Result<Exit, Error> {
+    let config = super::run::load_config(network, &[])?;
     let settings = settings(g);
     let memory = settings.memory_file().map(|f| f.read()).unwrap_or_default();
     let remembered = report::remembered(&memory, crate::units::now_ms());

@@ -34,8 +34,31 @@ pub fn failure() -> Option<&'static std::io::Error> {
     FAILURE.get()
 }
 
-/// Prints a value as JSON on stdout.
+/// A document with the contract's version first (`docs/json.md`).
+#[derive(Serialize)]
+struct Versioned<'a, T: Serialize> {
+    #[serde(rename = "schemaVersion")]
+    schema_version: u32,
+    #[serde(flatten)]
+    document: &'a T,
+}
+
+fn versioned<T: Serialize>(document: &T) -> Versioned<'_, T> {
+    Versioned { schema_version: crate::report::SCHEMA_VERSION, document }
+}
+
+/// Prints a report (an object) as JSON on stdout, with `schemaVersion`.
 pub fn json<T: Serialize>(value: &T) -> Result<(), Error> {
+    print(&versioned(value))
+}
+
+/// Prints a list of objects (`ls`) as a JSON array, each with
+/// `schemaVersion`: the document stays the array it always was.
+pub fn json_each<T: Serialize>(values: &[T]) -> Result<(), Error> {
+    print(&values.iter().map(versioned).collect::<Vec<_>>())
+}
+
+fn print<T: Serialize>(value: &T) -> Result<(), Error> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Error::Failed(format!("cannot encode the JSON output: {e}")))?;
     outln!("{text}");

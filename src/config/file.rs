@@ -69,7 +69,9 @@ pub struct NetworkConfig {
     pub body_timeout: Option<f64>,
     pub speed_limit: Option<u64>,
     pub split_threshold: Option<u64>,
-    pub retries: Option<u32>,
+    /// Requests per source; `retries` is its old name, with the same meaning.
+    #[serde(alias = "retries")]
+    pub tries: Option<u32>,
     pub jobs: Option<usize>,
 }
 
@@ -214,7 +216,7 @@ impl Config {
         if let Some(v) = n.split_threshold {
             d.split_threshold = v;
         }
-        if let Some(v) = n.retries {
+        if let Some(v) = n.tries {
             d.retries = v.max(1);
         }
         if let Some(v) = n.jobs {

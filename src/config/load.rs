@@ -23,6 +23,8 @@ pub struct Overrides {
     /// `--mirror` URLs, in order. Without any, `$OCIMIRROR_MIRRORS`
     /// (`url,url`) is read.
     pub mirrors: Vec<String>,
+    /// `--only-mirrors`: the `--mirror` URLs and no configured mirror.
+    pub only_mirrors: bool,
     pub no_mirrors: bool,
     pub no_fallback: bool,
     pub require_confirmed: bool,
@@ -36,6 +38,7 @@ pub struct Overrides {
     /// Bytes.
     pub split_threshold: Option<u64>,
     pub retries: Option<u32>,
+    pub credentials: crate::credentials::CredentialOptions,
 }
 
 impl Config {
@@ -57,6 +60,13 @@ impl Config {
             registries_conf::load_registries_conf(file, &mut c)?;
         }
         c.cli_mirrors = command_line_mirrors(&overrides.mirrors)?;
+        if overrides.only_mirrors {
+            // The sources' settings ([hosts."..."]) still apply; their lists do not.
+            c.default_rule.mirrors.clear();
+            c.registries.values_mut().for_each(|r| r.mirrors.clear());
+        }
+        overrides.credentials.check()?;
+        c.credentials = overrides.credentials.clone();
         c.no_mirrors = overrides.no_mirrors;
         c.no_fallback = overrides.no_fallback;
         c.require_confirmed = overrides.require_confirmed;
@@ -176,6 +186,20 @@ mod tests {
         let bases: Vec<_> = c.cli_mirrors.iter().map(|m| m.base.url().as_str()).collect();
         assert_eq!(bases, ["https://m.example/", "http://localhost:5000/"]);
         assert_eq!(c.cli_mirrors[0].origin, "--mirror");
+    }
+
+    #[test]
+    fn only_mirrors_drops_the_configured_lists_and_keeps_the_flags() {
+        let (_d, mut o) = with_file(
+            "[defaults]\nmirrors = [\"https://a.example\"]\n\
+             [registries.\"quay.io\"]\nmirrors = [\"https://b.example\"]\n",
+        );
+        o.mirrors = vec!["https://c.example".into()];
+        o.only_mirrors = true;
+        let c = Config::load(&o).unwrap();
+        assert!(c.default_rule.mirrors.is_empty());
+        assert!(c.rule_for("quay.io").mirrors.is_empty());
+        assert_eq!(c.cli_mirrors.len(), 1);
     }
 
     #[test]

@@ -23,13 +23,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use crate::text::without_values;
 pub use file::{FileConfig, HostTable, MemoryConfig, NetworkConfig, RegistryConfig};
 pub use load::Overrides;
 pub use names::{
     HostPort, HostPortError, KeyError, hosts_key, imported_registry, is_loopback, registry_key,
 };
 pub use source_url::{RefusedUrl, SourceUrl, UrlError};
-pub use toml_file::{toml_error, without_values};
+pub use toml_file::toml_error;
 
 use crate::error::{Error, Result};
 
@@ -258,6 +259,8 @@ pub struct Config {
     pub network: Network,
     /// How long host memory keeps what a run learns (`[memory]`).
     pub memory: crate::memory::Ttls,
+    /// `--creds` and `--authfile`.
+    pub credentials: crate::credentials::CredentialOptions,
     /// Files that contributed, for `ocimirror mirrors`.
     pub files: Vec<PathBuf>,
     /// Settings that could not be honoured or are never used, each naming

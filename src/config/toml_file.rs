@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::Error;
 use crate::text::redacted_url;
+use crate::text::without_values;
 
 /// Where a value is in a file: `host."https://m.example".skip_verify`,
 /// `registry[2].mirror[0].location`.
@@ -144,41 +145,6 @@ fn place(file: &str, text: &str, e: &toml::de::Error) -> String {
         })
         .unwrap_or_default();
     format!("{file}{at}")
-}
-
-/// A parser's message without the value it quotes (`invalid type: string
-/// "s3cret", expected a boolean` -> `invalid type: string, expected a
-/// boolean`): it comes from a file that may hold secrets. serde puts the
-/// value after one of a few phrases and before ", expected ..."; the value
-/// may itself hold quotes, so everything from its opening quote to the
-/// last ", expected" goes (or to the end, without one). Key names and the
-/// expected values (the schema's own words) stay.
-pub fn without_values(message: &str) -> String {
-    const BEFORE_A_VALUE: [&str; 3] = ["invalid type: ", "invalid value: ", "unknown variant "];
-    let Some((at, phrase)) = BEFORE_A_VALUE
-        .iter()
-        .filter_map(|p| message.find(p).map(|i| (i, *p)))
-        .min_by_key(|&(i, _)| i)
-    else {
-        return message.to_string();
-    };
-    let after = &message[at + phrase.len()..];
-    let tail_at = after.rfind(", expected");
-    let head = &after[..tail_at.unwrap_or(after.len())];
-    // The value starts at its first quote; before it, its kind ("string").
-    let Some(quote) = head.find(['"', '`']) else {
-        return message.to_string();
-    };
-    let kind = head[..quote].trim_end();
-    let mut out = format!("{}{}", &message[..at], phrase.trim_end());
-    if !kind.is_empty() {
-        out.push(' ');
-        out.push_str(kind);
-    }
-    if let Some(t) = tail_at {
-        out.push_str(&after[t..]);
-    }
-    out
 }
 
 #[cfg(test)]

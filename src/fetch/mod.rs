@@ -123,6 +123,16 @@ impl Fetcher {
         Fetcher { session, plan, trace: Arc::new(Trace::default()) }
     }
 
+    /// A fetcher whose walk is also told to `observer` as it happens.
+    pub fn observed(
+        session: Arc<Session>,
+        plan: Arc<Plan>,
+        observer: Arc<dyn crate::trace::WalkObserver>,
+    ) -> Fetcher {
+        session.seed(&plan);
+        Fetcher { session, plan, trace: Arc::new(Trace::observed(observer)) }
+    }
+
     pub fn plan(&self) -> &Plan {
         &self.plan
     }
@@ -460,6 +470,7 @@ impl<'f> Walk<'f> {
         let host = f.host(i);
         let Some(skip) = decide::skip(&f.session.facts(host), self.ask.by_tag, host.digest_only)
         else {
+            f.trace.asking(&host.display(), self.ask.kind);
             return Ok(Some(f.session.endpoint(&f.plan, host).await?));
         };
         let reason = skip.reason();

@@ -180,19 +180,23 @@ impl Session {
         if let Some(e) = endpoints.get(&key) {
             return Ok(e.clone());
         }
-        let store = self.credentials.get_or_init(|| async { CredentialStore::from_env() }).await;
+        let store = self
+            .credentials
+            .get_or_init(|| async { CredentialStore::for_options(&self.config.credentials) })
+            .await;
         // podman's keys for a namespace name the mirror's path too
         // (`mirror.example/dockerhub` for https://mirror.example/dockerhub).
         let path = source.base.path().trim_matches('/');
         let own_repository =
             if path.is_empty() { repository.to_string() } else { format!("{path}/{repository}") };
         let credential = match source.credentials {
-            CredentialSource::Own => store.get(&source.host, Some(&own_repository)).await,
+            CredentialSource::Own => store.get_sourced(&source.host, Some(&own_repository)).await,
             CredentialSource::Authority => {
-                store.get(&plan.reference.registry, Some(repository)).await
+                store.get_sourced(&plan.reference.registry, Some(repository)).await
             }
             CredentialSource::None => None,
         };
+        let (credential, origin) = credential.unzip();
         let mut settings = self.config.host(&source.host);
         if source.role == crate::plan::Role::Authority {
             // The registry's own name (docker.io) stands for the host that
@@ -200,14 +204,17 @@ impl Session {
             // as containerd's certs.d/docker.io does.
             settings = settings.or(&self.config.host(&plan.reference.registry));
         }
-        let endpoint = Arc::new(Endpoint::new(
-            source.base.clone(),
-            &settings,
-            self.config.network_for(&source.host, &settings)?,
-            credential,
-            self.auth.clone(),
-            self.clients.clone(),
-        )?);
+        let endpoint = Arc::new(
+            Endpoint::new(
+                source.base.clone(),
+                &settings,
+                self.config.network_for(&source.host, &settings)?,
+                credential,
+                self.auth.clone(),
+                self.clients.clone(),
+            )?
+            .with_credential_origin(origin),
+        );
         endpoints.insert(key, endpoint.clone());
         Ok(endpoint)
     }

@@ -40,6 +40,46 @@ pub fn config_platform(reader: impl Read, cap: u64) -> Result<Option<Platform>, 
     Ok(Some(Platform::new(&config.os, &config.architecture, config.variant.as_deref())))
 }
 
+/// What `inspect` shows of an image config.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConfigSummary {
+    pub platform: Option<Platform>,
+    /// As the config says it (RFC 3339), unchecked.
+    pub created: Option<String>,
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ConfigFields {
+    #[serde(flatten)]
+    platform: ConfigPlatform,
+    created: Option<String>,
+    config: RunConfig,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RunConfig {
+    #[serde(rename = "Labels")]
+    labels: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// The platform, creation time and labels of an image config (at most
+/// `cap` bytes of it are read).
+pub fn config_summary(reader: impl Read, cap: u64) -> Result<ConfigSummary, ImageError> {
+    let mut capped = Capped { inner: reader, left: cap, over: false };
+    let parsed = serde_json::from_reader::<_, ConfigFields>(BufReader::new(&mut capped));
+    if capped.over {
+        return Err(ImageError::TooLarge { what: "image config", limit: cap });
+    }
+    let c = parsed.map_err(|e| ImageError::not_json("image config", &e))?;
+    let p = &c.platform;
+    let platform = (!p.os.is_empty() && !p.architecture.is_empty())
+        .then(|| Platform::new(&p.os, &p.architecture, p.variant.as_deref()));
+    Ok(ConfigSummary { platform, created: c.created, labels: c.config.labels.unwrap_or_default() })
+}
+
 /// A reader that fails, and says so, once more than `left` bytes come.
 struct Capped<R> {
     inner: R,

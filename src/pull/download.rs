@@ -13,7 +13,7 @@ use tokio::task::JoinSet;
 use std::collections::{HashMap, HashSet};
 
 use super::prepare::Prepared;
-use super::{Cleanup, Observer};
+use super::{Cleanup, Observer, ServedBlob};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::fetch::{BlobSink, Fetcher, RangeSink};
@@ -71,6 +71,11 @@ pub(super) fn jobs(images: &[(usize, Prepared)]) -> Vec<BlobJob> {
     jobs
 }
 
+/// The bytes the jobs fetch, if none is present yet.
+pub(super) fn bytes(jobs: &[BlobJob]) -> u64 {
+    jobs.iter().map(|j| j.descriptor.size).sum()
+}
+
 type Downloaded = HashMap<Digest, Result<BlobReport>>;
 
 /// Downloads every blob; what became of each, by digest. A blob that
@@ -113,6 +118,7 @@ pub(super) async fn all(ctx: Arc<Downloads>, jobs: Vec<BlobJob>) -> Result<Downl
                 let _large =
                     if d.size > SMALL_BLOB { large.acquire_owned().await.ok() } else { None };
                 let result = one(&ctx, &fetcher, &order, &d).await;
+                tell(&*ctx.observer, &d, &result);
                 (d.digest, result)
             });
         }
@@ -218,13 +224,34 @@ pub(super) async fn fetch_into(
     ctx.observer.blob_finished(&d.digest);
     let served = result?;
     done();
-    Ok(Some(fetcher.plan().sources[served.host].display()))
+    let endpoint = fetcher.plan().sources[served.host].display();
+    ctx.observer.blob_served(&ServedBlob {
+        digest: &d.digest,
+        size: d.size,
+        endpoint: &endpoint,
+        tries: served.tries,
+        resumed_from: served.resumed_from,
+    });
+    Ok(Some(endpoint))
+}
+
+/// Tells the observer of a blob that needed no download, or could not be had.
+fn tell(observer: &dyn Observer, d: &Descriptor, result: &Result<BlobReport>) {
+    match result {
+        Ok(r) if r.cached => observer.blob_present(&d.digest, d.size),
+        Ok(_) | Err(Error::Interrupted) => {}
+        Err(e) => observer.blob_failed(&d.digest, e),
+    }
 }
 
 /// A writer for the blob's partial file, or `None` when the blob is (or
 /// meanwhile became) present. Waits while another process writes it, as
 /// long as that one makes progress (`Layout::wait_for`).
-async fn writer(layout: &Layout, d: &Descriptor, stall: Duration) -> Result<Option<BlobWriter>> {
+pub(super) async fn writer(
+    layout: &Layout,
+    d: &Descriptor,
+    stall: Duration,
+) -> Result<Option<BlobWriter>> {
     loop {
         if layout.has_blob(&d.digest, d.size) {
             return Ok(None);

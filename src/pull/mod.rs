@@ -24,11 +24,12 @@ pub(crate) use select::select;
 
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::fetch::Session;
+use crate::fetch::{ServedBy, Session};
 use crate::image::Platform;
 use crate::layout::Layout;
 use crate::plan::Plan;
 use crate::report::PullReport;
+use crate::trace::WalkObserver;
 
 /// Which part of a multi-platform image to keep.
 #[derive(Clone, Debug)]
@@ -51,6 +52,10 @@ pub enum Format {
 pub struct PullOptions {
     pub output: PathBuf,
     pub platform: PlatformChoice,
+    /// The platform was asked for (`--platform`): a single-platform image
+    /// of another one fails, as an index without it does. Else (this
+    /// machine's, by default) it is pulled with a warning, as docker does.
+    pub platform_given: bool,
     pub format: Format,
     /// Large blobs downloaded at once.
     pub jobs: usize,
@@ -87,20 +92,50 @@ pub enum ImageOutcome {
     Failed { reference: String, error: Error },
 }
 
-/// What a pull tells whoever shows progress. Called from the download
-/// tasks, so it must be cheap and thread-safe.
-pub trait Observer: Send + Sync {
+/// What a pull tells whoever shows progress: what it is about to do, the
+/// totals once known, each blob's progress and outcome; and, through the
+/// walk (`WalkObserver`), each source asked and what it answered. Called
+/// from the download tasks, so it must be cheap and thread-safe.
+pub trait Observer: WalkObserver {
+    /// The pull begins: these images, each with its plan (its sources).
+    fn pull_started(&self, _plans: &[&Plan]) {}
+    /// An image's manifest was resolved (and the blobs it needs listed).
+    fn image_resolved(&self, _reference: &str, _served_by: &ServedBy) {}
+    /// An image cannot be pulled (it is reported at the end too).
+    fn image_failed(&self, _reference: &str, _error: &Error) {}
+    /// Every image is resolved: the blobs the whole pull needs, each once.
+    fn blobs_planned(&self, _blobs: usize, _bytes: u64) {}
+    /// A blob needed no download: it is already in the layout.
+    fn blob_present(&self, _digest: &Digest, _size: u64) {}
     /// A download of `digest` begins (or resumes, at `offset`).
     fn blob_started(&self, _digest: &Digest, _size: u64, _offset: u64) {}
     /// `offset` bytes of it are written (back to 0 when it starts over).
     fn blob_progress(&self, _digest: &Digest, _offset: u64) {}
     /// The download ended, served or not.
     fn blob_finished(&self, _digest: &Digest) {}
+    /// A blob verified and stored: who served it, after how many requests.
+    fn blob_served(&self, _blob: &ServedBlob<'_>) {}
+    /// No source could serve a blob.
+    fn blob_failed(&self, _digest: &Digest, _error: &Error) {}
+}
+
+/// A blob that arrived, for `Observer::blob_served`.
+#[derive(Clone, Copy, Debug)]
+pub struct ServedBlob<'a> {
+    pub digest: &'a Digest,
+    pub size: u64,
+    /// The endpoint whose bytes verified.
+    pub endpoint: &'a str,
+    /// Requests it took on that source (more than one: resumed there).
+    pub tries: u32,
+    /// Bytes already there when this run began it (from an earlier run).
+    pub resumed_from: u64,
 }
 
 /// An observer that shows nothing.
 pub struct Unobserved;
 
+impl WalkObserver for Unobserved {}
 impl Observer for Unobserved {}
 
 /// Pulls one image.
@@ -130,7 +165,8 @@ pub async fn pull_many(
     observer: Arc<dyn Observer>,
     cleanup: &Cleanup,
 ) -> Result<Vec<ImageOutcome>> {
-    let prepared = prepare::all(session, items, options).await;
+    observer.pull_started(&items.iter().map(|i| &i.plan).collect::<Vec<_>>());
+    let prepared = prepare::all(session, items, options, &observer, cleanup).await;
     let layout = prepared.iter().find_map(|p| p.as_ref().ok().map(|p| p.layout.clone()));
     let mut failures: HashMap<usize, (String, Error)> = HashMap::new();
     let mut ready = Vec::new();
@@ -152,7 +188,9 @@ pub async fn pull_many(
                 jobs: options.jobs,
                 cache: options.cache.clone(),
             };
-            download::all(Arc::new(ctx), download::jobs(&ready)).await?
+            let jobs = download::jobs(&ready);
+            ctx.observer.blobs_planned(jobs.len(), download::bytes(&jobs));
+            download::all(Arc::new(ctx), jobs).await?
         }
         None => HashMap::new(),
     };

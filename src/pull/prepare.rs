@@ -10,11 +10,11 @@ use std::time::Instant;
 use tokio::task::JoinSet;
 
 use super::select::{self, Selection};
-use super::{Format, PullItem, PullOptions, SharedLayout, record};
+use super::{Format, Observer, PlatformChoice, PullItem, PullOptions, SharedLayout, record};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::fetch::{Fetcher, Resolution, ServedBy, Session};
-use crate::image::{Descriptor, Manifest, convert};
+use crate::image::{Descriptor, ImageManifest, Manifest, Parsed, Platform, convert};
 use crate::layout::Layout;
 use crate::plan::Role;
 use crate::report::{self, BlobReport, ImageReport, PullReport};
@@ -44,6 +44,8 @@ pub(super) struct Prepared {
     pub order: Arc<[usize]>,
     pub selection: Selection,
     pub blobs: Vec<Descriptor>,
+    /// The config, when it was fetched (and stored) to check the platform.
+    pub config_fetched: Option<BlobReport>,
     pub started: Instant,
 }
 
@@ -54,6 +56,8 @@ pub(super) async fn all(
     session: Arc<Session>,
     items: Vec<PullItem>,
     options: &PullOptions,
+    observer: &Arc<dyn Observer>,
+    cleanup: &super::Cleanup,
 ) -> Vec<Prepare> {
     let layout = SharedLayout::default();
     let mut pending = items.into_iter().enumerate();
@@ -64,9 +68,15 @@ pub(super) async fn all(
             && let Some((i, item)) = pending.next()
         {
             let (session, options, layout) = (session.clone(), options.clone(), layout.clone());
+            let (observer, cleanup) = (observer.clone(), cleanup.clone());
             running.spawn(async move {
                 let reference = item.plan.reference.to_string();
-                (i, one(session, item, &options, &layout).await.map_err(|e| (reference, e)))
+                let prepared = one(session, item, &options, &layout, &observer, &cleanup).await;
+                match &prepared {
+                    Ok(p) => observer.image_resolved(&p.name, &p.served_by),
+                    Err(e) => observer.image_failed(&reference, e),
+                }
+                (i, prepared.map_err(|e| (reference, e)))
             });
         }
         match running.join_next().await {
@@ -87,10 +97,13 @@ async fn one(
     item: PullItem,
     options: &PullOptions,
     layout: &SharedLayout,
+    observer: &Arc<dyn Observer>,
+    cleanup: &super::Cleanup,
 ) -> Result<Prepared> {
     let started = Instant::now();
     let name = item.name.unwrap_or_else(|| item.plan.reference.to_string());
-    let fetcher = Arc::new(Fetcher::new(session, Arc::new(item.plan)));
+    let walk_observer: Arc<dyn crate::trace::WalkObserver> = observer.clone();
+    let fetcher = Arc::new(Fetcher::observed(session, Arc::new(item.plan), walk_observer));
     let cache = options.cache.as_ref();
     let resolution = match super::cached::resolve(cache, fetcher.plan()) {
         Some(r) => r,
@@ -116,6 +129,14 @@ async fn one(
         pinned.check(&name, &selection)?;
     }
     let blobs = select::blobs_of(&selection.images, &name)?;
+    let config_fetched = match (options.platform_given, &item.pinned, platform) {
+        (true, None, PlatformChoice::One(want)) if selection.entry.digest == top.digest => {
+            let image = &selection.entry;
+            let stores = Stores { layout, cache, cleanup };
+            single_platform(&fetcher, stores, image, want, &order, &name).await?
+        }
+        _ => None,
+    };
     Ok(Prepared {
         fetcher,
         layout: layout.clone(),
@@ -126,8 +147,83 @@ async fn one(
         order,
         selection,
         blobs,
+        config_fetched,
         started,
     })
+}
+
+/// Where a blob may already be, and where it goes.
+struct Stores<'a> {
+    layout: &'a Layout,
+    cache: Option<&'a crate::cache::BlobCache>,
+    cleanup: &'a super::Cleanup,
+}
+
+/// A single-platform image asked for with `--platform` must be of it (or
+/// of one that runs there): its config says, so it is fetched first,
+/// before any layer, and stored as a download would store it (the
+/// download then finds it in place). A config too big to hold says
+/// nothing here (its entry records no platform either).
+async fn single_platform(
+    fetcher: &Fetcher,
+    stores: Stores<'_>,
+    image: &Manifest,
+    want: &Platform,
+    order: &[usize],
+    name: &str,
+) -> Result<Option<BlobReport>> {
+    let Stores { layout, cache, cleanup } = stores;
+    let Parsed::Image(ImageManifest { config, .. }) = image.parse()? else {
+        return Err(Error::Invalid(format!("{name}: an index where an image was expected")));
+    };
+    if config.size > crate::small_blob::MAX_SMALL_BLOB {
+        return Ok(None);
+    }
+    // As a download would: from the blob cache, else wait while another
+    // pull writes it, else write it ourselves (a partial file Ctrl-C
+    // removes; kept in the cache too).
+    let stall = fetcher.session().config.network.stall_timeout;
+    let from_cache = match cache {
+        Some(cache) if !layout.has_blob(&config.digest, config.size) => {
+            cache.place(layout, &config.digest, config.size, stall).await?.is_some()
+        }
+        _ => false,
+    };
+    let (bytes, endpoint) = match super::download::writer(layout, &config, stall).await? {
+        None => (layout.read_blob(&config.digest)?, None),
+        Some(mut writer) => {
+            if !cleanup.note(layout, &config.digest) {
+                drop(writer);
+                layout.discard_partial(&config.digest, std::time::Instant::now());
+                return Err(Error::Interrupted);
+            }
+            let (bytes, served) = crate::small_blob::fetch(fetcher, &config, order).await?;
+            if let Some(cache) = cache {
+                cache.put_verified(&config.digest, &bytes);
+            }
+            writer.restart()?;
+            writer.write(bytes::Bytes::copy_from_slice(&bytes))?;
+            writer.finish().await?;
+            cleanup.done(&config.digest);
+            (bytes, Some(fetcher.plan().sources[served.host].display()))
+        }
+    };
+    let found = crate::image::config_platform(bytes.as_slice(), crate::small_blob::MAX_SMALL_BLOB)?;
+    if let Some(p) = found.filter(|p| !want.compatible().contains(p)) {
+        return Err(Error::Missing(format!(
+            "{name}: no image for platform {want}: it is a single-platform image for {}",
+            crate::text::shown(&p.to_string())
+        )));
+    }
+    // Reported as fetched (or taken from the cache) only if this run did.
+    Ok((endpoint.is_some() || from_cache).then(|| BlobReport {
+        digest: config.digest,
+        size: config.size,
+        media_type: config.media_type,
+        cached: endpoint.is_none(),
+        endpoint,
+        from_cache,
+    }))
 }
 
 impl Pinned {
@@ -163,6 +259,18 @@ impl Prepared {
             .platform
             .clone()
             .or_else(|| record::config_platform(&self.layout, &selection.entry));
+        let mut warnings = self.warnings;
+        if let (PlatformChoice::One(host), None, Some(p)) =
+            (&options.platform, &selection.platform, &platform)
+            && !options.platform_given
+            && !host.compatible().contains(p)
+        {
+            warnings.push(format!(
+                "{}: the image is for {p}, not this machine's {host}; pulled as docker and \
+                 podman do (--platform {host} would refuse it)",
+                self.name
+            ));
+        }
         let (manifests, entry, converted_from) = match options.format {
             Format::Preserve => (selection.manifests, selection.entry, None),
             Format::Oci => {
@@ -193,7 +301,6 @@ impl Prepared {
         super::cached::keep(options.cache.as_ref(), &manifests);
         record::store(&self.layout, &manifests, recorded).await?;
         let rate_limits = report::rate_limits(self.fetcher.session()).await;
-        let mut warnings = self.warnings;
         warnings.extend(report::rate_limit_warnings(&rate_limits));
         Ok(PullReport {
             reference: self.name,
@@ -231,6 +338,10 @@ impl Prepared {
         }
         let mut reports = Vec::with_capacity(self.blobs.len());
         for d in &self.blobs {
+            if let Some(fetched) = self.config_fetched.as_ref().filter(|c| c.digest == d.digest) {
+                reports.push(fetched.clone());
+                continue;
+            }
             match blobs.get(&d.digest) {
                 Some(Ok(r)) if r.size == d.size => reports.push(r.clone()),
                 Some(Ok(r)) => {

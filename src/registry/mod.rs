@@ -7,6 +7,7 @@
 
 mod auth;
 mod client;
+mod proxy;
 mod rate_limit;
 
 use std::sync::Arc;
@@ -136,6 +137,9 @@ pub struct Endpoint {
     client: reqwest::Client,
     headers: Vec<(String, String)>,
     credential: Option<Credential>,
+    /// Where `credential` came from (a file, a helper, `--creds`), for
+    /// "the registry refused the credentials from ...".
+    credential_origin: Option<String>,
     network: Network,
     auth: Arc<AuthCache>,
     /// The run's clients, for hosts other than this one (see `raw_send`).
@@ -189,6 +193,7 @@ impl Endpoint {
             client,
             headers: settings.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             credential,
+            credential_origin: None,
             network,
             auth,
             plain: AtomicBool::new(false),
@@ -208,6 +213,22 @@ impl Endpoint {
         {
             *self.rate_limit.lock().unwrap_or_else(|e| e.into_inner()) = Some(limit);
         }
+    }
+
+    /// Says where the endpoint's credential came from, for messages.
+    pub fn with_credential_origin(mut self, origin: Option<String>) -> Endpoint {
+        self.credential_origin = origin;
+        self
+    }
+
+    /// A refusal of the credentials we sent, naming where they came from
+    /// (`via`: the registry itself, or its token service).
+    fn refused(&self, via: &str, status: u16) -> FetchError {
+        let origin = self.credential_origin.as_deref().unwrap_or("the configuration");
+        FetchError::Auth(format!(
+            "{via} refused the credentials from {origin} for {} (HTTP {status})",
+            self.host
+        ))
     }
 
     /// The endpoint as users see it in traces: the base URL without a
@@ -330,15 +351,26 @@ impl Endpoint {
             .map_err(|e| match e {
                 // Only a refusal is "access denied" (exit 4); junk or an
                 // unreachable token service is a failure (exit 1).
+                auth::AuthError::Refused { realm, status } if self.credential.is_some() => {
+                    let via = format!("the token service at {}", crate::text::redacted_url(&realm));
+                    self.refused(&via, status)
+                }
                 auth::AuthError::Refused { .. } => FetchError::Auth(e.to_string()),
                 _ => FetchError::TokenService(e.to_string()),
             })?;
-        match header {
+        let resp = match header {
             Some(h) if Some(&h) != cached.as_ref() => {
-                self.raw_send(method, url, Some(&h), extra).await
+                self.raw_send(method, url, Some(&h), extra).await?
             }
-            _ => Ok(resp),
+            _ => return Ok(resp),
+        };
+        // Credentials sent and still refused (Basic auth): say so, rather
+        // than a bare 401 that reads like "no credentials".
+        let status = resp.status().as_u16();
+        if self.credential.is_some() && matches!(status, 401 | 403) && self.is_own(resp.url()) {
+            return Err(self.refused("the registry", status));
         }
+        Ok(resp)
     }
 
     /// Is `url` on this endpoint's own origin (its HTTP twin included, for
@@ -736,7 +768,23 @@ fn transport_error(e: &reqwest::Error) -> FetchError {
     } else {
         TransportKind::Other
     };
-    FetchError::Transport { kind, message: describe_reqwest(e) }
+    let mut message = describe_reqwest(e);
+    // Through a proxy, "cannot connect" is most likely the proxy's: say so,
+    // and where it was configured, rather than blame the registry.
+    if kind == TransportKind::Connect
+        && let Some(url) = e.url()
+        && let Some((proxy, variable)) = proxy::proxy_for(url)
+    {
+        let host = host_of(url);
+        let cause =
+            message.strip_prefix(&format!("cannot connect to {host}: ")).unwrap_or(&message);
+        message = format!(
+            "cannot connect to the proxy {} (from {variable}) for {host}: {cause}; check \
+             {variable}, or list the host in NO_PROXY",
+            crate::text::redacted_url(&proxy),
+        );
+    }
+    FetchError::Transport { kind, message }
 }
 
 #[derive(serde::Deserialize)]

@@ -272,7 +272,7 @@ fn the_command_line_contract_holds_at_the_edges() {
     assert!(out.stderr.is_empty(), "-q is quiet: {}", out.stderr);
     // Contradictions and out-of-range numbers are usage errors, not guesses.
     t.run_with(["mirrors", "--mirror", "http://127.0.0.1:1", "--no-mirrors"]).assert_code(2);
-    t.run_with(["resolve", "x", "--retries", "0"]).assert_code(2);
+    t.run_with(["resolve", "x", "--tries", "0"]).assert_code(2);
     t.run_with(["pull", "x", "--jobs", "1000"]).assert_code(2);
 }
 
@@ -311,7 +311,7 @@ fn timeout_flags_beat_per_host_settings() {
         &format!("{}/team/app:v1", hung.host()),
         "--response-timeout",
         "1",
-        "--retries",
+        "--tries",
         "1",
     ]);
     out.assert_code(1);

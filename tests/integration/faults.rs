@@ -172,12 +172,12 @@ fn pull_args(t: &Test, reference: &str, extra: &[&str]) -> Vec<String> {
 }
 
 /// `<layout>/.ocimirror/partial/sha256-<hex>`: where a download in progress lives.
-fn partial_path(t: &Test, digest: &str) -> PathBuf {
+pub(crate) fn partial_path(t: &Test, digest: &str) -> PathBuf {
     t.layout().join(".ocimirror/partial").join(digest.replacen(':', "-", 1))
 }
 
 /// Partial downloads (not lock or temp files) left in the layout.
-fn partials(t: &Test) -> Vec<String> {
+pub(crate) fn partials(t: &Test) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(t.layout().join(".ocimirror/partial")) else {
         return Vec::new();
     };
@@ -188,7 +188,7 @@ fn partials(t: &Test) -> Vec<String> {
 }
 
 /// Polls until `cond` holds; fails the test after `limit`.
-fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+pub(crate) fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -269,7 +269,7 @@ fn truncated_blob_with_range_ignored_restarts_cleanly() {
 
 #[test]
 fn blob_cut_more_often_than_retries_moves_to_the_next_source() {
-    // The mirror cuts every download; after `--retries` attempts the rest of
+    // The mirror cuts every download; after `--tries` attempts the rest of
     // the blob comes from the authority, resumed where the mirror left off.
     let img = Image::oci(13, &[200_000]);
     let (mirror, authority, reference) = mirror_and_authority(&img);
@@ -277,7 +277,7 @@ fn blob_cut_more_often_than_retries_moves_to_the_next_source() {
     // Each resumed request gets 20 000 more bytes, then the cut.
     mirror.fault(Fault::TruncateBlob { digest: layer.clone(), after: 20_000, times: 100 });
     let t = Test::new();
-    let out = pull(&t, &reference, &["--mirror", &mirror.url(), "--retries", "2", "--json"]);
+    let out = pull(&t, &reference, &["--mirror", &mirror.url(), "--tries", "2", "--json"]);
     assert_clean(&out);
     out.assert_success();
     assert_eq!(
@@ -470,9 +470,9 @@ fn persistent_server_errors_fail_after_the_retries_naming_the_status() {
     reg.push_image("team/app", "v1", &img);
     reg.fault(Fault::ManifestStatus { code: 500, times: 1000 });
     let t = Test::new();
-    let out = pull(&t, &format!("{}/team/app:v1", reg.host()), &["--retries", "2"]);
+    let out = pull(&t, &format!("{}/team/app:v1", reg.host()), &["--tries", "2"]);
     assert_fails(&out, 1, &["HTTP 500"]);
-    assert_eq!(reg.count("GET", "/v2/team/app/manifests/v1"), 2, "--retries 2 means two attempts");
+    assert_eq!(reg.count("GET", "/v2/team/app/manifests/v1"), 2, "--tries 2 means two attempts");
     assert_layout_sane(&t.layout());
 }
 
@@ -577,7 +577,7 @@ fn stalled_body_times_out_and_resumes_from_the_next_source() {
     let out = pull(
         &t,
         &reference,
-        &["--mirror", &mirror.url(), "--stall-timeout", "1", "--retries", "1", "--json"],
+        &["--mirror", &mirror.url(), "--stall-timeout", "1", "--tries", "1", "--json"],
     );
     assert_clean(&out);
     out.assert_success();

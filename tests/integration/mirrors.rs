@@ -1277,3 +1277,28 @@ fn the_registrys_host_settings_reach_the_host_that_serves_it() {
         assert_eq!(r.header("x-team"), Some("ci"), "{}", r.path);
     }
 }
+
+/// `--only-mirrors`: the `--mirror` URLs and none of the configured ones
+/// (whose host settings still apply); the registry stays the fallback.
+#[test]
+fn only_mirrors_ignores_the_configured_ones() {
+    let img = Image::oci(140, &[100]);
+    let (auth, reference) = authority(&img);
+    let configured = Registry::start();
+    configured.push_image(REPO, "v1", &img);
+    let given = Registry::start();
+    given.push_image(REPO, "v1", &img);
+    let t = Test::new().config(&format!("[defaults]\nmirrors = [\"{}\"]\n", configured.url()));
+    let out = pull(&t, &reference, &flags(&[given.url()], &["--only-mirrors"]));
+    out.assert_success();
+    assert_eq!(out.json()["servedBy"]["endpoint"], given.url());
+    assert_eq!(configured.count("GET", MANIFESTS), 0, "a configured mirror was asked");
+    let plan =
+        t.run_with(["mirrors", &reference, "--mirror", &given.url(), "--only-mirrors", "--json"]);
+    let plan = plan.json();
+    let sources: Vec<&str> =
+        plan["sources"].as_array().unwrap().iter().map(|s| s["base"].as_str().unwrap()).collect();
+    assert_eq!(sources, [given.url(), auth.url()]);
+    // Without a --mirror it means nothing: refused.
+    t.run_with(["pull", &reference, "--only-mirrors"]).assert_code(2);
+}

@@ -371,3 +371,69 @@ fn a_single_images_platform_comes_from_its_config() {
     ls.assert_success();
     assert!(ls.stdout.contains("linux/arm/v7"), "{}", ls.stdout);
 }
+
+/// `--platform` holds for a single-platform image as for an index: another
+/// platform is "not found" (exit 3, naming the image's), before any layer.
+#[test]
+fn platform_asked_for_must_be_the_single_images_own() {
+    let reg = Registry::start();
+    let img = Image::oci(110, &[1000]);
+    reg.push_image("team/app", "v1", &img);
+    let reference = format!("{}/team/app:v1", reg.host());
+    let t = Test::new();
+    let out = t.run_with([
+        "pull",
+        &reference,
+        "-o",
+        &t.layout_str(),
+        "--platform",
+        "windows/amd64",
+        "--json",
+    ]);
+    out.assert_code(3);
+    let want = "no image for platform windows/amd64: it is a single-platform image for linux/amd64";
+    assert!(out.stderr.contains(want), "{}", out.dump());
+    assert_eq!(out.json()["error"]["kind"], "not-found");
+    let layer = format!("/v2/team/app/blobs/{}", img.layers[0].digest);
+    assert_eq!(reg.count("GET", &layer), 0, "no layer fetched");
+    assert!(!t.layout().join("index.json").exists());
+    // Its own platform: pulled, the config (fetched first) reported as served.
+    let t = Test::new();
+    let out = t.run_with([
+        "pull",
+        &reference,
+        "-o",
+        &t.layout_str(),
+        "--platform",
+        "linux/amd64",
+        "--json",
+    ]);
+    out.assert_success();
+    let j = out.json();
+    let config =
+        j["blobs"].as_array().unwrap().iter().find(|b| b["digest"] == img.config.digest.as_str());
+    assert_eq!(config.unwrap()["endpoint"], reg.url(), "{j:#}");
+    assert_eq!(config.unwrap()["cached"], false, "{j:#}");
+}
+
+/// Without `--platform`, an image of another platform than this machine's
+/// is pulled with a warning, as docker and podman do.
+#[test]
+fn an_image_of_another_platform_is_pulled_with_a_warning_by_default() {
+    let reg = Registry::start();
+    let img = crate::support::image::ImageBuilder::new(111)
+        .platform("plan9", "riscv64", None)
+        .layers(&[100])
+        .build();
+    reg.push_image("team/app", "v1", &img);
+    let t = Test::new();
+    let out =
+        t.run_with(["pull", &format!("{}/team/app:v1", reg.host()), "-o", &t.layout_str(), "-q"]);
+    out.assert_success();
+    assert!(
+        out.stderr.starts_with("warning: ")
+            && out.stderr.contains("the image is for plan9/riscv64, not this machine's"),
+        "{}",
+        out.dump()
+    );
+}

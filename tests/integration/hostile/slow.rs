@@ -36,7 +36,7 @@ fn a_mirror_dripping_blob_bodies_is_cut_after_one_window_and_the_registry_contin
     let (mirror, authority, reference) =
         dripping_mirror(&img, DripBodies::Blobs, Duration::from_millis(20));
     let t = Test::new().timeout(Duration::from_secs(30));
-    // Under the default --retries 3 a cut body is resumed on the same
+    // Under the default --tries 3 a cut body is resumed on the same
     // source; one cut for slowness moves on at once.
     let out = pull(&t, &reference, &["--mirror", &mirror.url(), "--json", "--stall-timeout", SECS]);
     assert_clean(&out);

@@ -168,12 +168,19 @@ fn escape_sequences_in_a_configs_platform_are_spelled_out() {
     });
     push_manifest(&reg, OCI_MANIFEST, body);
     let mut found = Vec::new();
-    for mode in [&[][..], &["--json"]] {
+    // Asked for linux/amd64, it is refused (its architecture is not amd64),
+    // and the refusal shows the platform safely too.
+    let t = Test::new();
+    let out = pull(&t, &format!("{}/team/app:v1", reg.host()), &["--platform", "linux/amd64"]);
+    out.assert_code(3);
+    gather(&mut found, "pull --platform", &out);
+    // Taken as it is (--all-platforms: no platform asked for), it is pulled.
+    for mode in [&["--all-platforms"][..], &["--all-platforms", "--json"]] {
         let t = Test::new();
         let out = pull(&t, &format!("{}/team/app:v1", reg.host()), mode);
         out.assert_success();
         gather(&mut found, &format!("pull {mode:?}"), &out);
-        let out = t.run_with([&["ls", &t.layout_str()][..], mode].concat());
+        let out = t.run_with([&["ls", &t.layout_str()][..], &mode[1..]].concat());
         out.assert_success();
         gather(&mut found, &format!("ls {mode:?}"), &out);
     }
@@ -291,7 +298,7 @@ fn garbage_in_a_partial_file_is_refetched_from_zero_without_spending_a_retry() {
     let partial = partial_path(&t, layer);
     std::fs::create_dir_all(partial.parent().unwrap()).unwrap();
     std::fs::write(&partial, pseudo_random(99, 1000)).unwrap();
-    let out = pull(&t, &reference, &["--retries", "1"]);
+    let out = pull(&t, &reference, &["--tries", "1"]);
     assert_clean(&out);
     out.assert_success();
     assert_eq!(

@@ -368,6 +368,15 @@ impl Running {
         assert!(status.success(), "kill -INT failed");
     }
 
+    /// Sends a signal by name (`TERM`, `HUP`, ...) with the `kill` command.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
     /// Waits for it to exit; after `timeout` it is killed and the test fails.
     pub fn wait(mut self, timeout: Duration) -> Output {
         let deadline = Instant::now() + timeout;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::Test;
 
 /// Columns of the pseudo-terminal (and of the screen model).
-pub const WIDTH: usize = 100;
+pub const WIDTH: usize = 80;
 
 /// An `ocimirror` process whose stdin, stdout and stderr are one terminal.
 pub struct OnTerminal {
@@ -52,6 +52,25 @@ impl OnTerminal {
     /// Everything written to the terminal so far.
     pub fn raw(&self) -> String {
         String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
+    }
+
+    /// The screen as the user sees it now.
+    pub fn screen_now(&self) -> Vec<String> {
+        screen(&self.raw(), WIDTH)
+    }
+
+    /// Waits (at most `timeout`) until the screen shows a line for which
+    /// `wanted` holds; returns the screen then.
+    pub fn wait_for_screen(&self, wanted: impl Fn(&str) -> bool, timeout: Duration) -> Vec<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let shown = self.screen_now();
+            if shown.iter().any(|l| wanted(l)) {
+                return shown;
+            }
+            assert!(Instant::now() < deadline, "never shown; the screen: {shown:#?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Waits (at most `timeout`) until the terminal has shown `what`.
