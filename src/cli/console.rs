@@ -3,6 +3,13 @@
 //! it, so a log line never lands inside a frame nor leaves a stale one. One
 //! lock orders them all; once closed (the run ended, or a signal came) no
 //! frame is drawn again, so nothing appears after the final message.
+//!
+//! Our own rather than `indicatif`'s `MultiProgress`: what must hold here
+//! is that the log (tracing, the display's own event lines) and the frame
+//! share one lock and that nothing is drawn after `close`, even by a
+//! download still stopping on another thread. indicatif draws from its own
+//! ticker and its `suspend` covers one closure at a time, which is how the
+//! Ctrl-C test saw a bar redrawn after `error: interrupted`.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
