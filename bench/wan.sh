@@ -257,7 +257,11 @@ setup() {
 tool_cmd() {
     local host=${REF%%/*}
     case "$1" in
-        ocimirror) CMD=("$OCIMIRROR" pull -q "$REF" -o "$2" ${MIRROR:+--mirror "$MIRROR"}) ;;
+        # --no-cache --fresh: every run cold, as the others' (no blob cache
+        # and no host memory carried over from an earlier round).
+        ocimirror)
+            CMD=("$OCIMIRROR" pull -q --no-cache --fresh "$REF" -o "$2" ${MIRROR:+--mirror "$MIRROR"})
+            ;;
         skopeo)
             # skopeo has no mirror flag: a registries.conf of its own, always
             # (none of the system's), naming the mirror when there is one.

@@ -1,7 +1,6 @@
 //! Archives as outputs: `export -o FILE|-` and `pull -o FILE.tar|-`.
 
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 
 use crate::archive::{self, ArchiveStream, Destination, PendingFile};
 use crate::error::Error;
@@ -59,9 +58,6 @@ impl ArchiveTarget {
     /// Starts the archive a pull streams into: the pull's layout tells
     /// it of each blob as it is verified (`Streaming::arrivals`).
     pub(super) fn stream(&self) -> Result<Streaming, Error> {
-        // Until Ctrl-C has a handler, it kills the process, which would
-        // leave the temporary file behind: heard before it exists.
-        drop(hear_ctrl_c());
         let (destination, pending) = self.destination()?;
         Ok(Streaming { stream: ArchiveStream::start(destination)?, pending })
     }
@@ -79,21 +75,17 @@ impl ArchiveTarget {
     }
 
     /// The archive of `names` in `layout` (`export`). Written on a blocking
-    /// thread, so that Ctrl-C is heard meanwhile; the `PendingFile` is
-    /// dropped then, which removes the temporary file.
+    /// thread, so that a signal is heard meanwhile (`cli::signals`): the
+    /// run is dropped then, and with it the `PendingFile`, which removes
+    /// the temporary file.
     pub(super) async fn write_layout(
         &self,
         layout: Layout,
         names: Vec<String>,
     ) -> Result<ArchiveReport, Error> {
-        let mut interrupted = hear_ctrl_c();
         let (destination, pending) = self.destination()?;
         let out = destination.open()?;
-        let write = blocking(move || archive::write_archive(&layout, &names, out));
-        let written = tokio::select! {
-            r = write => r,
-            _ = &mut interrupted => return Err(Error::Interrupted),
-        };
+        let written = blocking(move || archive::write_archive(&layout, &names, out)).await;
         self.commit(pending, written)
     }
 
@@ -156,21 +148,9 @@ impl Streaming {
             .await;
         }
         let dir = dir.to_path_buf();
-        let written = tokio::select! {
-            r = blocking(move || stream.finish(&dir, names)) => r,
-            _ = hear_ctrl_c() => return Err(Error::Interrupted),
-        };
+        let written = blocking(move || stream.finish(&dir, names)).await;
         target.commit(self.pending, written).map(|_| ())
     }
-}
-
-/// Ctrl-C, listened for from now on: polled once, so that the handler is
-/// installed before the caller goes on.
-fn hear_ctrl_c() -> Pin<Box<impl Future<Output = std::io::Result<()>>>> {
-    let mut interrupted = Box::pin(tokio::signal::ctrl_c());
-    let waker = std::task::Waker::noop();
-    let _ = interrupted.as_mut().poll(&mut std::task::Context::from_waker(waker));
-    interrupted
 }
 
 /// A temporary directory, removed with everything in it when dropped.
