@@ -53,6 +53,13 @@ pub(super) fn keep(cache: Option<&BlobCache>, manifests: &[Manifest]) {
     }
 }
 
+/// The blob is in the layout: a partial copy of it there (a copy from the
+/// cache that a killed run left) would never be resumed, so it goes, unless
+/// another pull is writing it.
+fn forget_partial(ctx: &Downloads, d: &Descriptor) {
+    ctx.layout.discard_partial(&d.digest, std::time::Instant::now());
+}
+
 /// Gets one blob into the layout through the cache.
 pub(super) async fn one(
     ctx: &Downloads,
@@ -73,9 +80,11 @@ pub(super) async fn one(
     let mut fetched = None;
     for _ in 0..TRIES {
         if ctx.layout.has_blob(&d.digest, d.size) {
+            forget_partial(ctx, d);
             return Ok(report(fetched, false));
         }
         if cache.place(&ctx.layout, &d.digest, d.size, stall).await?.is_some() {
+            forget_partial(ctx, d);
             let from_cache = fetched.is_none();
             return Ok(report(fetched, from_cache));
         }

@@ -101,6 +101,27 @@ fn an_image_in_the_cache_pulls_into_a_new_layout_without_a_blob_request() {
 }
 
 #[test]
+fn a_partial_copy_in_the_layout_goes_once_the_cache_links_the_blob() {
+    let reg = Registry::start();
+    let img = Image::oci(1311, &[300_000, 5000]);
+    reg.push_image("team/app", "v1", &img);
+    let t = Test::new();
+    let reference = format!("{}/team/app:v1", reg.host());
+    pull_into(&t, "a", &reference, &[]).assert_success();
+    // What a run killed while copying a cached blob into layout `b` leaves
+    // (the copy is the fallback when a hard link cannot be made).
+    let layer = &img.layers[0].digest;
+    let partial_dir = t.path().join("b/.ocimirror/partial");
+    std::fs::create_dir_all(&partial_dir).unwrap();
+    let partial = partial_dir.join(layer.replacen(':', "-", 1));
+    std::fs::write(&partial, vec![7u8; 1000]).unwrap();
+    pull_into(&t, "b", &reference, &[]).assert_success();
+    assert!(!partial.exists(), "the blob is in the layout: its partial copy must go");
+    assert!(layout_has_blob(&t.path().join("b"), layer));
+    assert_layout_valid(&t.path().join("b"));
+}
+
+#[test]
 fn ctrl_c_keeps_a_partial_download_and_another_layout_resumes_it() {
     let reg = Registry::start();
     let img = Image::oci(1311, &[3 * MIB]);
