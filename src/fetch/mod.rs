@@ -164,6 +164,16 @@ impl Fetcher {
         target: ManifestTarget<'_>,
         order: &[usize],
     ) -> Result<Fetched, Error> {
+        self.manifest_telling(target, order, |_| {}).await
+    }
+
+    /// `manifest`, telling `asking` of each host before it is asked.
+    async fn manifest_telling(
+        &self,
+        target: ManifestTarget<'_>,
+        order: &[usize],
+        asking: impl Fn(usize),
+    ) -> Result<Fetched, Error> {
         let reference = &self.plan.reference;
         let (text, expected, size) = match target {
             ManifestTarget::Tag(tag) => (tag.to_string(), None, None),
@@ -178,6 +188,7 @@ impl Fetcher {
         let mut walk = Walk::new(self, &ask);
         for &i in order {
             let Some(endpoint) = walk.enter(i).await? else { continue };
+            asking(i);
             let repo = reference.repository.clone();
             let answer = self
                 .ask_host(i, &ask, |ns| {

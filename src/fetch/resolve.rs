@@ -100,8 +100,18 @@ impl Fetcher {
             Some(digest) => (ManifestTarget::Digest { digest, size: None }, None),
             None => (ManifestTarget::Tag(&tag), self.early_confirm().await),
         };
+        // The registry asked for the tag itself needs no confirming: a
+        // HEAD not yet sent (the mirror refused at once) is never sent.
+        let authority = self.authority();
+        let asking = |i| {
+            if Some(i) == authority
+                && let Some(early) = &early
+            {
+                early.task.abort();
+            }
+        };
         let Fetched { manifest, namespace, host, ns } =
-            self.manifest(target, &self.order(None)).await?;
+            self.manifest_telling(target, &self.order(None), asking).await?;
         let source = self.host(host);
         let ns_honored = ns.sent() && namespace.as_deref() == Some(self.plan.ns_value());
         if ns_honored {
@@ -156,11 +166,16 @@ impl Fetcher {
     async fn head(&self, endpoint: &Arc<Endpoint>, early: Option<EarlyConfirm>) -> (Head, Instant) {
         if let Some(mut early) = early {
             let started = early.started;
-            let joined = (&mut early.task).await.unwrap_or_else(|e| {
-                let failed = FetchError::Invalid(format!("the confirmation stopped: {e}"));
-                Err((failed, Exchange { url: String::new(), status: None }))
-            });
-            return (joined, started);
+            match (&mut early.task).await {
+                Ok(head) => return (head, started),
+                // Aborted when the walk reached the registry, which then
+                // did not serve: a host after it did. Asked again below.
+                Err(e) if e.is_cancelled() => {}
+                Err(e) => {
+                    let failed = FetchError::Invalid(format!("the confirmation stopped: {e}"));
+                    return (Err((failed, Exchange { url: String::new(), status: None })), started);
+                }
+            }
         }
         let reference = &self.plan.reference;
         let started = Instant::now();
