@@ -14,6 +14,8 @@
 #              request with a query string, as one not knowing `ns=` might
 #   refused    small through a mirror that refuses connections
 #   hung       small through a mirror that accepts connections and never answers
+#   local      small through the relay with no delay and no cap: what the
+#              registry and the tool take on their own (the floors leave it out)
 # Before the rounds, the relay measures itself: 8 parallel curls through it
 # against the same straight to the registry, and the cap and delay it adds.
 # Every relay logs connections, HTTP requests and bytes, so the report can
@@ -39,7 +41,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH="$ROOT/bench"
 RUNS=5 WRITE=0 WAIT_LOAD="" BUILD=1 KEEP=0
-ONLY="big,small,near,near-cold,ns404,refused,hung"
+ONLY="big,small,near,near-cold,ns404,refused,hung,local"
 TOOLS="ocimirror,skopeo,ctr"
 BIG_RTT_MS=${BIG_RTT_MS:-40} BIG_RATE=${BIG_RATE:-200M}
 FAR_RTT_MS=${FAR_RTT_MS:-80} FAR_RATE=${FAR_RATE:-0}
@@ -69,7 +71,7 @@ if [ "$WRITE" = 1 ] && [ "$RUNS" -lt 5 ]; then echo "--write needs --runs of at 
 IFS=, read -r -a SCENARIOS <<<"$ONLY"
 IFS=, read -r -a TOOL_LIST <<<"$TOOLS"
 for s in "${SCENARIOS[@]}"; do
-    case "$s" in big|small|near|near-cold|ns404|refused|hung) ;; *) echo "unknown scenario $s" >&2; exit 2 ;; esac
+    case "$s" in big|small|near|near-cold|ns404|refused|hung|local) ;; *) echo "unknown scenario $s" >&2; exit 2 ;; esac
 done
 for t in "${TOOL_LIST[@]}"; do
     case "$t" in ocimirror|skopeo|ctr) ;; *) echo "unknown tool $t" >&2; exit 2 ;; esac
@@ -215,6 +217,10 @@ setup() {
             IMAGE=big
             start_relay registry --upstream "$UP" --rtt-ms "$BIG_RTT_MS" --rate "$BIG_RATE"
             REF="127.0.0.1:$RELAY_PORT/bench/big:v1"
+            return ;;
+        local)
+            start_relay far --upstream "$UP" --rtt-ms 0 --rate 0
+            REF="127.0.0.1:$RELAY_PORT/bench/small:v1"
             return ;;
     esac
     start_relay far --upstream "$UP" --rtt-ms "$FAR_RTT_MS" --rate "$FAR_RATE"
