@@ -864,7 +864,9 @@ impl BlobWriter {
         self.clear_buffer();
         self.broken = result.is_err();
         result?;
-        if self.not_written_back >= WRITEBACK_EVERY {
+        // A scratch layout's files are never synced: started to disk, they
+        // cost the disk bandwidth of a copy about to be deleted.
+        if self.durable && self.not_written_back >= WRITEBACK_EVERY {
             self.not_written_back = 0;
             start_writeback(&self.file);
         }

@@ -100,8 +100,9 @@ impl Fetcher {
             Some(digest) => (ManifestTarget::Digest { digest, size: None }, None),
             None => (ManifestTarget::Tag(&tag), self.early_confirm().await),
         };
-        // The registry asked for the tag itself needs no confirming: a
-        // HEAD not yet sent (the mirror refused at once) is never sent.
+        // The registry asked for the tag itself needs no confirming: the
+        // HEAD is dropped then, and one still connecting (a mirror that
+        // refused within a round trip to the registry) is never sent.
         let authority = self.authority();
         let asking = |i| {
             if Some(i) == authority

@@ -203,7 +203,7 @@ impl RangedWriter {
         )))?;
         st.segments[i].done += accepted;
         st.not_written_back += accepted;
-        if st.not_written_back >= WRITEBACK_EVERY {
+        if self.durable && st.not_written_back >= WRITEBACK_EVERY {
             st.not_written_back = 0;
             start_writeback(&self.file);
         }
