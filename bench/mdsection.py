@@ -41,8 +41,9 @@ def put_section(path, heading, body):
     the heading line), or append it at the end if there is none."""
     text = open(path).read() if os.path.exists(path) else ""
     parts = _sections(text)
-    if not body.endswith("\n"):
-        body += "\n"
+    # One blank line after the section, so the next heading never runs
+    # into its last table.
+    body = body.rstrip("\n") + "\n\n"
     if any(h == heading for h, _ in parts):
         parts = [(h, body if h == heading else b) for h, b in parts]
     else:
