@@ -42,10 +42,10 @@ const TICK: Duration = Duration::from_millis(250);
 /// not to follow every hiccup of one connection.
 const RATE_WINDOW: Duration = Duration::from_secs(1);
 /// The first judgement comes sooner: every connection left idle until
-/// then is a cap's worth of bytes a second not coming (at 40 ms and 200
-/// Mbit/s, judging after 1 s cost 0.3 s of a 3.5 s pull). Its rate,
-/// taken during the connection's setup and slow start, is low, which
-/// errs toward a split; on loopback the blob is mostly in by then.
+/// then is a cap's worth of bytes a second not coming (bench/wan.sh, big:
+/// this and 4 MiB splits took 3.8 s to 3.6 s). Its rate, taken during
+/// the connection's setup and slow start, is low, which errs toward a
+/// split; on loopback it is still far above what would call for one.
 const FIRST_WINDOW: Duration = Duration::from_millis(250);
 /// No segment is split into halves smaller than this, nor than a quarter
 /// of the split threshold (so that a lowered threshold splits smaller
@@ -453,8 +453,9 @@ impl Rate {
     }
 
     /// Would the rest take longer than `SPLIT_WHEN_LEFT` at this rate?
-    /// Judged over at least `RATE_WINDOW`, so a slow start is not taken
-    /// for a slow link, and the window then starts again.
+    /// Judged over at least `RATE_WINDOW` (`FIRST_WINDOW` the first
+    /// time), so a hiccup is not taken for a slow link; the window then
+    /// starts again.
     fn worth_splitting(&mut self, written: u64, size: u64) -> bool {
         let elapsed = self.since.elapsed();
         if elapsed >= self.window {
