@@ -319,7 +319,13 @@ def targets(meta, by, fl):
             total = sum(kinds.values())
             row(f"`{scen}`: of the far registry, what a direct pull asks ({num(direct)})", asked, total <= direct)
     return rows + ["", "Medians of this run. `local` is the same pull as `small` with no delay: the registry's "
-                   "and ocimirror's own time, which no round trip explains.", ""]
+                   "and ocimirror's own time, which no round trip explains. `refused`, `hung`: ocimirror sends "
+                   "the HEAD that would confirm the mirror's tag together with the mirror's request, and drops "
+                   "it when the walk reaches the registry. Over a real link a refusal comes back within a round "
+                   "trip to the mirror, before the connection to the far registry is up, and the HEAD is never "
+                   "sent; here the kernel completes every handshake on loopback at once (the relay delays only "
+                   "what passes through it), so the HEAD is often written before the refusal is seen. A "
+                   "mirror that hangs costs the HEAD either way.", ""]
 
 
 def scenario(meta, scen, by, fl, about):
