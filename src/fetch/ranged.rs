@@ -36,6 +36,11 @@ use crate::trace::{AskKind, Attempt, Outcome};
 /// connections already running: shorter, and the extra connection's setup
 /// (a round trip or two) buys little.
 const SPLIT_WHEN_LEFT: Duration = Duration::from_secs(2);
+/// A segment of a blob already split is split again when it alone would
+/// take longer than this on its connection: a new connection's setup is
+/// two round trips and a slow start, well under this on any link that
+/// needs splitting.
+const SEGMENT_WHEN_LEFT: Duration = Duration::from_secs(1);
 /// How often the rate is looked at (and the segments saved for a resume).
 const TICK: Duration = Duration::from_millis(250);
 /// What the rate is measured over once the blob is under way: long enough
@@ -63,6 +68,8 @@ pub trait RangeSink: Send + Sync + 'static {
     fn size(&self) -> u64;
     fn written(&self) -> u64;
     fn complete(&self) -> bool;
+    /// What the segment with the most still to come has left.
+    fn most_left(&self) -> u64;
     fn claim(&self, min_split: u64) -> Option<Claim>;
     fn write(&self, start: u64, chunks: &[Bytes]) -> Result<Written, Error>;
     fn extend(&self, start: u64) -> Option<u64>;
@@ -196,7 +203,7 @@ impl Fetcher {
                     // of bytes for the whole download. But one split at a
                     // time until the host has answered a range with it: one
                     // that ignores `Range` would send the whole blob to each.
-                    let worth = ranges_work && rate.worth_splitting(sink.written(), sink.size());
+                    let worth = ranges_work && rate.worth_splitting(sink.as_ref(), turns.len());
                     let most = if host.takes_ranges.load(Ordering::Relaxed) { MAX_RANGES } else { 2 };
                     while worth && turns.len() < most
                         && let Ok(permit) = budget.clone().try_acquire_owned()
@@ -440,31 +447,37 @@ fn after(chunks: Vec<Bytes>, mut n: u64) -> Vec<Bytes> {
 struct Rate {
     since: Instant,
     bytes: u64,
-    /// The verdict of the last full window, kept until the next one: a
-    /// connection freed meanwhile (another blob done) is put to use at
-    /// once, not a second later.
-    worth: bool,
     window: Duration,
+    /// The last full window's rates, all connections' and one's: kept
+    /// until the next, while the verdict is taken again at every tick, so
+    /// that a connection freed meanwhile (another blob done) is put to
+    /// use at once, not up to a window later.
+    total: f64,
+    per_connection: f64,
 }
 
 impl Rate {
     fn new(written: u64) -> Rate {
-        Rate { since: Instant::now(), bytes: written, worth: false, window: FIRST_WINDOW }
+        let since = Instant::now();
+        Rate { since, bytes: written, window: FIRST_WINDOW, total: 0.0, per_connection: 0.0 }
     }
 
-    /// Would the rest take longer than `SPLIT_WHEN_LEFT` at this rate?
-    /// Judged over at least `RATE_WINDOW` (`FIRST_WINDOW` the first
-    /// time), so a hiccup is not taken for a slow link; the window then
-    /// starts again.
-    fn worth_splitting(&mut self, written: u64, size: u64) -> bool {
+    /// Would another connection pay: the rest of the blob at its rate, or
+    /// the longest segment at one connection's? The rates are measured
+    /// over at least `RATE_WINDOW` (`FIRST_WINDOW` the first time), so a
+    /// hiccup is not taken for a slow link.
+    fn worth_splitting(&mut self, sink: &impl RangeSink, turns: usize) -> bool {
         let elapsed = self.since.elapsed();
+        let written = sink.written();
         if elapsed >= self.window {
-            let bytes = written.saturating_sub(self.bytes) as f64;
-            (self.since, self.bytes) = (Instant::now(), written);
-            self.worth = worth_splitting(bytes / elapsed.as_secs_f64(), size - written.min(size));
-            self.window = RATE_WINDOW;
+            self.total = written.saturating_sub(self.bytes) as f64 / elapsed.as_secs_f64();
+            self.per_connection = self.total / turns.max(1) as f64;
+            (self.since, self.bytes, self.window) = (Instant::now(), written, RATE_WINDOW);
         }
-        self.worth
+        // The segment rule only once the host has shown its rate on more
+        // than one connection: a blob on one is judged whole, at 2 s.
+        worth_splitting(self.total, sink.size().saturating_sub(written))
+            || (turns > 1 && worth_splitting_more(self.per_connection, sink.most_left()))
     }
 }
 
@@ -472,6 +485,15 @@ impl Rate {
 /// `SPLIT_WHEN_LEFT`.
 fn worth_splitting(rate: f64, left: u64) -> bool {
     rate > 0.0 && left as f64 / rate > SPLIT_WHEN_LEFT.as_secs_f64()
+}
+
+/// Once split, the blob ends when its slowest segment does: whether the
+/// segment with `most_left` bytes, at one connection's `rate`, takes
+/// longer than `SEGMENT_WHEN_LEFT`. Judged on the whole blob alone, a
+/// blob on six capped connections looked nearly done while two of them
+/// had a second's work left and the others idled (bench/wan.sh, big).
+fn worth_splitting_more(rate: f64, most_left: u64) -> bool {
+    rate > 0.0 && most_left as f64 / rate > SEGMENT_WHEN_LEFT.as_secs_f64()
 }
 
 #[cfg(test)]
@@ -491,6 +513,20 @@ mod tests {
         ];
         for (rate, left, split) in cases {
             assert_eq!(worth_splitting(rate, left), split, "rate {rate}, left {left}");
+        }
+    }
+
+    #[test]
+    fn a_split_blob_splits_again_when_a_segment_has_over_a_second_left() {
+        const MB: f64 = 1e6;
+        let cases = [
+            // (one connection's rate, the longest segment's bytes left, split?)
+            (25.0 * MB, 30 << 20, true), // 1.3 s on its connection, the others idle
+            (25.0 * MB, 20 << 20, false), // 0.8 s: a new connection would barely start
+            (0.0, 30 << 20, false),      // no rate measured yet
+        ];
+        for (rate, left, split) in cases {
+            assert_eq!(worth_splitting_more(rate, left), split, "rate {rate}, left {left}");
         }
     }
 }

@@ -135,6 +135,11 @@ impl RangedWriter {
         self.state().segments.iter().map(|s| s.done).sum()
     }
 
+    /// What the segment with the most still to come has left.
+    pub fn most_left(&self) -> u64 {
+        self.state().segments.iter().map(Segment::left).max().unwrap_or(0)
+    }
+
     /// Every byte is written and hashed.
     pub fn complete(&self) -> bool {
         self.state().frontier == self.size

@@ -332,6 +332,10 @@ impl RangeSink for ObservedRanges {
         self.writer.complete()
     }
 
+    fn most_left(&self) -> u64 {
+        self.writer.most_left()
+    }
+
     fn claim(&self, min_split: u64) -> Option<Claim> {
         self.writer.claim(min_split)
     }
