@@ -57,21 +57,8 @@ bench_init ocimirror-batch
 start_registry upstream
 UP="127.0.0.1:$REG_PORT"
 
-# A mirror that accepts connections and never answers (ends with the bench).
-python3 - "$WORK/hung.port" <<'PY' &
-import socket, sys, threading, time
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(128)
-open(sys.argv[1], "w").write(str(s.getsockname()[1]))
-held = []
-def accept():
-    while True:
-        held.append(s.accept()[0])
-threading.Thread(target=accept, daemon=True).start()
-time.sleep(3600)
-PY
-PIDS+=($!)
-until [ -s "$WORK/hung.port" ]; do sleep 0.05; done
-HUNG="http://127.0.0.1:$(cat "$WORK/hung.port")"
+start_hung_mirror
+HUNG="http://127.0.0.1:$HUNG_PORT"
 
 log "generating: ten images on one base, and the large image"
 python3 "$ROOT/bench/genimage.py" family "$WORK/src/family" app --count 10 --base 64M --layers 4M >/dev/null

@@ -30,63 +30,21 @@ done
 case "$RUNS" in ''|*[!0-9]*) echo "--runs takes a number" >&2; exit 2 ;; esac
 if [ "$RUNS" -lt 1 ] || [ "$RUNS" -gt 50 ]; then echo "--runs must be 1..50" >&2; exit 2; fi
 
-log() { printf '[cache-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-for tool in docker-registry skopeo python3 timeout; do
-    command -v "$tool" >/dev/null || die "$tool is not on PATH"
-done
+BENCH_NAME=cache-bench
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+need_tools docker-registry skopeo python3 timeout curl
 if [ "$BUILD" = 1 ]; then
     (cd "$ROOT" && cargo build --release --quiet) || die "release build failed"
 fi
 OCIMIRROR="$ROOT/target/release/ocimirror"
 [ -x "$OCIMIRROR" ] || die "$OCIMIRROR is missing"
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/ocimirror-cache-bench.XXXXXX")
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-mkdir -p "$WORK/home/.config" "$WORK/out"
-export HOME="$WORK/home" TMPDIR="$WORK/home" XDG_CONFIG_HOME="$WORK/home/.config" \
-    XDG_CACHE_HOME="$WORK/home/.cache" XDG_RUNTIME_DIR="$WORK/home" DOCKER_CONFIG="$WORK/home/.docker"
-unset REGISTRY_AUTH_FILE OCIMIRROR_CONFIG OCIMIRROR_MIRRORS OCIMIRROR_HOSTS_DIR \
-    OCIMIRROR_REGISTRIES_CONF OCIMIRROR_OUTPUT OCIMIRROR_LOG OCIMIRROR_CACHE_DIR OCIMIRROR_CACHE 2>/dev/null || true
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$WORK/reg"
-cat >"$WORK/reg/config.yml" <<YML
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage:
-  filesystem: {rootdirectory: "$WORK/reg/storage"}
-http: {addr: "127.0.0.1:$port", secret: ocimirror-bench}
-YML
-env $(env | sed -n 's/^\(REGISTRY_[^=]*\)=.*/-u \1/p') docker-registry serve "$WORK/reg/config.yml" \
-    >"$WORK/reg/log" 2>&1 &
-PIDS+=($!)
-UP="127.0.0.1:$port"
-for _ in $(seq 100); do curl -fsS "http://$UP/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fsS "http://$UP/v2/" >/dev/null || die "registry did not start"
-
-# A mirror that accepts connections and never answers (ends with the bench).
-python3 - "$WORK/hung.port" <<'PY' &
-import socket, sys, threading, time
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
-open(sys.argv[1], "w").write(str(s.getsockname()[1]))
-held = []
-def accept():
-    while True:
-        held.append(s.accept()[0])
-threading.Thread(target=accept, daemon=True).start()
-time.sleep(3600)
-PY
-PIDS+=($!)
-until [ -s "$WORK/hung.port" ]; do sleep 0.05; done
-HUNG="http://127.0.0.1:$(cat "$WORK/hung.port")"
+bench_init ocimirror-cache-bench
+start_registry upstream
+UP="127.0.0.1:$REG_PORT"
+start_hung_mirror
+HUNG="http://127.0.0.1:$HUNG_PORT"
 
 log "generating and pushing the image (4 x 32 MiB)"
 python3 "$ROOT/bench/genimage.py" image "$WORK/src" bench --layers 32M,32M,32M,32M >/dev/null

@@ -1,12 +1,13 @@
-# Helpers shared by bench/run.sh (loopback) and bench/wan.sh (WAN-like),
-# sourced, not run. What the caller provides:
+# Helpers shared by bench/run.sh, batch.sh, cache.sh (loopback) and
+# bench/wan.sh (WAN-like), sourced, not run. What the caller provides:
 #   ROOT, BENCH    the repository and its bench/ directory
-#   KEEP           1 to keep the work directory at exit
+#   KEEP           1 to keep the work directory at exit (default 0)
 #   CMD_TIMEOUT    seconds any one pushing command may take
 #   CACHE_TIMEOUT  seconds a pull-through cache may take to store what it served
 # What bench_init sets up: WORK (the work directory), PIDS (processes to
 # stop at exit; add yours), a private HOME, and the cleanup trap.
 # Registries: start_registry sets REG_PORT and REG_PID; push/gen push to UP.
+# start_hung_mirror sets HUNG_PORT: a mirror that never answers.
 
 log() { printf '[%s %s] %s\n' "${BENCH_NAME:-bench}" "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -39,9 +40,10 @@ bench_init() {
     trap 'exit 130' INT TERM
     mkdir -p "$WORK/home/.config" "$WORK/out"
     export HOME="$WORK/home" TMPDIR="$WORK/home" XDG_CONFIG_HOME="$WORK/home/.config" \
-        XDG_RUNTIME_DIR="$WORK/home" DOCKER_CONFIG="$WORK/home/.docker"
+        XDG_CACHE_HOME="$WORK/home/.cache" XDG_RUNTIME_DIR="$WORK/home" DOCKER_CONFIG="$WORK/home/.docker"
     unset REGISTRY_AUTH_FILE OCIMIRROR_CONFIG OCIMIRROR_MIRRORS OCIMIRROR_HOSTS_DIR \
-        OCIMIRROR_REGISTRIES_CONF OCIMIRROR_OUTPUT OCIMIRROR_LOG CONTAINERS_REGISTRIES_CONF 2>/dev/null || true
+        OCIMIRROR_REGISTRIES_CONF OCIMIRROR_OUTPUT OCIMIRROR_LOG OCIMIRROR_CACHE_DIR OCIMIRROR_CACHE \
+        CONTAINERS_REGISTRIES_CONF 2>/dev/null || true
 }
 
 bench_cleanup() {
@@ -50,7 +52,29 @@ bench_cleanup() {
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
-    if [ "$KEEP" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+    if [ "${KEEP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+
+# start_hung_mirror: a mirror that accepts connections and never answers:
+# a listener that holds every connection open, silent. Sets HUNG_PORT. It
+# ends with the benchmark (cleanup kills it), after an hour at the latest.
+start_hung_mirror() {
+    python3 - "$WORK/hung.port" <<'PY' &
+import socket, sys, threading, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(128)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+held = []
+def accept():
+    while True:
+        held.append(s.accept()[0])
+threading.Thread(target=accept, daemon=True).start()
+time.sleep(3600)
+PY
+    PIDS+=($!)
+    until [ -s "$WORK/hung.port" ]; do sleep 0.05; done
+    HUNG_PORT=$(cat "$WORK/hung.port")
 }
 
 # wait_load L: wait (up to 10 min) for the 1-minute load average to drop below L.

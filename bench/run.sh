@@ -93,26 +93,7 @@ log "registry on $UP"
 # kernel answers a connect with RST straight away.
 DEAD_PORT=$(free_port)
 
-# A mirror that accepts connections and never answers: a listener that
-# holds every connection open, silent. It ends by itself after an hour at
-# the latest, and with the benchmark (cleanup kills it).
-HUNG_PORT_FILE="$WORK/hung.port"
-python3 - "$HUNG_PORT_FILE" <<'PY' &
-import socket, sys, threading, time
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(64)
-open(sys.argv[1], "w").write(str(s.getsockname()[1]))
-held = []
-def accept():
-    while True:
-        held.append(s.accept()[0])
-threading.Thread(target=accept, daemon=True).start()
-time.sleep(3600)
-PY
-PIDS+=($!)
-until [ -s "$HUNG_PORT_FILE" ]; do sleep 0.05; done
-HUNG_PORT=$(cat "$HUNG_PORT_FILE")
+start_hung_mirror
 
 IMAGES=(large small multi rss100)
 gen large image --layers 125M,125M,125M,125M
