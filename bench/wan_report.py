@@ -299,7 +299,8 @@ def targets(meta, by, fl):
         floor, what = fl[scen][0], "the round-trip floor"
         if scen in ("near", "ns404"):
             # The walk's own need: the HEAD that confirms the tag, on a new
-            # connection to the far registry, before the blobs.
+            # connection to the far registry, before the image is named
+            # (the blobs download meanwhile).
             floor, what = max(floor, 2 * far + 2 * near), "the round-trip floor with the confirming HEAD"
         plus = (f" (÷ that plus `local`, {secs(local)} s: {ratio(m, floor + local)})" if local else "")
         row(f"`{scen}`: within 1.25× {what} ({secs(floor)} s)", ratio(m, floor) + plus, m / floor <= 1.25)
@@ -416,8 +417,8 @@ def notes(meta, by):
     if confirm:
         out.append(f"- ocimirror through a mirror ({', '.join(f'`{c}`' for c in confirm)}) also sends one manifest "
                    "HEAD to the far registry: a tag served by a mirror that did not confirm `ns` is confirmed with "
-                   "the registry (src/fetch/resolve.rs), and the blobs wait for it (a new connection and a "
-                   "request: 2 far round trips).")
+                   "the registry (src/fetch/resolve.rs): a new connection and a request, 2 far round trips, "
+                   "before the image is named; the blobs download from the mirror meanwhile.")
     if get("near-cold"):
         out.append("- `near-cold`: the cache sent the far registry " + ", ".join(
             f"{num(s.host('cache-far', 'reqs'))} requests over {num(s.host('cache-far', 'conns'))} connections ({t})"

@@ -24,7 +24,7 @@ use bytes::Bytes;
 pub use decide::{Class, NsPath, Trust, trust_as_served};
 pub use probe::{HostProbe, NsSupport, ReferenceAnswer};
 pub use ranged::RangeSink;
-pub use resolve::{Collision, Confirmation, Resolution, ServedBy};
+pub use resolve::{Collision, Confirmation, Resolution, ServedBy, Unconfirmed};
 pub use session::Session;
 
 use crate::digest::Digest;

@@ -5,6 +5,11 @@
 //! tag answered by a mirror is confirmed with one HEAD to the registry,
 //! sent together with the mirror's request so it costs no round trip.
 //! Only mirrors configured `trusted` are not asked to be confirmed.
+//!
+//! A pull need not wait for that HEAD either (`resolve_unconfirmed`): the
+//! blobs a manifest lists are verified by digest whoever serves them, so
+//! they download while the HEAD is in flight, and only naming the image
+//! waits for it (`Fetcher::confirmed`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -90,10 +95,25 @@ impl Drop for EarlyConfirm {
     }
 }
 
+/// A tag answered by a mirror, not yet confirmed with the registry: the
+/// registry's HEAD, when it went out with the mirror's request.
+pub struct Unconfirmed {
+    early: Option<EarlyConfirm>,
+}
+
 impl Fetcher {
     /// Finds the reference's manifest: the first host that serves it, with
     /// a tag answered by an untrusted mirror confirmed by the authority.
     pub async fn resolve(&self) -> Result<Resolution, Error> {
+        match self.resolve_unconfirmed().await? {
+            (r, Some(unconfirmed)) => self.confirmed(r, unconfirmed).await,
+            (r, None) => Ok(r),
+        }
+    }
+
+    /// Like `resolve`, but a tag that needs confirming is returned as the
+    /// mirror served it, with what `confirmed` needs to confirm it.
+    pub async fn resolve_unconfirmed(&self) -> Result<(Resolution, Option<Unconfirmed>), Error> {
         let reference = &self.plan.reference;
         let tag = reference.target();
         let (target, early) = match &reference.digest {
@@ -132,8 +152,8 @@ impl Fetcher {
         };
         let resolution = Resolution { manifest, host, served_by, warnings: Vec::new() };
         match trust {
-            Some(_) => Ok(resolution),
-            None => self.confirm(resolution, early).await,
+            Some(_) => Ok((resolution, None)),
+            None => Ok((resolution, Some(Unconfirmed { early }))),
         }
     }
 
@@ -183,14 +203,15 @@ impl Fetcher {
         (endpoint.head_manifest(&reference.repository, &reference.target()).await, started)
     }
 
-    /// A tag from a mirror that is not trusted for it: the registry's HEAD
-    /// says the tag's digest (Docker Hub does not count HEADs against pull
-    /// limits). The same digest confirms it; another overrules it; none
-    /// leaves it unconfirmed.
-    async fn confirm(
+    /// A tag from a mirror that is not trusted for it (`resolve_unconfirmed`):
+    /// the registry's HEAD says the tag's digest (Docker Hub does not count
+    /// HEADs against pull limits). The same digest confirms it; another
+    /// overrules it (`Confirmation::Overruled`: the registry's manifest);
+    /// none leaves it unconfirmed.
+    pub async fn confirmed(
         &self,
         r: Resolution,
-        early: Option<EarlyConfirm>,
+        unconfirmed: Unconfirmed,
     ) -> Result<Resolution, Error> {
         let Some(authority) = self.authority() else {
             let why = "fallback to the registry is off";
@@ -203,7 +224,7 @@ impl Fetcher {
             return self.unconfirmed(r, Confirmation::RegistryUnavailable, &skip.reason());
         }
         let endpoint = self.session.endpoint(&self.plan, source).await?;
-        let (head, started) = self.head(&endpoint, early).await;
+        let (head, started) = self.head(&endpoint, unconfirmed.early).await;
         match head {
             // Like with like: the registry may name it in sha512.
             Ok((digest, ex)) if digest == r.manifest.digest_in(digest.algorithm()) => {

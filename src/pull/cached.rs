@@ -6,12 +6,10 @@
 //! either. Without the cache (`--no-cache`), `download.rs` writes into the
 //! layout as before.
 
-use std::sync::Arc;
-
-use super::download::{Downloads, fetch_into};
+use super::download::{BlobJob, Downloads, fetch_into};
 use crate::cache::BlobCache;
 use crate::error::{Error, Result};
-use crate::fetch::{Confirmation, Fetcher, Resolution, ServedBy, Trust};
+use crate::fetch::{Confirmation, Resolution, ServedBy, Trust};
 use crate::image::{Descriptor, MAX_MANIFEST_SIZE, Manifest};
 use crate::plan::{Plan, Role};
 use crate::report::BlobReport;
@@ -61,13 +59,8 @@ fn forget_partial(ctx: &Downloads, d: &Descriptor) {
 }
 
 /// Gets one blob into the layout through the cache.
-pub(super) async fn one(
-    ctx: &Downloads,
-    cache: &BlobCache,
-    fetcher: &Arc<Fetcher>,
-    order: &[usize],
-    d: &Descriptor,
-) -> Result<BlobReport> {
+pub(super) async fn one(ctx: &Downloads, cache: &BlobCache, job: &BlobJob) -> Result<BlobReport> {
+    let (fetcher, d) = (&job.fetcher, &job.descriptor);
     let report = |endpoint: Option<String>, from_cache: bool| BlobReport {
         digest: d.digest.clone(),
         size: d.size,
@@ -83,6 +76,10 @@ pub(super) async fn one(
             forget_partial(ctx, d);
             return Ok(report(fetched, false));
         }
+        if cache.store().has_blob(&d.digest, d.size) {
+            // Named in the layout only once the image may be (`Gate`).
+            ctx.gate(job).open().await;
+        }
         if cache.place(&ctx.layout, &d.digest, d.size, stall).await?.is_some() {
             forget_partial(ctx, d);
             let from_cache = fetched.is_none();
@@ -90,7 +87,7 @@ pub(super) async fn one(
         }
         // Into the cache: Ctrl-C leaves the partial file there, resumable
         // work in a place every later run looks.
-        fetched = fetch_into(ctx, cache.store(), None, fetcher, order, d).await?;
+        fetched = fetch_into(ctx, cache.store(), None, job).await?;
     }
     Err(Error::Failed(format!(
         "blob {}: the cache at {} lost it {TRIES} times right after it was stored (is another \

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::{AbortHandle, JoinSet};
 
 use std::collections::{HashMap, HashSet};
 
@@ -35,15 +35,47 @@ pub(super) struct Downloads {
     pub jobs: usize,
     /// The shared blob cache, unless `--no-cache` (see `cached.rs`).
     pub cache: Option<crate::cache::BlobCache>,
+    /// The images (indexes into the batch) whose blobs may be named: a
+    /// tag still being confirmed is not among them yet (see `Gate`).
+    pub named: watch::Receiver<HashSet<usize>>,
+}
+
+/// Waits until a blob may get its name: until one of the images that need
+/// it may be named. A blob of a tag still being confirmed downloads and is
+/// verified meanwhile, but only a confirmed image's blobs are named in the
+/// layout (or the cache): a mirror's substitute must leave nothing there.
+pub(super) struct Gate {
+    named: watch::Receiver<HashSet<usize>>,
+    images: Vec<usize>,
+}
+
+impl Downloads {
+    pub(super) fn gate(&self, job: &BlobJob) -> Gate {
+        Gate { named: self.named.clone(), images: job.images.clone() }
+    }
+}
+
+impl Gate {
+    pub(super) async fn open(&self) {
+        let mut named = self.named.clone();
+        let wanted = |named: &HashSet<usize>| self.images.iter().any(|i| named.contains(i));
+        // `is_err()` at once: the guard it returns must not be held.
+        if named.wait_for(wanted).await.is_err() {
+            // Every verdict is in and none names it: an image that is
+            // given up aborts the downloads only it needed (`Needed`), so
+            // this one is being stopped.
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 /// One blob of a batch: through the walk of the first image that needs it,
 /// for every image that does.
 pub(super) struct BlobJob {
-    descriptor: Descriptor,
-    fetcher: Arc<Fetcher>,
+    pub descriptor: Descriptor,
+    pub fetcher: Arc<Fetcher>,
     /// Hosts in the order to ask them.
-    order: Arc<[usize]>,
+    pub order: Arc<[usize]>,
     /// The images (indexes into the batch) that need it.
     images: Vec<usize>,
 }
@@ -81,8 +113,13 @@ type Downloaded = HashMap<Digest, Result<BlobReport>>;
 /// Downloads every blob; what became of each, by digest. A blob that
 /// fails fails the images that need it: blobs only they need are then not
 /// started, and once no image can succeed the downloads still running are
-/// dropped (aborted). `Err` for Ctrl-C only.
-pub(super) async fn all(ctx: Arc<Downloads>, jobs: Vec<BlobJob>) -> Result<Downloaded> {
+/// dropped (aborted). An image sent to `dropped` (its tag overruled, say)
+/// is given up the same way. `Err` for Ctrl-C only.
+pub(super) async fn all(
+    ctx: Arc<Downloads>,
+    jobs: Vec<BlobJob>,
+    mut dropped: mpsc::UnboundedReceiver<usize>,
+) -> Result<Downloaded> {
     let slots = ctx.jobs.max(1);
     // Each blob downloads in a task of its own, so the runtime spreads the
     // downloads (and their hashing, see `BlobWriter`) over the cores.
@@ -101,59 +138,110 @@ pub(super) async fn all(ctx: Arc<Downloads>, jobs: Vec<BlobJob>) -> Result<Downl
         Some(job) => job.fetcher.session().connections(),
         None => Arc::new(Semaphore::new(slots)),
     };
-    let mut alive: HashSet<usize> = jobs.iter().flat_map(|j| j.images.iter().copied()).collect();
+    let mut needed = Needed {
+        alive: jobs.iter().flat_map(|j| j.images.iter().copied()).collect(),
+        running: HashMap::new(),
+    };
     let mut pending = jobs.into_iter();
-    let mut images_of: HashMap<Digest, Vec<usize>> = HashMap::new();
     let mut downloads = JoinSet::new();
     let mut done: Downloaded = HashMap::new();
+    let mut listening = true;
     loop {
         while downloads.len() < in_flight
-            && let Some(job) = pending.find(|j| j.images.iter().any(|i| alive.contains(i)))
+            && let Some(job) = pending.find(|j| j.images.iter().any(|i| needed.alive.contains(i)))
         {
-            images_of.insert(job.descriptor.digest.clone(), job.images);
-            let (ctx, large) = (ctx.clone(), large.clone());
-            let (d, fetcher, order) = (job.descriptor, job.fetcher, job.order);
-            downloads.spawn(async move {
-                // `ok()`: the semaphore is never closed.
-                let _large =
-                    if d.size > SMALL_BLOB { large.acquire_owned().await.ok() } else { None };
-                let result = one(&ctx, &fetcher, &order, &d).await;
-                tell(&*ctx.observer, &d, &result);
-                (d.digest, result)
-            });
+            let digest = job.descriptor.digest.clone();
+            let images = job.images.clone();
+            let task = downloads.spawn(download(ctx.clone(), large.clone(), job));
+            needed.running.insert(digest, (images, task));
         }
-        let (digest, result) = match downloads.join_next().await {
+        let joined = tokio::select! {
+            joined = downloads.join_next() => joined,
+            image = dropped.recv(), if listening => {
+                match image {
+                    Some(image) => needed.drop_image(image, &*ctx.observer),
+                    None => listening = false,
+                }
+                if needed.alive.is_empty() {
+                    break;
+                }
+                continue;
+            }
+        };
+        let (digest, result) = match joined {
             None => break,
             Some(Ok(finished)) => finished,
+            // Aborted: no image still wants it.
+            Some(Err(e)) if e.is_cancelled() => continue,
             Some(Err(e)) => return Err(Error::Failed(format!("a download stopped: {e}"))),
         };
+        let images = needed.running.remove(&digest).map(|(images, _)| images);
         match &result {
             Err(Error::Interrupted) => return Err(Error::Interrupted),
-            Err(_) => images_of.get(&digest).into_iter().flatten().for_each(|i| {
-                alive.remove(i);
-            }),
+            Err(_) => {
+                images.into_iter().flatten().for_each(|i| needed.drop_image(i, &*ctx.observer))
+            }
             Ok(_) => {}
         }
         done.insert(digest, result);
-        if alive.is_empty() {
+        if needed.alive.is_empty() {
             break;
         }
     }
     Ok(done)
 }
 
+/// One download task of `all`: a large blob waits for a connection of the
+/// run's budget first.
+async fn download(
+    ctx: Arc<Downloads>,
+    large: Arc<Semaphore>,
+    job: BlobJob,
+) -> (Digest, Result<BlobReport>) {
+    let d = &job.descriptor;
+    // `ok()`: the semaphore is never closed.
+    let _large = if d.size > SMALL_BLOB { large.acquire_owned().await.ok() } else { None };
+    let result = one(&ctx, &job).await;
+    tell(&*ctx.observer, d, &result);
+    (job.descriptor.digest, result)
+}
+
+/// A receiver for `all` that will never name an image.
+pub(super) fn none_dropped() -> mpsc::UnboundedReceiver<usize> {
+    mpsc::unbounded_channel().1
+}
+
+/// The images still to be had, and what each running download is for.
+struct Needed {
+    alive: HashSet<usize>,
+    running: HashMap<Digest, (Vec<usize>, AbortHandle)>,
+}
+
+impl Needed {
+    /// Gives `image` up: a download no living image needs is aborted (and
+    /// its progress ended).
+    fn drop_image(&mut self, image: usize, observer: &dyn Observer) {
+        self.alive.remove(&image);
+        let alive = &self.alive;
+        self.running.retain(|digest, (images, task)| {
+            let needed = images.iter().any(|i| alive.contains(i));
+            if !needed {
+                task.abort();
+                observer.blob_finished(digest);
+            }
+            needed
+        });
+    }
+}
+
 /// Gets one blob into the layout, or finds it already there: through the
 /// blob cache (`cached.rs`), or, with `--no-cache`, straight in.
-async fn one(
-    ctx: &Downloads,
-    fetcher: &Arc<Fetcher>,
-    order: &[usize],
-    d: &Descriptor,
-) -> Result<BlobReport> {
+async fn one(ctx: &Downloads, job: &BlobJob) -> Result<BlobReport> {
     if let Some(cache) = &ctx.cache {
-        return super::cached::one(ctx, cache, fetcher, order, d).await;
+        return super::cached::one(ctx, cache, job).await;
     }
-    let endpoint = fetch_into(ctx, &ctx.layout, Some(&ctx.cleanup), fetcher, order, d).await?;
+    let d = &job.descriptor;
+    let endpoint = fetch_into(ctx, &ctx.layout, Some(&ctx.cleanup), job).await?;
     Ok(BlobReport {
         digest: d.digest.clone(),
         size: d.size,
@@ -173,10 +261,10 @@ pub(super) async fn fetch_into(
     ctx: &Downloads,
     store: &Layout,
     cleanup: Option<&Cleanup>,
-    fetcher: &Arc<Fetcher>,
-    order: &[usize],
-    d: &Descriptor,
+    job: &BlobJob,
 ) -> Result<Option<String>> {
+    let (fetcher, order, d) = (&job.fetcher, &job.order[..], &job.descriptor);
+    let gate = ctx.gate(job);
     let stall = fetcher.session().config.network.stall_timeout;
     let Some(mut writer) = writer(store, d, stall).await? else { return Ok(None) };
     if let Some(cleanup) = cleanup
@@ -192,6 +280,7 @@ pub(super) async fn fetch_into(
     // complete partial: asking for `bytes=<size>-` would get 416. Verify it
     // as it is; on a mismatch `finish` empties it and we download.
     if writer.complete() {
+        gate.open().await;
         match writer.finish().await {
             Ok(()) => {
                 done();
@@ -209,11 +298,12 @@ pub(super) async fn fetch_into(
             writer: writer.into_ranged()?,
             observer: ctx.observer.clone(),
             digest: d.digest.clone(),
+            gate,
         });
         fetcher.blob_in_ranges(d, ranged, order).await
     } else {
-        let mut sink =
-            Observed { writer: &mut writer, observer: &*ctx.observer, digest: &d.digest };
+        let observer = &*ctx.observer;
+        let mut sink = Observed { writer: &mut writer, observer, digest: &d.digest, gate };
         let result = fetcher.blob(d, &mut sink, order).await;
         if result.is_err() {
             // Keep what verified-so-far bytes we have for the next run.
@@ -270,11 +360,13 @@ pub(super) async fn writer(
     }
 }
 
-/// The partial file as the walk writes into it, with progress reported.
+/// The partial file as the walk writes into it, with progress reported;
+/// named once the gate opens.
 struct Observed<'a> {
     writer: &'a mut BlobWriter,
     observer: &'a dyn Observer,
     digest: &'a Digest,
+    gate: Gate,
 }
 
 impl BlobSink for Observed<'_> {
@@ -303,6 +395,7 @@ impl BlobSink for Observed<'_> {
     }
 
     async fn finish(&mut self) -> Result<()> {
+        self.gate.open().await;
         let result = self.writer.finish().await;
         if result.is_err() {
             // `finish` dropped bad bytes: the download starts over.
@@ -312,11 +405,13 @@ impl BlobSink for Observed<'_> {
     }
 }
 
-/// The partial file written in ranges, with progress reported.
+/// The partial file written in ranges, with progress reported; named
+/// once the gate opens.
 struct ObservedRanges {
     writer: RangedWriter,
     observer: Arc<dyn Observer>,
     digest: Digest,
+    gate: Gate,
 }
 
 impl RangeSink for ObservedRanges {
@@ -365,6 +460,7 @@ impl RangeSink for ObservedRanges {
     }
 
     async fn finish(&self) -> Result<()> {
+        self.gate.open().await;
         self.writer.finish().await
     }
 }

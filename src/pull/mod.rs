@@ -18,6 +18,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use tokio::sync::{mpsc, watch};
+
 pub use cleanup::Cleanup;
 pub use prepare::Pinned;
 pub(crate) use select::select;
@@ -181,16 +183,38 @@ pub async fn pull_many(
     }
     let blobs = match layout {
         Some(layout) => {
-            let ctx = download::Downloads {
+            // Tags still being confirmed: their blobs download meanwhile,
+            // and are named once the image is (`download::Gate`).
+            let confirmed = ready.iter().filter(|(_, p)| p.unconfirmed.is_none());
+            let (named, named_rx) = watch::channel(confirmed.map(|(i, _)| *i).collect());
+            let ctx = Arc::new(download::Downloads {
                 layout,
-                observer,
+                observer: observer.clone(),
                 cleanup: cleanup.clone(),
                 jobs: options.jobs,
                 cache: options.cache.clone(),
-            };
+                named: named_rx,
+            });
             let jobs = download::jobs(&ready);
-            ctx.observer.blobs_planned(jobs.len(), download::bytes(&jobs));
-            download::all(Arc::new(ctx), jobs).await?
+            let (count, bytes) = (jobs.len(), download::bytes(&jobs));
+            observer.blobs_planned(count, bytes);
+            let (dropped, dropped_rx) = mpsc::unbounded_channel();
+            let (downloaded, confirmed) = tokio::join!(
+                download::all(ctx.clone(), jobs, dropped_rx),
+                prepare::confirm_all(ready, options, &observer, cleanup, (&named, dropped)),
+            );
+            let (mut blobs, confirmed) = (downloaded?, confirmed?);
+            failures.extend(confirmed.failed);
+            ready = confirmed.stand;
+            if !confirmed.overruled.is_empty() {
+                named
+                    .send_modify(|named| named.extend(confirmed.overruled.iter().map(|(i, _)| *i)));
+                let jobs = download::jobs(&confirmed.overruled);
+                observer.blobs_planned(count + jobs.len(), bytes + download::bytes(&jobs));
+                blobs.extend(download::all(ctx, jobs, download::none_dropped()).await?);
+                ready.extend(confirmed.overruled);
+            }
+            blobs
         }
         None => HashMap::new(),
     };

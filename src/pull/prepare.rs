@@ -2,18 +2,25 @@
 //! in: resolve the reference through the walk, open the layout (once, for
 //! the whole batch), choose what to keep and list its blobs; afterwards,
 //! record the manifests and the index.json entry and report.
+//!
+//! A tag a mirror answered is prepared before the registry confirmed it
+//! (the blobs download meanwhile: they are verified by digest whoever
+//! serves them); `Prepared::confirmed` waits for the confirmation before
+//! the image is named, and prepares it again from the registry's manifest
+//! when the registry overrules the mirror.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::select::{self, Selection};
 use super::{Format, Observer, PlatformChoice, PullItem, PullOptions, SharedLayout, record};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::fetch::{Fetcher, Resolution, ServedBy, Session};
+use crate::fetch::{Confirmation, Fetcher, Resolution, ServedBy, Session, Unconfirmed};
 use crate::image::{Descriptor, ImageManifest, Manifest, Parsed, Platform, convert};
 use crate::layout::Layout;
 use crate::plan::Role;
@@ -38,8 +45,15 @@ pub(super) struct Prepared {
     /// The index.json name.
     pub name: String,
     pub top: Manifest,
+    /// Index into the plan's hosts of the one that served `top`.
+    pub host: usize,
     pub served_by: ServedBy,
     pub warnings: Vec<String>,
+    /// The tag still to be confirmed with the registry (see the top).
+    pub unconfirmed: Option<Unconfirmed>,
+    /// What to keep of it, and what a lock file pins it to.
+    pub platform: PlatformChoice,
+    pub pinned: Option<Pinned>,
     /// Hosts in the order its blobs are asked for: the manifest's first.
     pub order: Arc<[usize]>,
     pub selection: Selection,
@@ -73,6 +87,8 @@ pub(super) async fn all(
                 let reference = item.plan.reference.to_string();
                 let prepared = one(session, item, &options, &layout, &observer, &cleanup).await;
                 match &prepared {
+                    // Told once confirmed (`Prepared::confirmed`).
+                    Ok(p) if p.unconfirmed.is_some() => {}
                     Ok(p) => observer.image_resolved(&p.name, &p.served_by),
                     Err(e) => observer.image_failed(&reference, e),
                 }
@@ -105,11 +121,13 @@ async fn one(
     let walk_observer: Arc<dyn crate::trace::WalkObserver> = observer.clone();
     let fetcher = Arc::new(Fetcher::observed(session, Arc::new(item.plan), walk_observer));
     let cache = options.cache.as_ref();
-    let resolution = match super::cached::resolve(cache, fetcher.plan()) {
-        Some(r) => r,
-        None => fetcher.resolve().await?,
+    let (resolution, unconfirmed) = match super::cached::resolve(cache, fetcher.plan()) {
+        Some(r) => (r, None),
+        // An archive gets the blobs of no image it will not name: its
+        // blobs go out as they arrive (`Arrivals`).
+        None if options.into_archive.is_some() => (fetcher.resolve().await?, None),
+        None => fetcher.resolve_unconfirmed().await?,
     };
-    let Resolution { manifest: top, host, served_by, warnings } = resolution;
     // Only now: a reference that resolves nowhere leaves no empty layout behind.
     let layout = layout
         .get_or_try_init(|| async {
@@ -119,20 +137,51 @@ async fn one(
             }
         })
         .await?;
+    let image = Image {
+        fetcher,
+        name,
+        platform: item.platform.unwrap_or_else(|| options.platform.clone()),
+        pinned: item.pinned,
+        started,
+    };
+    let may_store = unconfirmed.is_none();
+    let stores = Stores { layout, cache, cleanup, may_store };
+    let mut prepared = choose(image, resolution, stores, options).await?;
+    prepared.unconfirmed = unconfirmed;
+    Ok(prepared)
+}
+
+/// An image of the pull, before its manifest is chosen from.
+struct Image {
+    fetcher: Arc<Fetcher>,
+    name: String,
+    platform: PlatformChoice,
+    pinned: Option<Pinned>,
+    started: Instant,
+}
+
+/// Chooses what to keep of the resolved manifest and lists its blobs.
+async fn choose(
+    image: Image,
+    resolution: Resolution,
+    stores: Stores<'_>,
+    options: &PullOptions,
+) -> Result<Prepared> {
+    let Image { fetcher, name, platform, pinned, started } = image;
+    let Resolution { manifest: top, host, served_by, warnings } = resolution;
+    let Stores { layout, cache, .. } = stores;
     // Blobs come from the source that served the manifest, then the others.
     let order: Arc<[usize]> = fetcher.order(Some(host)).into();
-    let platform = item.platform.as_ref().unwrap_or(&options.platform);
     let selection =
-        select::select(&fetcher, Some(layout), &top, &served_by.endpoint, platform, &order, cache)
+        select::select(&fetcher, Some(layout), &top, &served_by.endpoint, &platform, &order, cache)
             .await?;
-    if let Some(pinned) = &item.pinned {
+    if let Some(pinned) = &pinned {
         pinned.check(&name, &selection)?;
     }
     let blobs = select::blobs_of(&selection.images, &name)?;
-    let config_fetched = match (options.platform_given, &item.pinned, platform) {
+    let config_fetched = match (options.platform_given, &pinned, &platform) {
         (true, None, PlatformChoice::One(want)) if selection.entry.digest == top.digest => {
             let image = &selection.entry;
-            let stores = Stores { layout, cache, cleanup };
             single_platform(&fetcher, stores, image, want, &order, &name).await?
         }
         _ => None,
@@ -142,8 +191,12 @@ async fn one(
         layout: layout.clone(),
         name,
         top,
+        host,
         served_by,
         warnings,
+        unconfirmed: None,
+        platform,
+        pinned,
         order,
         selection,
         blobs,
@@ -153,10 +206,13 @@ async fn one(
 }
 
 /// Where a blob may already be, and where it goes.
+#[derive(Clone, Copy)]
 struct Stores<'a> {
     layout: &'a Layout,
     cache: Option<&'a crate::cache::BlobCache>,
     cleanup: &'a super::Cleanup,
+    /// Blobs may be stored now: false while the tag is being confirmed.
+    may_store: bool,
 }
 
 /// A single-platform image asked for with `--platform` must be of it (or
@@ -172,12 +228,21 @@ async fn single_platform(
     order: &[usize],
     name: &str,
 ) -> Result<Option<BlobReport>> {
-    let Stores { layout, cache, cleanup } = stores;
+    let Stores { layout, cache, cleanup, may_store } = stores;
     let Parsed::Image(ImageManifest { config, .. }) = image.parse()? else {
         return Err(Error::Invalid(format!("{name}: an index where an image was expected")));
     };
     if config.size > crate::small_blob::MAX_SMALL_BLOB {
         return Ok(None);
+    }
+    if !may_store {
+        // Only looked at: its download, with the other blobs, waits for
+        // the tag's confirmation before it is stored (see the top).
+        let bytes = match layout.has_blob(&config.digest, config.size) {
+            true => layout.read_blob(&config.digest)?,
+            false => crate::small_blob::fetch(fetcher, &config, order).await?.0,
+        };
+        return check_platform(&bytes, want, name).map(|()| None);
     }
     // As a download would: from the blob cache, else wait while another
     // pull writes it, else write it ourselves (a partial file Ctrl-C
@@ -208,13 +273,7 @@ async fn single_platform(
             (bytes, Some(fetcher.plan().sources[served.host].display()))
         }
     };
-    let found = crate::image::config_platform(bytes.as_slice(), crate::small_blob::MAX_SMALL_BLOB)?;
-    if let Some(p) = found.filter(|p| !want.compatible().contains(p)) {
-        return Err(Error::Missing(format!(
-            "{name}: no image for platform {want}: it is a single-platform image for {}",
-            crate::text::shown(&p.to_string())
-        )));
-    }
+    check_platform(&bytes, want, name)?;
     // Reported as fetched (or taken from the cache) only if this run did.
     Ok((endpoint.is_some() || from_cache).then(|| BlobReport {
         digest: config.digest,
@@ -224,6 +283,19 @@ async fn single_platform(
         endpoint,
         from_cache,
     }))
+}
+
+/// A single-platform image's config must name `want` (or a platform that
+/// runs there), or none.
+fn check_platform(config: &[u8], want: &Platform, name: &str) -> Result<()> {
+    let found = crate::image::config_platform(config, crate::small_blob::MAX_SMALL_BLOB)?;
+    match found.filter(|p| !want.compatible().contains(p)) {
+        Some(p) => Err(Error::Missing(format!(
+            "{name}: no image for platform {want}: it is a single-platform image for {}",
+            crate::text::shown(&p.to_string())
+        ))),
+        None => Ok(()),
+    }
 }
 
 impl Pinned {
@@ -243,7 +315,114 @@ impl Pinned {
     }
 }
 
+/// What the confirmations left of the prepared images (`confirm_all`).
+#[derive(Default)]
+pub(super) struct Confirmations {
+    /// Images whose blobs stand.
+    pub stand: Vec<(usize, Prepared)>,
+    /// Images prepared again from the registry's manifest.
+    pub overruled: Vec<(usize, Prepared)>,
+    pub failed: Vec<(usize, (String, Error))>,
+}
+
+/// Confirms the tags of the images that need it, all at once, while their
+/// blobs download. An image whose blobs stand is added to `named`, so that
+/// they get their names; one whose blobs no longer stand (overruled, or
+/// failed) is sent to `dropped` at once, so that the downloads only it
+/// needs stop. `Err` for Ctrl-C only.
+pub(super) async fn confirm_all(
+    ready: Vec<(usize, Prepared)>,
+    options: &PullOptions,
+    observer: &Arc<dyn Observer>,
+    cleanup: &super::Cleanup,
+    (named, dropped): (&watch::Sender<HashSet<usize>>, mpsc::UnboundedSender<usize>),
+) -> Result<Confirmations> {
+    let mut out = Confirmations::default();
+    let mut running = JoinSet::new();
+    let mut images = HashMap::new();
+    for (i, p) in ready {
+        if p.unconfirmed.is_none() {
+            out.stand.push((i, p));
+            continue;
+        }
+        let (options, observer, cleanup) = (options.clone(), observer.clone(), cleanup.clone());
+        let name = p.name.clone();
+        let task = running.spawn(async move { p.confirmed(&options, &observer, &cleanup).await });
+        images.insert(task.id(), (i, name));
+    }
+    while let Some(joined) = running.join_next_with_id().await {
+        let (id, confirmed) = match joined {
+            Ok((id, confirmed)) => (id, confirmed),
+            Err(e) => (e.id(), Err(Error::Failed(format!("confirming stopped: {e}")))),
+        };
+        let Some((i, name)) = images.remove(&id) else { continue };
+        match confirmed {
+            Ok(Confirmed::Stands(p)) => {
+                named.send_modify(|named| {
+                    named.insert(i);
+                });
+                out.stand.push((i, p));
+            }
+            Ok(Confirmed::Overruled(p)) => {
+                let _ = dropped.send(i);
+                out.overruled.push((i, p));
+            }
+            Err(Error::Interrupted) => return Err(Error::Interrupted),
+            Err(e) => {
+                let _ = dropped.send(i);
+                observer.image_failed(&name, &e);
+                out.failed.push((i, (name, e)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What became of an image's confirmation (`Prepared::confirmed`).
+pub(super) enum Confirmed {
+    /// Confirmed, or left unconfirmed with a warning: its blobs stand.
+    Stands(Prepared),
+    /// The registry overruled the mirror: prepared again from the
+    /// registry's manifest, its own blobs still to fetch.
+    Overruled(Prepared),
+}
+
 impl Prepared {
+    /// Waits for the registry to confirm the tag (when it had to) and
+    /// tells the observer the image is resolved.
+    pub async fn confirmed(
+        mut self,
+        options: &PullOptions,
+        observer: &Arc<dyn Observer>,
+        cleanup: &super::Cleanup,
+    ) -> Result<Confirmed> {
+        let Some(unconfirmed) = self.unconfirmed.take() else { return Ok(Confirmed::Stands(self)) };
+        let resolution = Resolution {
+            manifest: self.top,
+            host: self.host,
+            served_by: self.served_by,
+            warnings: self.warnings,
+        };
+        let confirmed = self.fetcher.confirmed(resolution, unconfirmed).await?;
+        let overruled = confirmed.served_by.confirmation == Confirmation::Overruled;
+        observer.image_resolved(&self.name, &confirmed.served_by);
+        if !overruled {
+            let Resolution { manifest, served_by, warnings, .. } = confirmed;
+            let (top, served_by, warnings) = (manifest, served_by, warnings);
+            return Ok(Confirmed::Stands(Prepared { top, served_by, warnings, ..self }));
+        }
+        let image = Image {
+            fetcher: self.fetcher,
+            name: self.name,
+            platform: self.platform,
+            pinned: self.pinned,
+            started: self.started,
+        };
+        let cache = options.cache.as_ref();
+        let stores = Stores { layout: &self.layout, cache, cleanup, may_store: true };
+        Ok(Confirmed::Overruled(choose(image, confirmed, stores, options).await?))
+    }
+
     /// Records the image once its blobs are in (`blobs` holds what became
     /// of every blob of the batch), and reports it.
     pub async fn finish(

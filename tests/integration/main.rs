@@ -7,6 +7,7 @@ mod support;
 mod archive;
 mod batch;
 mod cache;
+mod confirming;
 mod contract;
 mod display;
 mod ecosystem;

@@ -87,6 +87,9 @@ pub enum Fault {
     Hang,
     /// Like `Hang`, for blob requests only: manifests are served.
     HangBlobs,
+    /// Manifest HEADs are held, unanswered, until this fault is cleared
+    /// (`clear_faults`): a registry far away, slow to confirm a tag.
+    HoldManifestHeads,
     /// Manifest requests get 200 `text/html` (a captive portal or a web UI).
     HtmlManifests,
     /// The first `n` manifest/blob requests get 429 with `Retry-After`.
@@ -487,6 +490,14 @@ async fn handle(
     if hang {
         // Far longer than any test; dropping the Registry cancels it.
         tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
+    }
+    let held = |st: &State| {
+        st.faults.contains(&Fault::HoldManifestHeads)
+            && parts.method == Method::HEAD
+            && matches!(parse_route(&request.path), Route::Manifest { .. })
+    };
+    while held(&shared.lock().unwrap_or_else(|e| e.into_inner())) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let (mut resp, drip, pace) = {
         let mut st = shared.lock().unwrap_or_else(|e| e.into_inner());
