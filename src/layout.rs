@@ -434,6 +434,7 @@ impl Layout {
             buffered: 0,
             not_written_back: 0,
             broken: false,
+            sealed: false,
             kept: kept.into_iter().filter(|s| s.start > 0 && len <= size).collect(),
         }))
     }
@@ -786,6 +787,8 @@ pub struct BlobWriter {
     /// A write failed: the file may hold part of a buffer the hash covers
     /// in full, so nothing more may be written or completed.
     broken: bool,
+    /// Verified and synced, not yet named (see `seal`).
+    sealed: bool,
     /// Segments beyond the prefix that an earlier ranged download left
     /// (see `into_ranged`).
     kept: Vec<Segment>,
@@ -807,6 +810,7 @@ impl BlobWriter {
         self.hasher = Hasher::new(self.digest.algorithm());
         self.written = 0;
         self.broken = false;
+        self.sealed = false;
         self.kept.clear();
         let _ = fs::remove_file(ranged::segments_path(&self.partial));
         Ok(())
@@ -893,16 +897,39 @@ impl BlobWriter {
     /// hold up the downloads of the others (and concurrent fsyncs share
     /// journal commits).
     pub async fn finish(&mut self) -> Result<()> {
-        self.flush()?;
-        self.verify()?;
+        if !self.sealed {
+            self.flush()?;
+            self.verify()?;
+        }
         let _ = fs::remove_file(ranged::segments_path(&self.partial));
         let file = Arc::clone(&self.file);
         let (partial, target) = (self.partial.clone(), self.target.clone());
-        let durable = self.durable;
+        let durable = self.durable && !self.sealed;
         tokio::task::spawn_blocking(move || commit(&file, &partial, &target, durable))
             .await
             .map_err(|e| Error::Failed(format!("storing blob {}: {e}", self.digest)))??;
         arrived(&self.arrivals, &self.digest, self.size, &self.target);
+        Ok(())
+    }
+
+    /// What `finish` does before the rename: writes out what is buffered,
+    /// verifies size and digest (a mismatch drops the data), and syncs. For
+    /// a blob that must wait before it is named: the wait then holds no
+    /// buffer, and `finish` only renames.
+    pub async fn seal(&mut self) -> Result<()> {
+        if self.sealed {
+            return Ok(());
+        }
+        self.flush()?;
+        self.verify()?;
+        if self.durable {
+            let file = Arc::clone(&self.file);
+            let what = format!("cannot sync {}", self.partial.display());
+            tokio::task::spawn_blocking(move || file.sync_all().map_err(io(what)))
+                .await
+                .map_err(|e| Error::Failed(format!("storing blob {}: {e}", self.digest)))??;
+        }
+        self.sealed = true;
         Ok(())
     }
 
@@ -1031,6 +1058,34 @@ mod tests {
         assert!(layout.has_blob(&d, data.len() as u64));
         assert_eq!(layout.read_blob(&d).unwrap(), data);
         assert!(matches!(layout.begin(&d, data.len() as u64).unwrap(), Begin::Present));
+    }
+
+    #[tokio::test]
+    async fn a_sealed_blob_is_verified_and_on_disk_but_named_only_by_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::open(dir.path()).unwrap();
+        let data = vec![3u8; WRITE_CHUNK / 2];
+        let d = Digest::sha256(&data);
+        let mut w = writer(&layout, &d, data.len() as u64);
+        w.write(Bytes::copy_from_slice(&data)).unwrap();
+        w.seal().await.unwrap();
+        let partial = layout.partial_path(&d);
+        assert_eq!(partial.metadata().unwrap().len(), data.len() as u64, "the buffer is written");
+        assert!(!layout.has_blob(&d, data.len() as u64), "not named yet");
+        drop(w); // stopped while it waited: the next writer finds it complete
+        let mut w = writer(&layout, &d, data.len() as u64);
+        assert!(w.complete());
+        w.seal().await.unwrap();
+        w.finish().await.unwrap();
+        assert_eq!(layout.read_blob(&d).unwrap(), data);
+
+        // Wrong bytes: sealing fails and drops them, as `finish` would.
+        let other = Digest::sha256(b"something else");
+        let mut w = writer(&layout, &other, data.len() as u64);
+        w.write(Bytes::copy_from_slice(&data)).unwrap();
+        assert!(matches!(w.seal().await, Err(Error::Invalid(_))));
+        assert_eq!(w.offset(), 0);
+        assert!(!layout.has_blob(&other, data.len() as u64));
     }
 
     #[tokio::test]

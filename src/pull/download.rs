@@ -280,8 +280,14 @@ pub(super) async fn fetch_into(
     // complete partial: asking for `bytes=<size>-` would get 416. Verify it
     // as it is; on a mismatch `finish` empties it and we download.
     if writer.complete() {
-        gate.open().await;
-        match writer.finish().await {
+        let stored = match writer.seal().await {
+            Ok(()) => {
+                gate.open().await;
+                writer.finish().await
+            }
+            Err(e) => Err(e),
+        };
+        match stored {
             Ok(()) => {
                 done();
                 return Ok(None);
@@ -395,8 +401,11 @@ impl BlobSink for Observed<'_> {
     }
 
     async fn finish(&mut self) -> Result<()> {
-        self.gate.open().await;
-        let result = self.writer.finish().await;
+        let mut result = self.writer.seal().await;
+        if result.is_ok() {
+            self.gate.open().await;
+            result = self.writer.finish().await;
+        }
         if result.is_err() {
             // `finish` dropped bad bytes: the download starts over.
             self.observer.blob_progress(self.digest, self.writer.offset());
