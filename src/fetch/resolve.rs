@@ -70,6 +70,7 @@ pub struct ServedBy {
 }
 
 /// The reference's manifest, and who served it how.
+#[derive(Clone)]
 pub struct Resolution {
     pub manifest: Manifest,
     /// Index into the plan's hosts of the one that served the manifest.

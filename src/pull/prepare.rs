@@ -144,14 +144,31 @@ async fn one(
         pinned: item.pinned,
         started,
     };
-    let may_store = unconfirmed.is_none();
-    let stores = Stores { layout, cache, cleanup, may_store };
-    let mut prepared = choose(image, resolution, stores, options).await?;
-    prepared.unconfirmed = unconfirmed;
-    Ok(prepared)
+    let stores = Stores { layout, cache, cleanup, may_store: unconfirmed.is_none() };
+    let Some(unconfirmed) = unconfirmed else {
+        return choose(image, resolution, stores, options).await;
+    };
+    let kept = (image.clone(), resolution.clone());
+    match choose(image, resolution, stores, options).await {
+        Ok(prepared) => Ok(Prepared { unconfirmed: Some(unconfirmed), ..prepared }),
+        Err(Error::Interrupted) => Err(Error::Interrupted),
+        // What the mirror served could not be chosen from (an index
+        // without this platform, a child it lacks): maybe it is not the
+        // registry's image at all, so the registry has the last word.
+        Err(e) => {
+            let (image, resolution) = kept;
+            let confirmed = image.fetcher.confirmed(resolution, unconfirmed).await?;
+            if confirmed.served_by.confirmation != Confirmation::Overruled {
+                return Err(e);
+            }
+            let stores = Stores { may_store: true, ..stores };
+            choose(image, confirmed, stores, options).await
+        }
+    }
 }
 
 /// An image of the pull, before its manifest is chosen from.
+#[derive(Clone)]
 struct Image {
     fetcher: Arc<Fetcher>,
     name: String,

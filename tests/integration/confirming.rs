@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::support::image::Image;
+use crate::support::image::{Image, Index};
 use crate::support::registry::{Fault, Registry};
 use crate::support::{Running, Test, assert_layout_valid, layout_has_blob};
 
@@ -133,4 +133,28 @@ fn a_tag_the_registry_lacks_leaves_nothing_of_the_mirrors_answer() {
     out.assert_code(3);
     assert_eq!(out.json()["error"]["kind"], "not-found", "{}", out.dump());
     assert_nothing_named(&t, &served, "after the registry said it has no such tag");
+}
+
+#[test]
+fn a_mirrors_answer_that_cannot_be_pulled_is_overruled_not_a_failure() {
+    // The mirror's tag names an index with no image for this platform;
+    // the registry's names one that has it.
+    let img = Image::oci(1505, &[1500]);
+    let elsewhere = Image::builder(1506).platform("linux", "s390x", None).layers(&[900]).build();
+    let substitute = Index::new(vec![elsewhere], false);
+    let registry = Registry::start();
+    registry.push_image(REPO, "v1", &img);
+    let mirror = Registry::start();
+    mirror.push_index(REPO, "v1", &substitute);
+    let reference = format!("{}/{REPO}:v1", registry.host());
+    let t = Test::new();
+    let (layout, url) = (t.layout_str(), mirror.url());
+    let platform = img.platform();
+    let args = ["pull", &reference, "-o", &layout, "--json", "--mirror", &url];
+    let out = t.run_with(args.into_iter().chain(["--platform", &platform]));
+    out.assert_success();
+    let j = out.json();
+    assert_eq!(j["digest"], img.manifest.digest, "the registry's image: {j}");
+    assert_eq!(j["servedBy"]["confirmation"], "overruled", "{j}");
+    assert_layout_valid(&t.layout());
 }
