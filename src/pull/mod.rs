@@ -1,14 +1,16 @@
 //! Pulls: one image or many in one run. Each reference is resolved through
 //! the walk and what to keep is chosen (`prepare`, in parallel); the blobs
 //! of every image go through one download pool (`download`: a blob shared
-//! by several images is fetched once), resuming cut downloads; then each
-//! image whose blobs all arrived is recorded in the layout (`record`).
+//! by several images is fetched once), resuming cut downloads, while the
+//! tags mirrors answered are confirmed (`confirm`); then each image whose
+//! blobs all arrived is recorded in the layout (`record`).
 //! One session serves the whole run: a hung mirror costs its timeout once,
 //! not once per image. Progress goes to an `Observer`; the results are
 //! `PullReport`s. Nothing here prints.
 
 mod cached;
 mod cleanup;
+mod confirm;
 mod download;
 mod prepare;
 mod record;
@@ -201,7 +203,7 @@ pub async fn pull_many(
             let (dropped, dropped_rx) = mpsc::unbounded_channel();
             let (downloaded, confirmed) = tokio::join!(
                 download::all(ctx.clone(), jobs, dropped_rx),
-                prepare::confirm_all(ready, options, &observer, cleanup, (&named, dropped)),
+                confirm::confirm_all(ready, options, &observer, cleanup, (&named, dropped)),
             );
             let (mut blobs, confirmed) = (downloaded?, confirmed?);
             failures.extend(confirmed.failed);

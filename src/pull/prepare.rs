@@ -5,15 +5,14 @@
 //!
 //! A tag a mirror answered is prepared before the registry confirmed it
 //! (the blobs download meanwhile: they are verified by digest whoever
-//! serves them); `Prepared::confirmed` waits for the confirmation before
-//! the image is named, and prepares it again from the registry's manifest
-//! when the registry overrules the mirror.
+//! serves them); `confirm.rs` waits for the confirmation before the image
+//! is named, and prepares it again from the registry's manifest when the
+//! registry overrules the mirror.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::select::{self, Selection};
@@ -169,16 +168,16 @@ async fn one(
 
 /// An image of the pull, before its manifest is chosen from.
 #[derive(Clone)]
-struct Image {
-    fetcher: Arc<Fetcher>,
-    name: String,
-    platform: PlatformChoice,
-    pinned: Option<Pinned>,
-    started: Instant,
+pub(super) struct Image {
+    pub fetcher: Arc<Fetcher>,
+    pub name: String,
+    pub platform: PlatformChoice,
+    pub pinned: Option<Pinned>,
+    pub started: Instant,
 }
 
 /// Chooses what to keep of the resolved manifest and lists its blobs.
-async fn choose(
+pub(super) async fn choose(
     image: Image,
     resolution: Resolution,
     stores: Stores<'_>,
@@ -224,12 +223,12 @@ async fn choose(
 
 /// Where a blob may already be, and where it goes.
 #[derive(Clone, Copy)]
-struct Stores<'a> {
-    layout: &'a Layout,
-    cache: Option<&'a crate::cache::BlobCache>,
-    cleanup: &'a super::Cleanup,
+pub(super) struct Stores<'a> {
+    pub layout: &'a Layout,
+    pub cache: Option<&'a crate::cache::BlobCache>,
+    pub cleanup: &'a super::Cleanup,
     /// Blobs may be stored now: false while the tag is being confirmed.
-    may_store: bool,
+    pub may_store: bool,
 }
 
 /// A single-platform image asked for with `--platform` must be of it (or
@@ -332,114 +331,7 @@ impl Pinned {
     }
 }
 
-/// What the confirmations left of the prepared images (`confirm_all`).
-#[derive(Default)]
-pub(super) struct Confirmations {
-    /// Images whose blobs stand.
-    pub stand: Vec<(usize, Prepared)>,
-    /// Images prepared again from the registry's manifest.
-    pub overruled: Vec<(usize, Prepared)>,
-    pub failed: Vec<(usize, (String, Error))>,
-}
-
-/// Confirms the tags of the images that need it, all at once, while their
-/// blobs download. An image whose blobs stand is added to `named`, so that
-/// they get their names; one whose blobs no longer stand (overruled, or
-/// failed) is sent to `dropped` at once, so that the downloads only it
-/// needs stop. `Err` for Ctrl-C only.
-pub(super) async fn confirm_all(
-    ready: Vec<(usize, Prepared)>,
-    options: &PullOptions,
-    observer: &Arc<dyn Observer>,
-    cleanup: &super::Cleanup,
-    (named, dropped): (&watch::Sender<HashSet<usize>>, mpsc::UnboundedSender<usize>),
-) -> Result<Confirmations> {
-    let mut out = Confirmations::default();
-    let mut running = JoinSet::new();
-    let mut images = HashMap::new();
-    for (i, p) in ready {
-        if p.unconfirmed.is_none() {
-            out.stand.push((i, p));
-            continue;
-        }
-        let (options, observer, cleanup) = (options.clone(), observer.clone(), cleanup.clone());
-        let name = p.name.clone();
-        let task = running.spawn(async move { p.confirmed(&options, &observer, &cleanup).await });
-        images.insert(task.id(), (i, name));
-    }
-    while let Some(joined) = running.join_next_with_id().await {
-        let (id, confirmed) = match joined {
-            Ok((id, confirmed)) => (id, confirmed),
-            Err(e) => (e.id(), Err(Error::Failed(format!("confirming stopped: {e}")))),
-        };
-        let Some((i, name)) = images.remove(&id) else { continue };
-        match confirmed {
-            Ok(Confirmed::Stands(p)) => {
-                named.send_modify(|named| {
-                    named.insert(i);
-                });
-                out.stand.push((i, p));
-            }
-            Ok(Confirmed::Overruled(p)) => {
-                let _ = dropped.send(i);
-                out.overruled.push((i, p));
-            }
-            Err(Error::Interrupted) => return Err(Error::Interrupted),
-            Err(e) => {
-                let _ = dropped.send(i);
-                observer.image_failed(&name, &e);
-                out.failed.push((i, (name, e)));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// What became of an image's confirmation (`Prepared::confirmed`).
-pub(super) enum Confirmed {
-    /// Confirmed, or left unconfirmed with a warning: its blobs stand.
-    Stands(Prepared),
-    /// The registry overruled the mirror: prepared again from the
-    /// registry's manifest, its own blobs still to fetch.
-    Overruled(Prepared),
-}
-
 impl Prepared {
-    /// Waits for the registry to confirm the tag (when it had to) and
-    /// tells the observer the image is resolved.
-    pub async fn confirmed(
-        mut self,
-        options: &PullOptions,
-        observer: &Arc<dyn Observer>,
-        cleanup: &super::Cleanup,
-    ) -> Result<Confirmed> {
-        let Some(unconfirmed) = self.unconfirmed.take() else { return Ok(Confirmed::Stands(self)) };
-        let resolution = Resolution {
-            manifest: self.top,
-            host: self.host,
-            served_by: self.served_by,
-            warnings: self.warnings,
-        };
-        let confirmed = self.fetcher.confirmed(resolution, unconfirmed).await?;
-        let overruled = confirmed.served_by.confirmation == Confirmation::Overruled;
-        observer.image_resolved(&self.name, &confirmed.served_by);
-        if !overruled {
-            let Resolution { manifest, served_by, warnings, .. } = confirmed;
-            let (top, served_by, warnings) = (manifest, served_by, warnings);
-            return Ok(Confirmed::Stands(Prepared { top, served_by, warnings, ..self }));
-        }
-        let image = Image {
-            fetcher: self.fetcher,
-            name: self.name,
-            platform: self.platform,
-            pinned: self.pinned,
-            started: self.started,
-        };
-        let cache = options.cache.as_ref();
-        let stores = Stores { layout: &self.layout, cache, cleanup, may_store: true };
-        Ok(Confirmed::Overruled(choose(image, confirmed, stores, options).await?))
-    }
-
     /// Records the image once its blobs are in (`blobs` holds what became
     /// of every blob of the batch), and reports it.
     pub async fn finish(
