@@ -112,8 +112,8 @@ type Downloaded = HashMap<Digest, Result<BlobReport>>;
 
 /// Downloads every blob; what became of each, by digest. A blob that
 /// fails fails the images that need it: blobs only they need are then not
-/// started, and once no image can succeed the downloads still running are
-/// dropped (aborted). An image sent to `dropped` (its tag overruled, say)
+/// started, or stopped if running (a partial file the next run resumes),
+/// and once no image can succeed every download still running is dropped. An image sent to `dropped` (its tag overruled, say)
 /// is given up the same way. `Err` for Ctrl-C only.
 pub(super) async fn all(
     ctx: Arc<Downloads>,
