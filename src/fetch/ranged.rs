@@ -476,24 +476,19 @@ impl Rate {
         }
         // The segment rule only once the host has shown its rate on more
         // than one connection: a blob on one is judged whole, at 2 s.
-        worth_splitting(self.total, sink.size().saturating_sub(written))
-            || (turns > 1 && worth_splitting_more(self.per_connection, sink.most_left()))
+        // Once split, the blob ends when its slowest segment does: judged
+        // on the whole blob alone, a blob on six capped connections looked
+        // nearly done while two of them had a second's work left and the
+        // others idled (bench/wan.sh, big).
+        takes_longer(self.total, sink.size().saturating_sub(written), SPLIT_WHEN_LEFT)
+            || (turns > 1 && takes_longer(self.per_connection, sink.most_left(), SEGMENT_WHEN_LEFT))
     }
 }
 
-/// Whether `left` bytes at `rate` bytes a second take longer than
-/// `SPLIT_WHEN_LEFT`.
-fn worth_splitting(rate: f64, left: u64) -> bool {
-    rate > 0.0 && left as f64 / rate > SPLIT_WHEN_LEFT.as_secs_f64()
-}
-
-/// Once split, the blob ends when its slowest segment does: whether the
-/// segment with `most_left` bytes, at one connection's `rate`, takes
-/// longer than `SEGMENT_WHEN_LEFT`. Judged on the whole blob alone, a
-/// blob on six capped connections looked nearly done while two of them
-/// had a second's work left and the others idled (bench/wan.sh, big).
-fn worth_splitting_more(rate: f64, most_left: u64) -> bool {
-    rate > 0.0 && most_left as f64 / rate > SEGMENT_WHEN_LEFT.as_secs_f64()
+/// Whether `left` bytes at `rate` bytes a second take longer than `than`
+/// (never, with no rate measured yet).
+fn takes_longer(rate: f64, left: u64, than: Duration) -> bool {
+    rate > 0.0 && left as f64 / rate > than.as_secs_f64()
 }
 
 #[cfg(test)]
@@ -512,7 +507,8 @@ mod tests {
             (1.0 * MB, 0, false),         // done
         ];
         for (rate, left, split) in cases {
-            assert_eq!(worth_splitting(rate, left), split, "rate {rate}, left {left}");
+            let got = takes_longer(rate, left, SPLIT_WHEN_LEFT);
+            assert_eq!(got, split, "rate {rate}, left {left}");
         }
     }
 
@@ -526,7 +522,8 @@ mod tests {
             (0.0, 30 << 20, false),      // no rate measured yet
         ];
         for (rate, left, split) in cases {
-            assert_eq!(worth_splitting_more(rate, left), split, "rate {rate}, left {left}");
+            let got = takes_longer(rate, left, SEGMENT_WHEN_LEFT);
+            assert_eq!(got, split, "rate {rate}, left {left}");
         }
     }
 }

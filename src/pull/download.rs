@@ -56,6 +56,14 @@ impl Downloads {
 }
 
 impl Gate {
+    /// Seals the blob (verified and synced, see `BlobWriter::seal`), waits
+    /// until it may be named, then names it.
+    async fn finish(&self, writer: &mut BlobWriter) -> Result<()> {
+        writer.seal().await?;
+        self.open().await;
+        writer.finish().await
+    }
+
     pub(super) async fn open(&self) {
         let mut named = self.named.clone();
         let wanted = |named: &HashSet<usize>| self.images.iter().any(|i| named.contains(i));
@@ -280,14 +288,7 @@ pub(super) async fn fetch_into(
     // complete partial: asking for `bytes=<size>-` would get 416. Verify it
     // as it is; on a mismatch `finish` empties it and we download.
     if writer.complete() {
-        let stored = match writer.seal().await {
-            Ok(()) => {
-                gate.open().await;
-                writer.finish().await
-            }
-            Err(e) => Err(e),
-        };
-        match stored {
+        match gate.finish(&mut writer).await {
             Ok(()) => {
                 done();
                 return Ok(None);
@@ -401,11 +402,7 @@ impl BlobSink for Observed<'_> {
     }
 
     async fn finish(&mut self) -> Result<()> {
-        let mut result = self.writer.seal().await;
-        if result.is_ok() {
-            self.gate.open().await;
-            result = self.writer.finish().await;
-        }
+        let result = self.gate.finish(self.writer).await;
         if result.is_err() {
             // `finish` dropped bad bytes: the download starts over.
             self.observer.blob_progress(self.digest, self.writer.offset());

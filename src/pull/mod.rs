@@ -187,8 +187,8 @@ pub async fn pull_many(
         Some(layout) => {
             // Tags still being confirmed: their blobs download meanwhile,
             // and are named once the image is (`download::Gate`).
-            let confirmed = ready.iter().filter(|(_, p)| p.unconfirmed.is_none());
-            let (named, named_rx) = watch::channel(confirmed.map(|(i, _)| *i).collect());
+            let named_now = ready.iter().filter(|(_, p)| p.unconfirmed.is_none());
+            let (named, named_rx) = watch::channel(named_now.map(|(i, _)| *i).collect());
             let ctx = Arc::new(download::Downloads {
                 layout,
                 observer: observer.clone(),
