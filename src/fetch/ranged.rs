@@ -168,7 +168,15 @@ impl Fetcher {
         let mut rate = Rate::new(sink.written());
         let mut tick = tokio::time::interval(TICK);
         let host = PassHost { index: i, endpoint: endpoint.clone(), takes_ranges: Arc::default() };
+        // The last tick's verdict: another connection would pay. Until the
+        // next tick, each connection the budget frees is taken at once
+        // (one freed between ticks idled 125 ms on average, plus a new
+        // connection's setup: bench/wan.sh, big).
+        let mut want_more = false;
         loop {
+            // One split at a time until the host has answered a range with
+            // it: one that ignores `Range` would send the whole blob to each.
+            let most = if host.takes_ranges.load(Ordering::Relaxed) { MAX_RANGES } else { 2 };
             if turns.is_empty() {
                 let Some(claim) = self.first_claim(sink, ranges_work)? else { break };
                 let turn = self.clone().turn(host.clone(), d.clone(), sink.clone(), claim, None);
@@ -181,7 +189,7 @@ impl Fetcher {
                     let (turn, _permit) = ended.map_err(|e| Error::Failed(format!("a download stopped: {e}")))?;
                     match turn {
                         Turn::Done => {}
-                        Turn::NoRanges => ranges_work = false,
+                        Turn::NoRanges => (ranges_work, want_more) = (false, false),
                         Turn::Cut { answer, err } => {
                             cuts += 1;
                             if cuts >= retries || decide::too_slow(&err) {
@@ -198,21 +206,21 @@ impl Fetcher {
                 }
                 _ = tick.tick() => {
                     sink.save();
-                    // Every free connection at once, not one per tick: on
-                    // a capped link each one added early is a cap's worth
-                    // of bytes for the whole download. But one split at a
-                    // time until the host has answered a range with it: one
-                    // that ignores `Range` would send the whole blob to each.
-                    let worth = ranges_work && rate.worth_splitting(sink.as_ref(), turns.len());
-                    let most = if host.takes_ranges.load(Ordering::Relaxed) { MAX_RANGES } else { 2 };
-                    while worth && turns.len() < most
-                        && let Ok(permit) = budget.clone().try_acquire_owned()
-                    {
-                        let Some(claim) = sink.claim(min_split) else { break };
-                        let turn = self.clone().turn(host.clone(), d.clone(), sink.clone(), claim, Some(permit));
-                        turns.spawn(turn);
-                        used += 1;
-                    }
+                    want_more = ranges_work && rate.worth_splitting(sink.as_ref(), turns.len());
+                }
+                // Every free connection, as soon as it is free: on a capped
+                // link each one added early is a cap's worth of bytes for
+                // the whole download.
+                permit = budget.clone().acquire_owned(), if want_more && turns.len() < most => {
+                    let ready = permit.ok().and_then(|permit| Some((permit, sink.claim(min_split)?)));
+                    let Some((permit, claim)) = ready else {
+                        // Nothing left worth a split: wait for the next tick.
+                        want_more = false;
+                        continue;
+                    };
+                    let turn = self.clone().turn(host.clone(), d.clone(), sink.clone(), claim, Some(permit));
+                    turns.spawn(turn);
+                    used += 1;
                 }
             }
         }
