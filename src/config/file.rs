@@ -73,6 +73,7 @@ pub struct NetworkConfig {
     #[serde(alias = "retries")]
     pub tries: Option<u32>,
     pub jobs: Option<usize>,
+    pub http2: Option<bool>,
 }
 
 /// How long host memory keeps each kind of fact (the `[memory]` table),
@@ -221,6 +222,9 @@ impl Config {
         }
         if let Some(v) = n.jobs {
             d.jobs = v.clamp(1, 64);
+        }
+        if let Some(v) = n.http2 {
+            d.http2 = v;
         }
         Ok(())
     }

@@ -219,6 +219,9 @@ pub struct Network {
     /// Attempts per source for retryable failures (5xx, 408, 429, resets).
     pub retries: u32,
     pub jobs: usize,
+    /// HTTP/2 where a TLS server offers it, for manifests and small blobs
+    /// (see `registry::Wire`); off, everything is HTTP/1.1.
+    pub http2: bool,
 }
 
 impl Default for Network {
@@ -232,6 +235,7 @@ impl Default for Network {
             split_threshold: DEFAULT_SPLIT_THRESHOLD,
             retries: 3,
             jobs: 8,
+            http2: true,
         }
     }
 }

@@ -31,7 +31,7 @@ use crate::digest::Digest;
 use crate::error::Error;
 use crate::image::{Descriptor, Manifest};
 use crate::plan::{Plan, Role, Source};
-use crate::registry::{BlobBody, Endpoint, Exchange, FetchError, TransportKind};
+use crate::registry::{BlobBody, Endpoint, Exchange, FetchError, TransportKind, Wire};
 use crate::trace::{AskKind, Attempt, Outcome, Trace};
 
 /// Walks one plan's hosts for every request of a command.
@@ -273,7 +273,10 @@ impl Fetcher {
                 .ask_host(i, ask, |ns| {
                     let (endpoint, repo, digest) =
                         (endpoint.clone(), repo.clone(), d.digest.clone());
-                    async move { endpoint.get_blob(&repo, &digest, ns.as_deref(), offset).await }
+                    let wire = Wire::for_blob(d.size);
+                    async move {
+                        endpoint.get_blob(&repo, &digest, ns.as_deref(), offset, wire).await
+                    }
                 })
                 .await;
             let (mut body, exchange, started) = match answer {

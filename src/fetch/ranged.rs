@@ -29,7 +29,7 @@ use super::{Ask, BlobServed, Fetcher, HostAnswer, Walk};
 use crate::error::Error;
 use crate::image::Descriptor;
 use crate::layout::{Claim, Written};
-use crate::registry::{Endpoint, Exchange, FetchError};
+use crate::registry::{Endpoint, Exchange, FetchError, Wire};
 use crate::trace::{AskKind, Attempt, Outcome};
 
 /// A split is worth it when the rest would take longer than this on the
@@ -289,7 +289,9 @@ impl Fetcher {
         let answer = self
             .ask_host(i, &ask, |ns| {
                 let (endpoint, repo, digest) = (endpoint.clone(), repo.clone(), d.digest.clone());
-                async move { endpoint.get_blob(&repo, &digest, ns.as_deref(), claim.from).await }
+                // Each range on a connection of its own (see `Wire::Own`).
+                let from = claim.from;
+                async move { endpoint.get_blob(&repo, &digest, ns.as_deref(), from, Wire::Own).await }
             })
             .await;
         let turn = match answer {

@@ -304,7 +304,10 @@ async fn fetch_token(
             super::host_of(&url)
         )));
     }
-    let client = via.clients.for_url(&url, via.registry_ca).map_err(|e| failed(e.to_string()))?;
+    let client = via
+        .clients
+        .for_url(&url, via.registry_ca, super::Wire::Shared)
+        .map_err(|e| failed(e.to_string()))?;
     let request = if let Some(Credential::IdentityToken(refresh)) = credential {
         // OAuth2 refresh-token grant, as docker does with identity tokens.
         let mut form = url::form_urlencoded::Serializer::new(String::new());

@@ -21,7 +21,7 @@ use crate::config::{HostConfig, Network};
 use crate::credentials::Credential;
 use crate::digest::Digest;
 pub use auth::{AuthCache, Challenge, choose_challenge};
-pub use client::{BodyError, Clients, describe_reqwest, read_capped};
+pub use client::{BodyError, Clients, Wire, describe_reqwest, read_capped};
 pub use rate_limit::RateLimit;
 
 use crate::image::{ImageError, MANIFEST_ACCEPT, MAX_MANIFEST_SIZE, Manifest};
@@ -134,7 +134,9 @@ pub struct Endpoint {
     /// `host[:port]`, the key for credentials, settings and run memory.
     pub host: String,
     override_path: bool,
+    /// For `Wire::Shared` requests (HTTP/2 where offered) and for `Own`.
     client: reqwest::Client,
+    own_client: reqwest::Client,
     headers: Vec<(String, String)>,
     credential: Option<Credential>,
     /// Where `credential` came from (a file, a helper, `--creds`), for
@@ -164,6 +166,15 @@ impl std::fmt::Debug for Endpoint {
     }
 }
 
+/// How one hop of a request goes out (see `raw_send`).
+#[derive(Clone, Copy)]
+struct Hop<'a> {
+    /// On the first URL's origin: this host's headers and credentials go.
+    same_origin: bool,
+    authorization: Option<&'a str>,
+    wire: Wire,
+}
+
 /// What one request did, for the trace.
 #[derive(Debug, Clone)]
 pub struct Exchange {
@@ -181,7 +192,13 @@ impl Endpoint {
         clients: Arc<Clients>,
     ) -> Result<Endpoint, crate::error::Error> {
         let host = host_of(&base);
-        let client = clients.get(settings, &network, &host)?;
+        let client = clients.get(settings, &network, &host, Wire::Shared)?;
+        // Plain HTTP is HTTP/1.1 either way (no h2c): one pool, so that any
+        // idle connection serves any request.
+        let own_client = match base.scheme() {
+            "https" => clients.get(settings, &network, &host, Wire::Own)?,
+            _ => client.clone(),
+        };
         Ok(Endpoint {
             http_fallback: settings.insecure == Some(true) && base.scheme() == "https",
             plain_base: with_scheme(base.clone(), "http"),
@@ -191,6 +208,7 @@ impl Endpoint {
             host,
             override_path: settings.override_path.unwrap_or(false),
             client,
+            own_client,
             headers: settings.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             credential,
             credential_origin: None,
@@ -253,7 +271,7 @@ impl Endpoint {
         let v2 = !self.override_path && !path.ends_with("/v2");
         url.set_path(&format!("{path}{}", if v2 { "/v2/" } else { "/" }));
         let mut exchange = Exchange { url: url.to_string(), status: None };
-        match self.raw_send(Method::GET, url, None, &[]).await {
+        match self.raw_send(Method::GET, url, None, &[], Wire::Shared).await {
             Ok(resp) => {
                 self.note_rate_limit(&resp);
                 let status = resp.status().as_u16();
@@ -272,12 +290,13 @@ impl Endpoint {
         url: Url,
         repository: &str,
         extra: &[(&str, String)],
+        wire: Wire,
     ) -> Result<reqwest::Response, FetchError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let result =
-                self.send_authenticated(method.clone(), url.clone(), repository, extra).await;
+                self.send_authenticated(method.clone(), url.clone(), repository, extra, wire).await;
             if let Ok(resp) = &result {
                 self.note_rate_limit(resp);
             }
@@ -317,9 +336,11 @@ impl Endpoint {
         url: Url,
         repository: &str,
         extra: &[(&str, String)],
+        wire: Wire,
     ) -> Result<reqwest::Response, FetchError> {
         let cached = self.auth.get(&self.host, repository);
-        let resp = self.raw_send(method.clone(), url.clone(), cached.as_deref(), extra).await?;
+        let resp =
+            self.raw_send(method.clone(), url.clone(), cached.as_deref(), extra, wire).await?;
         // A 401 from another host (a redirect target) is its own business:
         // answering its challenge would hand this host's credentials to a
         // token service that host names.
@@ -360,7 +381,7 @@ impl Endpoint {
             })?;
         let resp = match header {
             Some(h) if Some(&h) != cached.as_ref() => {
-                self.raw_send(method, url, Some(&h), extra).await?
+                self.raw_send(method, url, Some(&h), extra, wire).await?
             }
             _ => return Ok(resp),
         };
@@ -411,13 +432,15 @@ impl Endpoint {
         url: Url,
         authorization: Option<&str>,
         extra: &[(&str, String)],
+        wire: Wire,
     ) -> Result<reqwest::Response, FetchError> {
         let mut url = self.current(url);
         let mut origin = url.origin();
         for _ in 0..=MAX_REDIRECTS {
             let same_origin = url.origin() == origin;
             let auth = if same_origin { authorization } else { None };
-            let resp = match self.send_hop(&method, &url, same_origin, auth, extra).await {
+            let hop = Hop { same_origin, authorization: auth, wire };
+            let resp = match self.send_hop(&method, &url, hop, extra).await {
                 Err(FetchError::Transport { kind: TransportKind::Connect, message })
                     if self.http_fallback && url.origin() == self.base.origin() =>
                 {
@@ -450,30 +473,30 @@ impl Endpoint {
     }
 
     /// One hop of `raw_send`: the request to `url` with its own host's
-    /// client, this host's headers and `authorization` only on the first
-    /// URL's origin, within the response timeout.
+    /// client for the hop's wire, this host's headers and `authorization`
+    /// only on the first URL's origin, within the response timeout.
     async fn send_hop(
         &self,
         method: &Method,
         url: &Url,
-        same_origin: bool,
-        authorization: Option<&str>,
+        hop: Hop<'_>,
         extra: &[(&str, String)],
     ) -> Result<reqwest::Response, FetchError> {
-        let client = if self.is_own(url) {
-            self.client.clone()
-        } else {
-            self.clients
-                .for_url(url, self.ca_file.as_deref())
-                .map_err(|e| FetchError::Invalid(e.to_string()))?
+        let client = match (self.is_own(url), hop.wire) {
+            (true, Wire::Shared) => self.client.clone(),
+            (true, Wire::Own) => self.own_client.clone(),
+            (false, wire) => self
+                .clients
+                .for_url(url, self.ca_file.as_deref(), wire)
+                .map_err(|e| FetchError::Invalid(e.to_string()))?,
         };
         let mut req = client.request(method.clone(), url.clone());
-        if same_origin {
+        if hop.same_origin {
             for (k, v) in &self.headers {
                 req = req.header(k.as_str(), v.as_str());
             }
         }
-        if let Some(a) = authorization {
+        if let Some(a) = hop.authorization {
             req = req.header("authorization", a);
         }
         for (k, v) in extra {
@@ -489,21 +512,19 @@ impl Endpoint {
             .map_err(|e| transport_error(&e))
     }
 
-    /// Sends `METHOD <base>/v2/<repo>/<kind>/<target>` and returns a
+    /// Sends `METHOD url` (one of `repository`'s, see `url`) and returns a
     /// successful response; any other status becomes a `FetchError` read
     /// from the error body. Either way the exchange is returned for the trace.
     async fn request(
         &self,
         method: Method,
+        url: Url,
         repository: &str,
-        kind: &str,
-        target: &str,
-        ns: Option<&str>,
         extra: &[(&str, String)],
+        wire: Wire,
     ) -> Result<(reqwest::Response, Exchange), (FetchError, Exchange)> {
-        let url = self.url(repository, kind, target, ns);
         let mut exchange = Exchange { url: url.to_string(), status: None };
-        let resp = match self.send(method, url, repository, extra).await {
+        let resp = match self.send(method, url, repository, extra, wire).await {
             Ok(r) => r,
             Err(e) => return Err((e, exchange)),
         };
@@ -524,8 +545,9 @@ impl Endpoint {
         expected: Option<&Digest>,
     ) -> Result<(ManifestAnswer, Exchange), (FetchError, Exchange)> {
         let accept = [("accept", MANIFEST_ACCEPT.to_string())];
+        let url = self.url(repository, "manifests", target, ns);
         let (resp, exchange) =
-            self.request(Method::GET, repository, "manifests", target, ns, &accept).await?;
+            self.request(Method::GET, url, repository, &accept, Wire::Shared).await?;
         match read_manifest(resp, expected, self.network.body_timeout).await {
             Ok(m) => Ok((m, exchange)),
             Err(e) => Err((e, exchange)),
@@ -540,8 +562,9 @@ impl Endpoint {
         target: &str,
     ) -> Result<(Digest, Exchange), (FetchError, Exchange)> {
         let accept = [("accept", MANIFEST_ACCEPT.to_string())];
+        let url = self.url(repository, "manifests", target, None);
         let (resp, exchange) =
-            self.request(Method::HEAD, repository, "manifests", target, None, &accept).await?;
+            self.request(Method::HEAD, url, repository, &accept, Wire::Shared).await?;
         let header = resp.headers().get("docker-content-digest").and_then(|v| v.to_str().ok());
         match header.map(str::parse::<Digest>) {
             Some(Ok(d)) => Ok((d, exchange)),
@@ -555,19 +578,20 @@ impl Endpoint {
         }
     }
 
-    /// `GET` a blob from `offset` on. The response is checked for status and
-    /// range; the caller streams and verifies the body.
+    /// `GET` a blob from `offset` on, over `wire`. The response is checked
+    /// for status and range; the caller streams and verifies the body.
     pub async fn get_blob(
         &self,
         repository: &str,
         digest: &Digest,
         ns: Option<&str>,
         offset: u64,
+        wire: Wire,
     ) -> Result<(BlobBody, Exchange), (FetchError, Exchange)> {
         let range = [("range", format!("bytes={offset}-"))];
         let extra: &[(&str, String)] = if offset > 0 { &range } else { &[] };
-        let (resp, exchange) =
-            self.request(Method::GET, repository, "blobs", &digest.to_string(), ns, extra).await?;
+        let url = self.url(repository, "blobs", &digest.to_string(), ns);
+        let (resp, exchange) = self.request(Method::GET, url, repository, extra, wire).await?;
         let start = match resp.status().as_u16() {
             206 => match content_range_start(&resp) {
                 Some(s) if s == offset => offset,

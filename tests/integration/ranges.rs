@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::image::Image;
 use crate::support::registry::{Fault, Registry};
+use crate::support::tls::{Pki, TlsFront};
 use crate::support::{Test, assert_layout_valid};
 
 const MIB: usize = 1 << 20;
@@ -123,4 +124,58 @@ fn a_killed_ranged_download_resumes_every_segment() {
     );
     assert_layout_valid(&t.layout());
     assert!(!segments.exists(), "no leftover segment state");
+}
+
+/// The HTTP versions of the GETs for one blob, in order.
+fn versions(reg: &Registry, path_end: &str) -> Vec<String> {
+    reg.requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with(path_end))
+        .map(|r| r.version)
+        .collect()
+}
+
+/// A TLS front offering HTTP/2, and the config that trusts it.
+fn http2_registry(t: &Test, img: &Image, network: &str) -> (Registry, TlsFront, String) {
+    let pki = Pki::generate(&t.path().join("pki"));
+    let reg = Registry::start();
+    reg.push_image("team/app", "v1", img);
+    let front = TlsFront::with_http2(&reg, &pki);
+    let host = front.host();
+    let config =
+        format!("{network}[hosts.\"{host}\"]\nplain_http = false\nca_file = {:?}\n", pki.ca);
+    (reg, front, config)
+}
+
+#[test]
+fn small_requests_share_http2_and_big_blobs_keep_connections_of_their_own() {
+    // Two small layers; one of 512 KiB (one request); one of 4 MiB, split
+    // into ranges on the capped link.
+    let img = Image::oci(91, &[1000, 2000, 512 << 10, 4 * MIB]);
+    let t = Test::new();
+    let (reg, front, config) = http2_registry(&t, &img, "");
+    reg.fault(Fault::Pace { bytes_per_sec: MIB as u64 });
+    let t = t.config(&config);
+    pull(&t, &format!("{}/team/app:v1", front.host()), &[]).assert_success();
+    assert_layout_valid(&t.layout());
+    let h2 = ["HTTP/2.0".to_string()];
+    assert_eq!(versions(&reg, "/manifests/v1"), h2);
+    for small in [&img.config, &img.layers[0], &img.layers[1]] {
+        assert_eq!(versions(&reg, &small.digest), h2, "{}", small.digest);
+    }
+    assert_eq!(versions(&reg, &img.layers[2].digest), ["HTTP/1.1"]);
+    let big = &img.layers[3].digest;
+    assert!(range_starts(&reg, big).len() >= 2, "split: {:?}", range_starts(&reg, big));
+    assert!(versions(&reg, big).iter().all(|v| v == "HTTP/1.1"), "{:?}", versions(&reg, big));
+}
+
+#[test]
+fn http2_turned_off_keeps_every_request_on_http1() {
+    let img = Image::oci(92, &[1000, 2000]);
+    let t = Test::new();
+    let (reg, front, config) = http2_registry(&t, &img, "[network]\nhttp2 = false\n");
+    let t = t.config(&config);
+    pull(&t, &format!("{}/team/app:v1", front.host()), &[]).assert_success();
+    let all: Vec<String> = reg.requests().into_iter().map(|r| r.version).collect();
+    assert!(all.len() >= 4 && all.iter().all(|v| v == "HTTP/1.1"), "{all:?}");
 }

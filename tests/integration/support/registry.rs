@@ -160,6 +160,8 @@ pub const HOSTILE_MESSAGE: &str = "\u{1b}[31mmanifest unknown\u{9b}2J";
 #[derive(Clone, Debug)]
 pub struct Request {
     pub method: String,
+    /// `HTTP/1.1`, `HTTP/2.0`.
+    pub version: String,
     pub path: String,
     pub query: Option<String>,
     pub headers: Vec<(String, String)>,
@@ -470,6 +472,7 @@ async fn handle(
     let (parts, _body) = req.into_parts();
     let request = Request {
         method: parts.method.to_string(),
+        version: format!("{:?}", parts.version),
         path: parts.uri.path().to_string(),
         query: parts.uri.query().map(str::to_string),
         headers: parts

@@ -142,6 +142,21 @@ impl TlsFront {
     /// Serves TLS with the PKI's server certificate; with `require_client_cert`
     /// the handshake fails unless the client shows a certificate from the CA.
     pub fn start(backend: &Registry, pki: &Pki, require_client_cert: bool) -> TlsFront {
+        TlsFront::offering(backend, pki, require_client_cert, &[b"http/1.1"])
+    }
+
+    /// Offers HTTP/2 as well (ALPN `h2`), as public registries do: the fake
+    /// registry behind it takes HTTP/2 without TLS (it knows the preface).
+    pub fn with_http2(backend: &Registry, pki: &Pki) -> TlsFront {
+        TlsFront::offering(backend, pki, false, &[b"h2", b"http/1.1"])
+    }
+
+    fn offering(
+        backend: &Registry,
+        pki: &Pki,
+        require_client_cert: bool,
+        alpn: &[&[u8]],
+    ) -> TlsFront {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&pki.server_cert)
             .unwrap()
@@ -161,7 +176,7 @@ impl TlsFront {
             builder.with_no_client_auth()
         };
         let mut config = builder.with_single_cert(certs, key).unwrap();
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
 
         let listener = StdTcpListener::bind("127.0.0.1:0").unwrap();
