@@ -280,6 +280,7 @@ def main():
             "bench/wan.sh --runs 1 --only small,ns404 --tools ocimirror,ctr   # a quick look, to stdout",
             "bench/batch.sh --write      # many images in one run, and archives: rewrites its section",
             "bench/cache.sh --write      # the blob cache and host memory: rewrites its section",
+            "bench/http2.sh --write      # HTTP/2 over TLS against HTTP/1.1: rewrites its section",
             "```",
             "",
             "Needs `docker-registry` (distribution 2.x), `skopeo`, `curl`, `python3`, GNU `time` "
