@@ -134,8 +134,9 @@ pub struct Endpoint {
     /// `host[:port]`, the key for credentials, settings and run memory.
     pub host: String,
     override_path: bool,
-    /// For `Wire::Shared` requests (HTTP/2 where offered) and for `Own`.
+    /// For `Wire::Shared` requests: HTTP/2 where the server offers it.
     client: reqwest::Client,
+    /// For `Wire::Own` requests: HTTP/1.1 (on plain HTTP, `client` itself).
     own_client: reqwest::Client,
     headers: Vec<(String, String)>,
     credential: Option<Credential>,
