@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::support::distribution::{Distribution, find_peers, http_status, skopeo, umoci};
 use crate::support::image::{self, Blob, DOCKER_MANIFEST, Image, Index, OCI_INDEX, OCI_MANIFEST};
+use crate::support::tls::Pki;
 use crate::support::{Test, assert_layout_valid, layout_index};
 
 /// Exit code of the CLI for "access denied".
@@ -292,6 +293,47 @@ fn pull_single_arch_oci_image_from_distribution() {
     skopeo_copy_out(&out, &reference, false);
     assert_eq!(umoci_ls(&out), vec![reference.clone()]);
     umoci_stat(&out, &reference);
+}
+
+/// The HTTP versions of ocimirror's GETs whose path ends with `path_end`,
+/// from a TLS registry's access log (`"GET <path> HTTP/2.0" ... "<agent>"`).
+fn our_versions(registry: &Distribution, path_end: &str) -> Vec<String> {
+    registry
+        .log()
+        .lines()
+        .filter(|l| l.contains("\"ocimirror/"))
+        .filter_map(|l| l.split_once("\"GET ")?.1.split_once('"').map(|(r, _)| r.to_string()))
+        .filter_map(|r| {
+            let (path, version) = r.rsplit_once(' ')?;
+            path.ends_with(path_end).then(|| version.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn pull_from_distribution_over_tls_takes_http2_for_small_requests_only() {
+    require_peers!();
+    let t = Test::new();
+    let pki = Pki::generate(&t.path().join("pki"));
+    let registry = Distribution::builder().tls(&pki.server_cert, &pki.server_key).start();
+    let image = Image::oci(131, &[4096, 1024, 600 << 10]);
+    registry.push("team/app", "v1", &image.manifest, &[&image]);
+    let host = registry.host();
+    let t = t.config(&format!("[hosts.\"{host}\"]\nplain_http = false\nca_file = {:?}\n", pki.ca));
+    let reference = format!("{host}/team/app:v1");
+    let (out, out_arg) = out_dir(&t, "layout");
+    t.run_with(["pull", &reference, "-o", &out_arg]).assert_success();
+    assert_layout_valid(&out);
+    assert_image(&out, &image);
+    // Go's server offers h2: the manifest and the small blobs take it; the
+    // blob over 256 KiB keeps HTTP/1.1, on a connection of its own.
+    let h2 = vec!["HTTP/2.0".to_string()];
+    let log = registry.log();
+    assert_eq!(our_versions(&registry, "/manifests/v1"), h2, "{log}");
+    for small in [&image.config, &image.layers[0], &image.layers[1]] {
+        assert_eq!(our_versions(&registry, &small.digest), h2, "{}: {log}", small.digest);
+    }
+    assert_eq!(our_versions(&registry, &image.layers[2].digest), ["HTTP/1.1"], "{log}");
 }
 
 #[test]

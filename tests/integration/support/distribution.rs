@@ -5,8 +5,9 @@
 //!
 //! A `Distribution` is one registry process on a free 127.0.0.1 port with its
 //! storage, config and log in a tempdir. It can require htpasswd (Basic)
-//! authentication and can run as a pull-through cache of another registry.
-//! The process is killed when the handle drops.
+//! authentication, can serve TLS (and so HTTP/2, which Go's server offers by
+//! ALPN) and can run as a pull-through cache of another registry. The
+//! process is killed when the handle drops.
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -74,6 +75,8 @@ pub fn which(name: &str) -> Option<PathBuf> {
 pub struct DistributionBuilder {
     htpasswd: bool,
     proxy: Option<String>,
+    /// The server's certificate and key (PEM files).
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl DistributionBuilder {
@@ -96,6 +99,13 @@ impl DistributionBuilder {
         self
     }
 
+    /// Serve TLS with this certificate and key, and log every request (the
+    /// access log says which HTTP version each came over: `Distribution::log`).
+    pub fn tls(mut self, certificate: &Path, key: &Path) -> Self {
+        self.tls = Some((certificate.to_path_buf(), key.to_path_buf()));
+        self
+    }
+
     /// Starts the registry and waits until it answers `GET /v2/`. Panics
     /// (with the registry's log) if it does not within ~10 s.
     pub fn start(self) -> Distribution {
@@ -107,7 +117,8 @@ impl DistributionBuilder {
             let port = free_port();
             match self.try_start(dir.path(), port) {
                 Ok(child) => {
-                    return Distribution { child: Some(child), port, htpasswd: self.htpasswd, dir };
+                    let (htpasswd, tls) = (self.htpasswd, self.tls.is_some());
+                    return Distribution { child: Some(child), port, htpasswd, tls, dir };
                 }
                 Err(e) => last_error = e,
             }
@@ -159,7 +170,10 @@ impl DistributionBuilder {
                 let ours = head
                     .lines()
                     .any(|l| l.eq_ignore_ascii_case(&format!("{INSTANCE_HEADER}: {instance}")));
-                if (code == 200 || code == 401) && ours {
+                // Over TLS this plain probe gets Go's bare 400 for an HTTP
+                // request to an HTTPS server: up, though it cannot say whose.
+                let tls_up = self.tls.is_some() && code == 400;
+                if ((code == 200 || code == 401) && ours) || tls_up {
                     return Ok(child);
                 }
             }
@@ -181,7 +195,7 @@ impl DistributionBuilder {
 log:
   level: warn
   accesslog:
-    disabled: true
+    disabled: {no_access_log}
 storage:
   filesystem:
     rootdirectory: {storage}
@@ -198,7 +212,15 @@ http:
 ",
             storage = quote(&dir.join("storage").display().to_string()),
             instance = quote(instance),
+            no_access_log = self.tls.is_none(),
         );
+        if let Some((certificate, key)) = &self.tls {
+            yaml.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                quote(&certificate.display().to_string()),
+                quote(&key.display().to_string())
+            ));
+        }
         if self.htpasswd {
             yaml.push_str(&format!(
                 "auth:
@@ -221,6 +243,7 @@ pub struct Distribution {
     child: Option<Child>,
     port: u16,
     htpasswd: bool,
+    tls: bool,
     dir: tempfile::TempDir,
 }
 
@@ -239,10 +262,11 @@ impl Distribution {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// `http://127.0.0.1:PORT`, the base URL (what `--mirror` takes and what
-    /// `pull --json` reports as an endpoint).
+    /// `http://127.0.0.1:PORT` (`https://` with TLS), the base URL (what
+    /// `--mirror` takes and what `pull --json` reports as an endpoint).
     pub fn url(&self) -> String {
-        format!("http://{}", self.host())
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.host())
     }
 
     /// The user and password this registry accepts, if it wants any.
@@ -275,7 +299,8 @@ impl Distribution {
         }
     }
 
-    /// What the registry has logged so far (level warn and up).
+    /// What the registry has logged so far (level warn and up, and with
+    /// TLS every request: `"GET /v2/... HTTP/2.0" 200 ... "<user agent>"`).
     pub fn log(&self) -> String {
         read_lossy(&self.dir.path().join("registry.log"))
     }
