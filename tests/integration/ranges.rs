@@ -126,7 +126,7 @@ fn a_killed_ranged_download_resumes_every_segment() {
     assert!(!segments.exists(), "no leftover segment state");
 }
 
-/// The HTTP versions of the GETs for one blob, in order.
+/// The HTTP versions of the GETs whose path ends with `path_end`, in order.
 fn versions(reg: &Registry, path_end: &str) -> Vec<String> {
     reg.requests()
         .into_iter()
