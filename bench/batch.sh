@@ -25,34 +25,13 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH="$ROOT/bench"
 BENCH_NAME=batch-bench
-KEEP=0
 CMD_TIMEOUT=300
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
-RUNS=5
-BUILD=1
-WRITE=0
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --runs) RUNS="$2"; shift ;;
-        --no-build) BUILD=0 ;;
-        --write) WRITE=1 ;;
-        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
-    esac
-    shift
-done
-case "$RUNS" in ''|*[!0-9]*) die "--runs takes a number" ;; esac
-[ "$RUNS" -ge 1 ] && [ "$RUNS" -le 50 ] || die "--runs must be 1..50"
+parse_bench_args "$@"
 need_tools docker-registry skopeo python3 timeout tar
 need_gnu_time
-if [ "$BUILD" = 1 ]; then
-    (cd "$ROOT" && cargo build --release --quiet && cargo build --release --quiet --example wan_relay) \
-        || die "release build failed"
-fi
-OCIMIRROR="$ROOT/target/release/ocimirror"
-RELAY="$ROOT/target/release/examples/wan_relay"
-for bin in "$OCIMIRROR" "$RELAY"; do [ -x "$bin" ] || die "$bin is missing (build it, or drop --no-build)"; done
+release_binaries
 bench_init ocimirror-batch
 start_registry upstream
 UP="127.0.0.1:$REG_PORT"

@@ -14,43 +14,21 @@
 # and bytes, not requests. Every run is cold: `--no-cache --fresh`, a new
 # output directory, a relay of its own.
 #
-# Usage: bench/http2.sh [--runs N] [--no-build] [--write]
+# Usage: bench/http2.sh [--runs N] [--no-build] [--write] [--keep]
 #   --write   also write the "## HTTP/2 over TLS" section of BENCHMARKS.md
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH="$ROOT/bench"
 BENCH_NAME=http2-bench
-KEEP=0
 CMD_TIMEOUT=120
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
-RUNS=5
-BUILD=1
-WRITE=0
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --runs) RUNS="$2"; shift ;;
-        --no-build) BUILD=0 ;;
-        --write) WRITE=1 ;;
-        --keep) KEEP=1 ;;
-        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
-    esac
-    shift
-done
-case "$RUNS" in ''|*[!0-9]*) die "--runs takes a number" ;; esac
-[ "$RUNS" -ge 1 ] && [ "$RUNS" -le 50 ] || die "--runs must be 1..50"
+parse_bench_args "$@"
 [ "$WRITE" = 0 ] || [ "$RUNS" -ge 5 ] || die "--write needs --runs 5 or more"
 need_tools docker-registry skopeo python3 timeout openssl curl
 need_gnu_time
-if [ "$BUILD" = 1 ]; then
-    (cd "$ROOT" && cargo build --release --quiet && cargo build --release --quiet --example wan_relay) \
-        || die "release build failed"
-fi
-OCIMIRROR="$ROOT/target/release/ocimirror"
-RELAY="$ROOT/target/release/examples/wan_relay"
-for bin in "$OCIMIRROR" "$RELAY"; do [ -x "$bin" ] || die "$bin is missing (build it, or drop --no-build)"; done
+release_binaries
 bench_init ocimirror-http2
 
 # The images go in over plain HTTP; the same storage is then served over TLS.

@@ -203,3 +203,36 @@ wait_cached() {
 # proc_ticks PID: CPU time (utime + stime, clock ticks) of a process so
 # far; 0 once it is gone.
 proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# parse_bench_args ARGS...: the options of the benchmarks that write one
+# section (--runs N, --no-build, --write, --keep, --help, which prints the
+# script's header comment). Sets RUNS (5), BUILD, WRITE and KEEP.
+parse_bench_args() {
+    RUNS=5 BUILD=1 WRITE=0 KEEP=${KEEP:-0}
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --runs) RUNS="$2"; shift ;;
+            --no-build) BUILD=0 ;;
+            --write) WRITE=1 ;;
+            --keep) KEEP=1 ;;
+            -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+            *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
+        esac
+        shift
+    done
+    case "$RUNS" in ''|*[!0-9]*) die "--runs takes a number" ;; esac
+    [ "$RUNS" -ge 1 ] && [ "$RUNS" -le 50 ] || die "--runs must be 1..50"
+}
+
+# release_binaries: builds ocimirror and examples/wan_relay (unless
+# --no-build) and sets OCIMIRROR and RELAY to them.
+release_binaries() {
+    if [ "$BUILD" = 1 ]; then
+        (cd "$ROOT" && cargo build --release --quiet && cargo build --release --quiet --example wan_relay) \
+            || die "release build failed"
+    fi
+    OCIMIRROR="$ROOT/target/release/ocimirror"
+    RELAY="$ROOT/target/release/examples/wan_relay"
+    local bin
+    for bin in "$OCIMIRROR" "$RELAY"; do [ -x "$bin" ] || die "$bin is missing (build it, or drop --no-build)"; done
+}
