@@ -32,7 +32,10 @@ use oci_spec::image::{Descriptor as OciDescriptor, ImageIndex, MediaType};
 use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
 
+mod placed;
 mod ranged;
+use placed::Place;
+pub use placed::{Placement, Room, WRITING_ARCHIVE};
 pub use ranged::{Claim, RangedWriter, Segment, Written};
 
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -69,25 +72,40 @@ pub struct Layout {
     arrivals: Option<Arrivals>,
 }
 
-/// Told of every blob that gets its name in a layout, with the blob's
-/// digest, size and path: how a pull into an archive streams each blob
-/// into the tar as soon as it is verified, while the others still
-/// download. Called on the thread that named the blob, so it must not
-/// block (a channel send).
+/// The archive a scratch layout feeds. Told of every blob that gets its
+/// name in the layout, with the blob's digest, size and path: how a pull
+/// into an archive streams each blob into the tar as soon as it is
+/// verified, while the others still download. Called on the thread that
+/// named the blob, so it must not block (a channel send). With a
+/// `Placement` (an archive file), layers skip the layout and are written
+/// into the archive directly (`begin_placed`).
 #[derive(Clone)]
-pub struct Arrivals(Arc<Tell>);
+pub struct Arrivals {
+    tell: Arc<Tell>,
+    placement: Option<Arc<dyn Placement>>,
+}
 
 /// What `Arrivals` calls: digest, size, path.
 type Tell = dyn Fn(&Digest, u64, &Path) + Send + Sync;
 
 impl Arrivals {
     pub fn new(tell: impl Fn(&Digest, u64, &Path) + Send + Sync + 'static) -> Arrivals {
-        Arrivals(Arc::new(tell))
+        Arrivals { tell: Arc::new(tell), placement: None }
+    }
+
+    /// These arrivals, with layers written straight into `placement`.
+    pub fn placing(self, placement: Arc<dyn Placement>) -> Arrivals {
+        Arrivals { placement: Some(placement), ..self }
+    }
+
+    /// Where layers go instead of the layout, if anywhere.
+    pub fn placement(&self) -> Option<&Arc<dyn Placement>> {
+        self.placement.as_ref()
     }
 
     /// The blob at `path` has its name.
     pub fn tell(&self, digest: &Digest, size: u64, path: &Path) {
-        (self.0)(digest, size, path);
+        (self.tell)(digest, size, path);
     }
 }
 
@@ -342,6 +360,24 @@ impl Layout {
     /// in its place is no blob (a download replaces it).
     pub fn has_blob(&self, digest: &Digest, size: u64) -> bool {
         fs::symlink_metadata(self.blob_path(digest)).is_ok_and(|m| m.is_file() && m.len() == size)
+            || self.placed(digest, size)
+    }
+
+    /// Is the blob in the archive this layout feeds (see `Placement`)?
+    pub fn placed(&self, digest: &Digest, size: u64) -> bool {
+        self.placement().is_some_and(|p| p.holds(digest, size))
+    }
+
+    /// This layout, read with the archive its layers went to: a blob
+    /// placed there counts as present.
+    pub fn with_placement(self, placement: Arc<dyn Placement>) -> Layout {
+        let arrivals = Arrivals::new(|_, _, _| {}).placing(placement);
+        Layout { arrivals: Some(arrivals), ..self }
+    }
+
+    /// Where this layout's layers go instead of its files, if anywhere.
+    fn placement(&self) -> Option<&Arc<dyn Placement>> {
+        self.arrivals.as_ref().and_then(Arrivals::placement)
     }
 
     /// A blob, open for reading (to stream it rather than hold it).
@@ -373,6 +409,17 @@ impl Layout {
     /// writing it right now (`wait_for` then waits for it) or it arrived
     /// meanwhile.
     pub fn begin(&self, digest: &Digest, size: u64) -> Result<Begin> {
+        self.begin_with(digest, size, false)
+    }
+
+    /// `begin`, for a blob that may go straight into the archive this
+    /// layout feeds (see `Placement`): a layer, which nothing reads back
+    /// from the layout (a config is read: it is begun with `begin`).
+    pub fn begin_placed(&self, digest: &Digest, size: u64) -> Result<Begin> {
+        self.begin_with(digest, size, true)
+    }
+
+    fn begin_with(&self, digest: &Digest, size: u64, may_place: bool) -> Result<Begin> {
         let partial = self.partial_path(digest);
         let Some(mut file) = open_partial(&partial)? else { return Ok(Begin::Busy) };
         // Between our open and our lock, the holder may have renamed the file
@@ -387,40 +434,32 @@ impl Layout {
             let _ = fs::remove_file(&partial);
             return Ok(Begin::Present);
         }
-        // Resume: hash what an earlier run left, unless it cannot be a prefix.
-        // A download in segments left a file with holes: only its first
-        // segment is a prefix (the others are kept for a ranged writer).
-        let mut hasher = Hasher::new(digest.algorithm());
-        let kept = ranged::kept_segments(&partial);
-        let len = file.metadata().map_err(io(format!("cannot read {}", partial.display())))?.len();
-        let mut have = match kept.iter().find(|s| s.start == 0) {
-            Some(first) if !kept.is_empty() => first.done.min(len),
-            _ if !kept.is_empty() => 0,
-            _ => len,
-        };
-        if len > size {
-            file.set_len(0).map_err(io(format!("cannot truncate {}", partial.display())))?;
+        if let Some(placement) = self.placement().filter(|_| may_place)
+            && let Some(room) = placement.reserve(digest, size)?
+        {
             let _ = fs::remove_file(ranged::segments_path(&partial));
-            have = 0;
-        } else if have > 0 {
-            let mut buf = vec![0u8; WRITE_CHUNK];
-            let mut left = have;
-            file.seek(SeekFrom::Start(0))
-                .map_err(io(format!("cannot read {}", partial.display())))?;
-            while left > 0 {
-                let n = file
-                    .read(&mut buf[..(left.min(WRITE_CHUNK as u64) as usize)])
-                    .map_err(io(format!("cannot read {}", partial.display())))?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-                left -= n as u64;
-            }
+            let mut into = room.file;
+            into.seek(SeekFrom::Start(room.base)).map_err(io("cannot seek in the archive"))?;
+            let (base, placement, _writing) = (room.base, Arc::clone(placement), room.writing);
+            let place = Place { base, placement, _lock: Arc::new(file), _writing };
+            let fresh = Resumed { have: 0, hasher: Hasher::new(digest.algorithm()), kept: vec![] };
+            return Ok(Begin::Writer(self.writer(digest, size, into, partial, fresh, Some(place))));
         }
-        file.seek(SeekFrom::Start(have))
-            .map_err(io(format!("cannot seek {}", partial.display())))?;
-        Ok(Begin::Writer(BlobWriter {
+        let resumed = resume(&mut file, &partial, digest, size)?;
+        Ok(Begin::Writer(self.writer(digest, size, file, partial, resumed, None)))
+    }
+
+    /// A writer of blob `digest` into `file`, continuing from `resumed`.
+    fn writer(
+        &self,
+        digest: &Digest,
+        size: u64,
+        file: File,
+        partial: PathBuf,
+        resumed: Resumed,
+        place: Option<Place>,
+    ) -> BlobWriter {
+        BlobWriter {
             durable: self.durable,
             arrivals: self.arrivals.clone(),
             file: Arc::new(file),
@@ -428,15 +467,16 @@ impl Layout {
             target: self.blob_path(digest),
             digest: digest.clone(),
             size,
-            written: have,
-            hasher,
+            written: resumed.have,
+            hasher: resumed.hasher,
             buf: Vec::new(),
             buffered: 0,
             not_written_back: 0,
             broken: false,
             sealed: false,
-            kept: kept.into_iter().filter(|s| s.start > 0 && len <= size).collect(),
-        }))
+            kept: resumed.kept,
+            place,
+        }
     }
 
     /// Blocks until whoever holds the lock on this blob's partial file lets
@@ -755,6 +795,53 @@ pub enum Begin {
     Present,
 }
 
+/// What an earlier run left of a blob's download in `partial` (open, and
+/// locked, as `file`): the prefix to continue from, hashed, and the
+/// segments a ranged download kept beyond it. Leaves `file` at the
+/// prefix's end.
+fn resume(file: &mut File, partial: &Path, digest: &Digest, size: u64) -> Result<Resumed> {
+    // A download in segments left a file with holes: only its first
+    // segment is a prefix (the others are kept for a ranged writer).
+    let mut hasher = Hasher::new(digest.algorithm());
+    let kept = ranged::kept_segments(partial);
+    let len = file.metadata().map_err(io(format!("cannot read {}", partial.display())))?.len();
+    let mut have = match kept.iter().find(|s| s.start == 0) {
+        Some(first) if !kept.is_empty() => first.done.min(len),
+        _ if !kept.is_empty() => 0,
+        _ => len,
+    };
+    if len > size {
+        file.set_len(0).map_err(io(format!("cannot truncate {}", partial.display())))?;
+        let _ = fs::remove_file(ranged::segments_path(partial));
+        have = 0;
+    } else if have > 0 {
+        let mut buf = vec![0u8; WRITE_CHUNK];
+        let mut left = have;
+        file.seek(SeekFrom::Start(0)).map_err(io(format!("cannot read {}", partial.display())))?;
+        while left > 0 {
+            let n = file
+                .read(&mut buf[..(left.min(WRITE_CHUNK as u64) as usize)])
+                .map_err(io(format!("cannot read {}", partial.display())))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            left -= n as u64;
+        }
+    }
+    file.seek(SeekFrom::Start(have)).map_err(io(format!("cannot seek {}", partial.display())))?;
+    let kept = kept.into_iter().filter(|s| s.start > 0 && len <= size).collect();
+    Ok(Resumed { have, hasher, kept })
+}
+
+/// Where a writer starts: `have` bytes, hashed by `hasher`, and the
+/// segments beyond them kept from an earlier ranged download.
+struct Resumed {
+    have: u64,
+    hasher: Hasher,
+    kept: Vec<Segment>,
+}
+
 /// A blob being written: hashed and counted as it goes, renamed into place
 /// only when complete and correct.
 ///
@@ -792,6 +879,9 @@ pub struct BlobWriter {
     /// Segments beyond the prefix that an earlier ranged download left
     /// (see `into_ranged`).
     kept: Vec<Segment>,
+    /// Set when the bytes go into an archive, not the partial file: `file`
+    /// is then the archive's (see `Placement`).
+    place: Option<Place>,
 }
 
 impl BlobWriter {
@@ -805,8 +895,12 @@ impl BlobWriter {
     pub fn restart(&mut self) -> Result<()> {
         self.clear_buffer();
         let what = |verb: &str| io(format!("cannot {verb} {}", self.partial.display()));
-        self.file.set_len(0).map_err(what("truncate"))?;
-        (&*self.file).seek(SeekFrom::Start(0)).map_err(what("seek"))?;
+        // A placed blob's room is written over from its start.
+        let start = self.place.as_ref().map_or(0, |p| p.base);
+        if self.place.is_none() {
+            self.file.set_len(0).map_err(what("truncate"))?;
+        }
+        (&*self.file).seek(SeekFrom::Start(start)).map_err(what("seek"))?;
         self.hasher = Hasher::new(self.digest.algorithm());
         self.written = 0;
         self.broken = false;
@@ -863,14 +957,16 @@ impl BlobWriter {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let result = hash_and_write(&mut self.hasher, &self.file, &self.partial, &self.buf);
+        let result = hash_and_write(&mut self.hasher, &self.file, &self.partial, &self.buf)
+            .map_err(|e| placed::of_archive(self.place.as_ref(), e));
         self.not_written_back += self.buffered as u64;
         self.clear_buffer();
         self.broken = result.is_err();
         result?;
         // A scratch layout's files are never synced: started to disk, they
-        // cost the disk bandwidth of a copy about to be deleted.
-        if self.durable && self.not_written_back >= WRITEBACK_EVERY {
+        // cost the disk bandwidth of a copy about to be deleted. An archive
+        // is synced once it is complete: its writeback starts early too.
+        if (self.durable || self.place.is_some()) && self.not_written_back >= WRITEBACK_EVERY {
             self.not_written_back = 0;
             start_writeback(&self.file);
         }
@@ -891,8 +987,9 @@ impl BlobWriter {
         Ok(RangedWriter::continuing(&mut self, hasher))
     }
 
-    /// Verifies size and digest, syncs, and renames the blob into place;
-    /// on a digest mismatch the partial data is discarded. The fsync and
+    /// Verifies size and digest, syncs, and renames the blob into place
+    /// (a placed blob: tells its placement instead, see `Placement`); on a
+    /// digest mismatch the partial data is discarded. The fsync and
     /// the rename happen on a blocking thread, so one blob's fsync does not
     /// hold up the downloads of the others (and concurrent fsyncs share
     /// journal commits).
@@ -900,6 +997,9 @@ impl BlobWriter {
         if !self.sealed {
             self.flush()?;
             self.verify()?;
+        }
+        if let Some(place) = &self.place {
+            return place.name(&self.digest, &self.partial);
         }
         let _ = fs::remove_file(ranged::segments_path(&self.partial));
         let file = Arc::clone(&self.file);

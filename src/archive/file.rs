@@ -57,6 +57,11 @@ impl PendingFile {
             .map_err(|e| Error::io(format!("cannot open {}", self.tmp.display()), e))
     }
 
+    /// The temporary file, where the archive is written until `commit`.
+    pub fn path(&self) -> &Path {
+        &self.tmp
+    }
+
     /// Makes the archive durable, then gives it its name.
     pub fn commit(mut self) -> Result<()> {
         let what = |verb: &str| format!("cannot {verb} {}", self.tmp.display());

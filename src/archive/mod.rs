@@ -33,6 +33,7 @@
 mod docker;
 mod file;
 mod plan;
+mod regions;
 mod stream;
 mod write;
 

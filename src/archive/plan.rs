@@ -248,6 +248,9 @@ impl Walk<'_> {
 /// other than the descriptor's means the layout was changed behind its
 /// back, which is an error rather than "missing".
 fn present(layout: &Layout, d: &Descriptor) -> Result<bool> {
+    if layout.placed(&d.digest, d.size) {
+        return Ok(true);
+    }
     let path = layout.blob_path(&d.digest);
     match std::fs::metadata(&path) {
         Ok(m) if m.is_file() && m.len() == d.size => Ok(true),

@@ -5,7 +5,11 @@
 //! small files, which need every image, go last, with any blob the plan
 //! names that was not announced. Written after the pull instead, the
 //! archive cost the whole pull again in copying (1.5x a layout pull,
-//! measured): now the copy overlaps the downloads.
+//! measured): now the copy overlaps the downloads. Into a file
+//! (`Destination::Placed`), layers are not copied at all: they download
+//! straight to their place in the tar (`Regions`), and the writer thread
+//! copies only what the layout names (manifests, configs, blobs the cache
+//! linked), each entry where `Regions` allotted it.
 //!
 //! Readers take a tar's entries in any order: docker and podman unpack the
 //! whole archive before reading it, and containerd's import collects
@@ -21,9 +25,10 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::os::fd::AsFd as _;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread;
 
+use super::regions::Regions;
 use super::write::{Output, Tar};
 use super::{Rehash, metadata, plan, report};
 use crate::digest::Digest;
@@ -34,8 +39,15 @@ use crate::report::ArchiveReport;
 
 /// Where an archive goes.
 pub enum Destination {
-    /// An open file (a `PendingFile`'s writer).
+    /// An open file, written front to back.
     File(File),
+    /// The file at `path` (a `PendingFile`'s), open as `file`: a pull
+    /// writes its layers into it directly, each where it will be in the
+    /// tar (see `Regions`), rather than copying them in once verified.
+    Placed {
+        file: File,
+        path: PathBuf,
+    },
     Stdout,
 }
 
@@ -45,7 +57,7 @@ impl Destination {
     /// and never gets the kernel's copies.
     pub fn open(self) -> Result<File> {
         match self {
-            Destination::File(file) => Ok(file),
+            Destination::File(file) | Destination::Placed { file, .. } => Ok(file),
             Destination::Stdout => {
                 let out = std::io::stdout()
                     .as_fd()
@@ -71,28 +83,42 @@ enum Message {
 pub struct ArchiveStream {
     messages: mpsc::Sender<Message>,
     worker: thread::JoinHandle<Result<ArchiveReport>>,
+    /// Where placed layers go (`Destination::Placed`).
+    regions: Option<Arc<Regions>>,
 }
 
 impl ArchiveStream {
     pub fn start(destination: Destination) -> Result<ArchiveStream> {
         let (messages, received) = mpsc::channel();
-        let out = destination.open()?;
-        let work = move || write(out, received);
+        let (tar, regions) = match destination {
+            Destination::Placed { file, path } => {
+                let regions = Arc::new(Regions::open(path)?);
+                (Tar::in_regions(file, Arc::clone(&regions))?, Some(regions))
+            }
+            other => (Tar::new(other.open()?), None),
+        };
+        let placed = regions.clone();
+        let work = move || write(tar, received, placed);
         let worker = thread::Builder::new()
             .name("archive".into())
             .spawn(work)
             .map_err(|e| Error::Failed(format!("cannot start writing the archive: {e}")))?;
-        Ok(ArchiveStream { messages, worker })
+        Ok(ArchiveStream { messages, worker, regions })
     }
 
-    /// What the pull's layout tells of each blob it names.
+    /// What the pull's layout tells of each blob it names, and where its
+    /// layers go when the archive takes them directly.
     pub fn arrivals(&self) -> Arrivals {
         let messages = self.messages.clone();
-        Arrivals::new(move |digest, size, path| {
+        let arrivals = Arrivals::new(move |digest, size, path| {
             let (digest, path) = (digest.clone(), path.to_path_buf());
             // Gone only when the writer stopped on an error: `finish` says it.
             let _ = messages.send(Message::Arrived { digest, size, path });
-        })
+        });
+        match &self.regions {
+            Some(regions) => arrivals.placing(Arc::clone(regions) as _),
+            None => arrivals,
+        }
     }
 
     /// Completes the archive of the images `names` in the layout at
@@ -130,8 +156,11 @@ fn widen_pipe(out: &File) {
 fn widen_pipe(_out: &File) {}
 
 /// The writer's loop: each blob once, as it arrives, until `Finish`.
-fn write<W: Output>(out: W, messages: mpsc::Receiver<Message>) -> Result<ArchiveReport> {
-    let mut tar = Tar::new(out);
+fn write<W: Output>(
+    mut tar: Tar<W>,
+    messages: mpsc::Receiver<Message>,
+    regions: Option<Arc<Regions>>,
+) -> Result<ArchiveReport> {
     let mut written: HashSet<Digest> = HashSet::new();
     for message in messages {
         match message {
@@ -142,7 +171,11 @@ fn write<W: Output>(out: W, messages: mpsc::Receiver<Message>) -> Result<Archive
                 }
             }
             Message::Finish { layout, names } => {
-                return complete(tar, &Layout::existing(&layout)?, &names, &written);
+                let mut layout = Layout::existing(&layout)?;
+                if let Some(regions) = regions {
+                    layout = layout.with_placement(regions);
+                }
+                return complete(tar, &layout, &names, &written);
             }
             Message::Abandon => break,
         }
@@ -150,7 +183,9 @@ fn write<W: Output>(out: W, messages: mpsc::Receiver<Message>) -> Result<Archive
     Err(Error::Interrupted)
 }
 
-/// What the archive still needs once every image is in `layout`.
+/// What the archive still needs once every image is in `layout` (or its
+/// layers placed in the archive): the blobs not in it yet, then, once the
+/// rooms of layers never placed are closed up, the small files.
 fn complete<W: Output>(
     mut tar: Tar<W>,
     layout: &Layout,
@@ -159,10 +194,11 @@ fn complete<W: Output>(
 ) -> Result<ArchiveReport> {
     let plan = plan::plan(layout, names, &Platform::host())?;
     for (digest, &size) in &plan.blobs {
-        if !written.contains(digest) {
+        if !written.contains(digest) && !layout.placed(digest, size) {
             tar.blob(&layout.blob_path(digest), digest, size, Rehash::No)?;
         }
     }
+    tar.close_up()?;
     tar.metadata(&metadata(&plan)?)?;
     let bytes = tar.finish()?;
     Ok(report(&plan, bytes))

@@ -407,8 +407,14 @@ fn a_streamed_archive_holds_what_an_export_does_with_blobs_as_they_arrived() {
         paths[paths.len() - 4..],
         ["oci-layout", "index.json", "manifest.json", "repositories"]
     );
-    // The same entries, bytes and headers as an export preferring this
-    // machine's platform (as a pull does), in another order.
+    let exported = as_exported(&s, &entries);
+    assert_eq!(report.blobs, exported - 6, "every blob, once");
+}
+
+/// Asserts that `entries` are an export's of every name in the sample,
+/// preferring this machine's platform (as a pull does): the same
+/// entries, bytes and headers, in any order. Returns how many there are.
+fn as_exported(s: &Sample, entries: &[Entry]) -> usize {
     let mut exported = Vec::new();
     let all = [APP, TOOL, MULTI].map(String::from);
     write_archive_preferring(&s.fixture.layout, &all, &Platform::host(), &mut exported).unwrap();
@@ -417,8 +423,95 @@ fn a_streamed_archive_holds_what_an_export_does_with_blobs_as_they_arrived() {
         (entries.iter().map(key).collect(), read_tar(&exported).iter().map(key).collect());
     got.sort();
     want.sort();
-    assert!(got == want, "streamed {paths:?}");
-    assert_eq!(report.blobs, want.len() - 6, "every blob, once");
+    let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+    assert!(got == want, "{paths:?}");
+    want.len()
+}
+
+/// The layers an image manifest in the sample lists.
+fn layers_of(s: &Sample, manifest: &Descriptor) -> Vec<Descriptor> {
+    let bytes = s.fixture.layout.read_blob(&manifest.digest).unwrap();
+    let stored = crate::image::Manifest::from_stored(bytes.into(), manifest).unwrap();
+    match stored.parse().unwrap() {
+        crate::image::Parsed::Image(image) => image.layers,
+        crate::image::Parsed::Index(_) => panic!("an image manifest"),
+    }
+}
+
+#[test]
+fn layers_written_in_place_make_the_archive_an_export_does_with_no_gap() {
+    let s = sample();
+    let f = &s.fixture;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.tar");
+    let file = std::fs::File::create(&path).unwrap();
+    let stream = ArchiveStream::start(Destination::Placed { file, path: path.clone() }).unwrap();
+    let arrivals = stream.arrivals();
+    let placement = arrivals.placement().expect("a file takes layers directly").clone();
+    let place = |d: &Descriptor| {
+        let room = placement.reserve(&d.digest, d.size).unwrap().expect("a room");
+        let bytes = f.layout.read_blob(&d.digest).unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&room.file, &bytes, room.base).unwrap();
+        placement.placed(&d.digest).unwrap();
+    };
+    let layers = layers_of(&s, &s.app);
+    place(&layers[0]);
+    // A layer that never verifies (its image failed), between two that do:
+    // its room is written to and never placed.
+    let junk = vec![7u8; 3000];
+    let never = Digest::sha256(b"a layer of an image that failed");
+    let room = placement.reserve(&never, junk.len() as u64).unwrap().unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&room.file, &junk, room.base).unwrap();
+    drop(room);
+    place(&layers[1]);
+    assert!(placement.holds(&layers[1].digest, layers[1].size));
+    assert!(!placement.holds(&never, junk.len() as u64));
+    // The rest as a pull tells them, or not at all (copied at the end).
+    arrivals.tell(&s.app.digest, s.app.size, &f.layout.blob_path(&s.app.digest));
+    let names = [APP, TOOL, MULTI].map(String::from).to_vec();
+    let report = stream.finish(f.dir.path(), names).unwrap();
+
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(report.bytes, bytes.len() as u64);
+    assert!(bytes[bytes.len() - 1024..].iter().all(|&b| b == 0), "ends with the end blocks");
+    let entries = read_tar(&bytes);
+    let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths[..4],
+        ["blobs/", "blobs/sha256/", &blob_entry(&layers[0]), &blob_entry(&layers[1])]
+    );
+    as_exported(&s, &entries);
+    // Nothing beyond the entries: the tar crate read every byte to the end.
+    let used: u64 = entries.iter().map(|e| 512 + (e.data.len() as u64).div_ceil(512) * 512).sum();
+    assert_eq!(used + 1024, report.bytes, "no gap, no bytes no header names");
+}
+
+#[test]
+fn closing_up_waits_for_a_writer_still_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.tar");
+    let file = std::fs::File::create(&path).unwrap();
+    let stream = ArchiveStream::start(Destination::Placed { file, path: path.clone() }).unwrap();
+    let placement = stream.arrivals().placement().unwrap().clone();
+    let never = Digest::sha256(b"aborted");
+    let room = placement.reserve(&never, 1 << 20).unwrap().unwrap();
+    let base = room.base;
+    // The download's task, aborted, is dropped a moment later; its last
+    // write lands before that, and must not land on what moved down.
+    let late = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        std::os::unix::fs::FileExt::write_all_at(&room.file, &[9u8; 4096], base).unwrap();
+        drop(room);
+    });
+    let s = sample();
+    let report = stream.finish(s.fixture.dir.path(), vec![TOOL.to_string()]).unwrap();
+    late.join().unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(report.bytes, bytes.len() as u64);
+    let late_bytes = bytes.windows(4096).any(|w| w.iter().all(|&b| b == 9));
+    assert!(!late_bytes, "the late write landed where nothing of the archive is");
+    let entries = read_tar(&bytes);
+    assert!(entries.iter().any(|e| e.path == "index.json"), "complete after the wait");
 }
 
 #[test]
@@ -486,6 +579,19 @@ fn sha512_blobs_keep_their_long_names() {
     assert!(entries.iter().any(|e| e.path == "blobs/sha512/"), "its directory is listed");
     let docker = json_of(&entries, "manifest.json");
     assert_eq!(docker[0]["Layers"], serde_json::json!([path]));
+    // Into a file a pull writes layers into: a sha512 layer gets no room
+    // (its header would not fit one block) and is copied in, long name
+    // and all, into the space allotted to it.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.tar");
+    let file = std::fs::File::create(&out).unwrap();
+    let stream = ArchiveStream::start(Destination::Placed { file, path: out.clone() }).unwrap();
+    let placement = stream.arrivals().placement().unwrap().clone();
+    assert!(placement.reserve(&digest, layer.size).unwrap().is_none(), "no room");
+    stream.finish(f.dir.path(), vec![APP.to_string()]).unwrap();
+    let placed = read_tar(&std::fs::read(&out).unwrap());
+    let entry = placed.iter().find(|e| e.path == path).expect("the full name");
+    assert_eq!(entry.data, b"a layer named by sha512");
 }
 
 #[test]

@@ -16,28 +16,35 @@
 //! does not: its blobs were verified moments ago, in its own scratch
 //! layout.
 //!
+//! Written beside layers placed in the file directly (`in_regions`), each
+//! entry goes where `Regions` allotted it rather than after the one
+//! before, and must fill exactly that space (checked).
+//!
 //! After an error the output is poisoned: nothing more reaches it, not
 //! even the two zero blocks that end a tar, so a reader of a cut stream
 //! (`-o -`) sees a truncated archive, never one that looks complete.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Read, Seek as _, SeekFrom, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use super::docker::blob_path;
+use super::regions::Regions;
 use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
 use crate::layout::{Layout, WRITE_CHUNK, WRITEBACK_EVERY, open_nofollow};
 
 /// Tar's block: every entry starts on one.
-const BLOCK: u64 = 512;
+pub(super) const BLOCK: u64 = 512;
 
 const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 const FILE_MODE: u32 = 0o644;
 const DIR_MODE: u32 = 0o755;
 /// What a write error says (the caller knows where the output goes).
-pub(crate) const WRITING: &str = "cannot write the archive";
+/// The same words as a layer's failed write into it (`pull -o FILE.tar`).
+pub(crate) const WRITING: &str = crate::layout::WRITING_ARCHIVE;
 
 /// The small files, encoded already.
 pub(super) struct Metadata {
@@ -57,6 +64,10 @@ pub trait Output: Write {
     }
     /// Asks for what was written to start going to disk (a file).
     fn start_writeback(&mut self) {}
+    /// Moves to byte `at` (a file: see `Regions`).
+    fn seek_to(&mut self, _at: u64) -> io::Result<()> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
 }
 
 impl Output for File {
@@ -65,6 +76,9 @@ impl Output for File {
     }
     fn start_writeback(&mut self) {
         crate::layout::start_writeback(self);
+    }
+    fn seek_to(&mut self, at: u64) -> io::Result<()> {
+        self.seek(SeekFrom::Start(at)).map(|_| ())
     }
 }
 
@@ -78,6 +92,9 @@ impl<W: Output + ?Sized> Output for &mut W {
     }
     fn start_writeback(&mut self) {
         (**self).start_writeback();
+    }
+    fn seek_to(&mut self, at: u64) -> io::Result<()> {
+        (**self).seek_to(at)
     }
 }
 
@@ -104,6 +121,11 @@ pub(super) struct Tar<W: Output> {
     tar: tar::Builder<Sink<W>>,
     /// The directories already in it (`blobs/`, `blobs/<algorithm>/`).
     directories: BTreeSet<String>,
+    /// Set when layers are placed in the file directly: every entry is
+    /// written where `Regions` allocated it, not after the one before.
+    regions: Option<Arc<Regions>>,
+    /// Where the entry being written must end (see `at`).
+    entry_end: u64,
 }
 
 impl<W: Output> Tar<W> {
@@ -113,7 +135,57 @@ impl<W: Output> Tar<W> {
             poisoned: false,
             since_writeback: 0,
         };
-        Tar { tar: tar::Builder::new(sink), directories: BTreeSet::new() }
+        let tar = tar::Builder::new(sink);
+        Tar { tar, directories: BTreeSet::new(), regions: None, entry_end: 0 }
+    }
+
+    /// A tar whose entries go where `regions` allocates them, beside the
+    /// layers placed there. Its directories go in first: before any room.
+    pub(super) fn in_regions(out: W, regions: Arc<Regions>) -> Result<Tar<W>> {
+        let mut tar = Tar::new(out);
+        tar.regions = Some(regions);
+        tar.directory("blobs/".into())?;
+        tar.directory("blobs/sha256/".into())?;
+        Ok(tar)
+    }
+
+    /// With regions: moves the output to the `len` bytes allocated for the
+    /// next entry (`entry_end` says where the entry must end). Without, the
+    /// entry follows the one before.
+    fn at(&mut self, len: u64) -> Result<()> {
+        let Some(regions) = &self.regions else { return Ok(()) };
+        let start = regions.allocate(len);
+        let sink = self.tar.get_mut();
+        sink.flush().map_err(|e| Error::io(WRITING, e))?;
+        let counter = sink.out.get_mut();
+        counter.out.seek_to(start).map_err(|e| Error::io(WRITING, e))?;
+        counter.count = start;
+        self.entry_end = start + len;
+        Ok(())
+    }
+
+    /// With regions: the entry just written filled its allocation exactly.
+    fn filled(&mut self) -> Result<()> {
+        if self.regions.is_none() {
+            return Ok(());
+        }
+        let sink = self.tar.get_mut();
+        sink.flush().map_err(|e| Error::io(WRITING, e))?;
+        match sink.out.get_ref().count == self.entry_end {
+            true => Ok(()),
+            false => self.check(Err(Error::Failed(
+                "an archive entry did not fill the space allotted to it".into(),
+            ))),
+        }
+    }
+
+    /// With regions: closes up the rooms of layers that were never placed
+    /// (see `Regions::close_up`). Call once every download has stopped.
+    pub(super) fn close_up(&mut self) -> Result<()> {
+        let Some(regions) = &self.regions else { return Ok(()) };
+        self.tar.get_mut().flush().map_err(|e| Error::io(WRITING, e))?;
+        let closed = regions.close_up();
+        self.check(closed)
     }
 
     /// `oci-layout`, `index.json`, `manifest.json` and `repositories`.
@@ -129,25 +201,34 @@ impl<W: Output> Tar<W> {
 
     /// Appends the end-of-archive blocks; returns the archive's size.
     pub(super) fn finish(mut self) -> Result<u64> {
+        self.at(2 * BLOCK)?;
         self.tar.finish().map_err(|e| Error::io(WRITING, e))?;
+        self.filled()?;
         let sink = self.tar.get_mut();
         sink.out.flush().map_err(|e| Error::io(WRITING, e))?;
-        Ok(sink.out.get_ref().count)
+        match &self.regions {
+            Some(regions) => regions.truncate(),
+            None => Ok(sink.out.get_ref().count),
+        }
     }
 
     fn small_file(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+        self.at(header_len(path) + padded(bytes.len() as u64))?;
         let mut h = header(tar::EntryType::Regular, FILE_MODE, bytes.len() as u64);
         let written = self.tar.append_data(&mut h, path, bytes);
-        self.check(written.map_err(|e| Error::io(WRITING, e)))
+        self.check(written.map_err(|e| Error::io(WRITING, e)))?;
+        self.filled()
     }
 
     fn directory(&mut self, path: String) -> Result<()> {
         if self.directories.contains(&path) {
             return Ok(());
         }
+        self.at(header_len(&path))?;
         let mut h = header(tar::EntryType::Directory, DIR_MODE, 0);
         let written = self.tar.append_data(&mut h, &path, io::empty());
         self.check(written.map_err(|e| Error::io(WRITING, e)))?;
+        self.filled()?;
         self.directories.insert(path);
         Ok(())
     }
@@ -175,11 +256,13 @@ impl<W: Output> Tar<W> {
         let mut h = header(tar::EntryType::Regular, FILE_MODE, size);
         // A path tar's header holds (sha512's does not: a GNU long name).
         let fits = h.set_path(blob_path(digest)).is_ok();
+        self.at(header_len(&blob_path(digest)) + padded(size))?;
         let copied = match rehash {
             super::Rehash::No if fits => self.in_kernel(&mut h, file, digest, size),
             _ => self.through_buffers(&mut h, file, digest, size, rehash),
         };
         self.check(copied)?;
+        self.filled()?;
         let sink = self.tar.get_mut();
         sink.since_writeback += size;
         if sink.since_writeback >= WRITEBACK_EVERY {
@@ -255,6 +338,31 @@ impl<W: Output> Drop for Tar<W> {
         // (after `finish`, nothing is written any more anyway).
         self.tar.get_mut().poisoned = true;
     }
+}
+
+/// `size` rounded up to whole blocks.
+pub(super) fn padded(size: u64) -> u64 {
+    size.div_ceil(BLOCK) * BLOCK
+}
+
+/// The blocks before an entry's data: its header, and before it a GNU
+/// long-name entry (the path and a NUL, in blocks) for a path over the
+/// header's 100 bytes, as the `tar` crate writes it.
+fn header_len(path: &str) -> u64 {
+    match path.len() {
+        0..=100 => BLOCK,
+        n => 2 * BLOCK + padded(n as u64 + 1),
+    }
+}
+
+/// The header of blob `digest`'s entry, as `Tar::blob` writes it, for a
+/// layer written into the archive directly (see `Regions`).
+pub(super) fn blob_header(digest: &Digest, size: u64) -> Result<[u8; BLOCK as usize]> {
+    let mut h = header(tar::EntryType::Regular, FILE_MODE, size);
+    h.set_path(blob_path(digest))
+        .map_err(|e| Error::Failed(format!("blob {digest}: no tar header for it ({e})")))?;
+    h.set_cksum();
+    Ok(*h.as_bytes())
 }
 
 fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {

@@ -69,7 +69,8 @@ impl ArchiveTarget {
             ArchiveTarget::Stdout => (Destination::Stdout, None),
             ArchiveTarget::File(path) => {
                 let pending = PendingFile::create(path)?;
-                (Destination::File(pending.writer()?), Some(pending))
+                let (file, path) = (pending.writer()?, pending.path().to_path_buf());
+                (Destination::Placed { file, path }, Some(pending))
             }
         })
     }

@@ -129,6 +129,25 @@ impl MediaType {
         self.is_index() || self.is_image_manifest()
     }
 
+    /// A filesystem layer of an image, OCI or Docker, compressed or not.
+    pub fn is_layer(&self) -> bool {
+        use MediaType::*;
+        matches!(
+            self,
+            OciLayer
+                | OciLayerGzip
+                | OciLayerZstd
+                | OciNondistributableLayer
+                | OciNondistributableLayerGzip
+                | OciNondistributableLayerZstd
+                | DockerLayer
+                | DockerLayerGzip
+                | DockerLayerZstd
+                | DockerForeignLayer
+                | DockerForeignLayerGzip
+        )
+    }
+
     pub fn is_schema1(&self) -> bool {
         matches!(self, MediaType::DockerSchema1 | MediaType::DockerSchema1Signed)
     }

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::{Arrivals, WRITEBACK_EVERY, arrived, commit, io, start_writeback};
+use super::{Arrivals, Place, WRITEBACK_EVERY, arrived, commit, io, start_writeback};
 use crate::digest::{Digest, Hasher};
 use crate::error::{Error, Result};
 
@@ -94,6 +94,9 @@ pub struct RangedWriter {
     digest: Digest,
     size: u64,
     state: Mutex<State>,
+    /// Set when the bytes go into an archive: `file` is the archive's, and
+    /// the blob's byte 0 is at `place.base` in it (see `Placement`).
+    place: Option<Place>,
 }
 
 /// Where the segments of `partial` are kept.
@@ -119,7 +122,13 @@ impl RangedWriter {
             digest: w.digest.clone(),
             size: w.size,
             state: Mutex::new(state),
+            place: w.place.clone(),
         }
+    }
+
+    /// Where the blob's byte 0 is in `file`.
+    fn base(&self) -> u64 {
+        self.place.as_ref().map_or(0, |p| p.base)
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -202,13 +211,15 @@ impl RangedWriter {
         let accepted = offered.min(seg.left());
         let taken = clamp(chunks, accepted);
         let at = seg.next_byte();
-        write_all_at(&self.file, &taken, at).map_err(io(format!(
-            "cannot write {} (what it holds is kept: the next pull resumes from there)",
-            self.partial.display()
-        )))?;
+        write_all_at(&self.file, &taken, self.base() + at)
+            .map_err(io(format!(
+                "cannot write {} (what it holds is kept: the next pull resumes from there)",
+                self.partial.display()
+            )))
+            .map_err(|e| super::placed::of_archive(self.place.as_ref(), e))?;
         st.segments[i].done += accepted;
         st.not_written_back += accepted;
-        if self.durable && st.not_written_back >= WRITEBACK_EVERY {
+        if (self.durable || self.place.is_some()) && st.not_written_back >= WRITEBACK_EVERY {
             st.not_written_back = 0;
             start_writeback(&self.file);
         }
@@ -237,7 +248,7 @@ impl RangedWriter {
                 return Ok(());
             }
             buf.resize(READ_BACK.min((upto - st.frontier) as usize), 0);
-            read_exact_at(&self.file, &mut buf, st.frontier)
+            read_exact_at(&self.file, &mut buf, self.base() + st.frontier)
                 .map_err(io(format!("cannot read {}", self.partial.display())))?;
             st.hasher.update(&buf);
             st.frontier += buf.len() as u64;
@@ -247,7 +258,11 @@ impl RangedWriter {
     /// Drops every byte (bad content): one segment, nothing written.
     pub fn restart(&self) -> Result<()> {
         let mut st = self.state();
-        self.file.set_len(0).map_err(io(format!("cannot truncate {}", self.partial.display())))?;
+        // A placed blob's room is written over: nothing to truncate.
+        if self.place.is_none() {
+            let what = format!("cannot truncate {}", self.partial.display());
+            self.file.set_len(0).map_err(io(what))?;
+        }
         st.hasher = Hasher::new(self.digest.algorithm());
         st.frontier = 0;
         st.segments = vec![Segment { start: 0, end: self.size, done: 0, taken: false }];
@@ -260,6 +275,10 @@ impl RangedWriter {
     /// after a power cut, whatever is wrong fails the digest and is fetched
     /// again.
     pub fn save(&self) {
+        if self.place.is_some() {
+            // An archive is new every run: nothing resumes from it.
+            return;
+        }
         let segments: Vec<Segment> = self.state().segments.clone();
         let Ok(text) = serde_json::to_vec(&segments) else { return };
         let path = segments_path(&self.partial);
@@ -289,6 +308,9 @@ impl RangedWriter {
                 "blob {} has the wrong content (it hashes to {got})",
                 self.digest
             )));
+        }
+        if let Some(place) = &self.place {
+            return place.name(&self.digest, &self.partial);
         }
         let _ = std::fs::remove_file(segments_path(&self.partial));
         let file = Arc::clone(&self.file);

@@ -353,7 +353,13 @@ pub(super) async fn writer(
         if layout.has_blob(&d.digest, d.size) {
             return Ok(None);
         }
-        match layout.begin(&d.digest, d.size)? {
+        // A layer may go straight into the archive a pull writes; what is
+        // read back from the layout (a config) may not.
+        let begun = match d.media_type.is_layer() {
+            true => layout.begin_placed(&d.digest, d.size)?,
+            false => layout.begin(&d.digest, d.size)?,
+        };
+        match begun {
             Begin::Writer(w) => return Ok(Some(w)),
             Begin::Present => return Ok(None),
             Begin::Busy => {

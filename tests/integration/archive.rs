@@ -149,9 +149,12 @@ impl Layout {
 
     /// The same four images pulled again in one run straight into
     /// `<tmp>/FILE` (`pull -o FILE.tar`: streamed, blobs as they arrive).
+    /// Without the blob cache, so that the layers are written into the
+    /// archive directly, as a CI job with no cache gets them.
     fn pull_archive(&self, file: &str) -> PathBuf {
         let path = self.t.path().join(file);
-        let mut args: Vec<&str> = vec!["pull", "--all-platforms", "-o", path.to_str().unwrap()];
+        let mut args: Vec<&str> =
+            vec!["pull", "--all-platforms", "--no-cache", "-o", path.to_str().unwrap()];
         args.extend(self.images.iter().map(|i| i.name.as_str()));
         args.extend(self.mirror_args.iter().map(String::as_str));
         self.t.run_with(&args).assert_success();

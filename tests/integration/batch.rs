@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::image::{Blob, Image, OCI_CONFIG, OCI_MANIFEST};
-use crate::support::registry::{HangServer, Registry};
+use crate::support::registry::{Fault, HangServer, Registry};
 use crate::support::{Test, assert_layout_valid, layout_index};
 
 const REPO: &str = "team/app";
@@ -265,9 +265,71 @@ fn an_archive_holds_the_images_pulled_and_is_not_written_when_none_was() {
     assert!(left.is_empty(), "no archive, no temporary file or layout: {left:?}");
 }
 
+#[test]
+fn a_layer_that_never_verifies_leaves_the_archive_whole() {
+    // With --no-cache, layers go straight into the archive file: the bad
+    // image's layer gets its room there (first: its image comes first),
+    // then fails its digest; the good image's entries, after it, move
+    // down over the room before the archive is finished.
+    let (bad, good) = (Image::oci(84, &[300_000, 2000]), Image::oci(85, &[400_000, 3000]));
+    let registry = Registry::start();
+    registry.push_image(REPO, "bad", &bad).push_image(REPO, "good", &good);
+    registry.fault(Fault::CorruptBlob(bad.layers[0].digest.clone()));
+    let refs =
+        [format!("{}/{REPO}:bad", registry.host()), format!("{}/{REPO}:good", registry.host())];
+    let t = Test::new();
+    let tar = t.path().join("images.tar");
+    let out = t.run_with(["pull", &refs[0], &refs[1], "--no-cache", "-o", tar.to_str().unwrap()]);
+    out.assert_code(5);
+    let bytes = std::fs::read(&tar).unwrap();
+    let files = tar_files(&bytes);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    for blob in [&good.manifest, &good.config, &good.layers[0], &good.layers[1]] {
+        assert!(names.iter().any(|n| n.ends_with(&blob.digest[7..])), "{names:?}");
+    }
+    assert!(!names.iter().any(|n| n.ends_with(&bad.layers[0].digest[7..])), "{names:?}");
+    let index: Value =
+        serde_json::from_slice(files.iter().find(|(n, _)| n == "index.json").unwrap().1).unwrap();
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 1, "{index}");
+}
+
+#[test]
+fn a_big_layer_fetched_in_ranges_goes_whole_into_the_archive() {
+    let img = Image::oci(86, &[5 << 20, 1000]);
+    let registry = Registry::start();
+    registry.push_image(REPO, "v1", &img);
+    // 1 MiB/s per connection: split over several.
+    registry.fault(Fault::Pace { bytes_per_sec: 1 << 20 });
+    let t = Test::new();
+    let tar = t.path().join("image.tar");
+    let reference = format!("{}/{REPO}:v1", registry.host());
+    let split = ["--split-threshold", "1048576"];
+    let mut args = vec!["pull", &reference, "--no-cache", "-o", tar.to_str().unwrap()];
+    args.extend(split);
+    t.run_with(&args).assert_success();
+    let requests = registry.requests();
+    let gets: Vec<_> = (requests.iter())
+        .filter(|r| r.method == "GET" && r.path.ends_with(&img.layers[0].digest))
+        .collect();
+    let ranged = gets.iter().filter(|r| r.header("range").is_some()).count();
+    assert!(gets.len() >= 2 && ranged >= 1, "fetched in ranges: {} GETs", gets.len());
+    let bytes = std::fs::read(&tar).unwrap();
+    let files = tar_files(&bytes);
+    let layer = files.iter().find(|(n, _)| n.ends_with(&img.layers[0].digest[7..]));
+    assert_eq!(layer.map(|(_, data)| data.len()), Some(5 << 20), "{:?}", tar_entries(&bytes));
+}
+
 /// The names in a tar, read with the headers' own layout (512-byte blocks).
 fn tar_entries(tar: &[u8]) -> Vec<String> {
-    let mut names = Vec::new();
+    tar_files(tar).into_iter().map(|(name, _)| name).collect()
+}
+
+/// A tar's entries and their bytes, read with the headers' own layout
+/// (512-byte blocks). Checks what any reader relies on: every header's
+/// checksum, every blob hashing to its name, and the end-of-archive
+/// blocks right after the last entry, ending the file.
+fn tar_files(tar: &[u8]) -> Vec<(String, &[u8])> {
+    let mut files = Vec::new();
     let mut at = 0;
     while at + 512 <= tar.len() && tar[at] != 0 {
         let header = &tar[at..at + 512];
@@ -278,9 +340,20 @@ fn tar_entries(tar: &[u8]) -> Vec<String> {
         };
         let (name, prefix) = (field(0, 100), field(345, 155));
         let size = u64::from_str_radix(field(124, 12).trim(), 8).unwrap_or(0) as usize;
+        let sum = u64::from_str_radix(field(148, 8).trim(), 8).unwrap();
+        let unsigned: u64 = (header.iter().enumerate())
+            .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u64 })
+            .sum();
+        assert_eq!(sum, unsigned, "the checksum of the header at {at}");
         let full = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
-        names.push(full.trim_end_matches('/').to_string());
+        let data = &tar[at + 512..at + 512 + size];
+        if let Some(hex) = full.strip_prefix("blobs/sha256/").filter(|h| !h.is_empty()) {
+            assert_eq!(crate::support::image::sha256(data), format!("sha256:{hex}"), "{full}");
+        }
+        files.push((full.trim_end_matches('/').to_string(), data));
         at += 512 + size.div_ceil(512) * 512;
     }
-    names
+    assert_eq!(tar.len(), at + 1024, "the end blocks end the file");
+    assert!(tar[at..].iter().all(|&b| b == 0), "the end blocks are zeros");
+    files
 }
