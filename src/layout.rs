@@ -25,7 +25,6 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-
 use oci_spec::image::{Descriptor as OciDescriptor, ImageIndex, MediaType};
 
 use crate::digest::{Digest, Hasher};

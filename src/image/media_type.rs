@@ -237,6 +237,13 @@ mod tests {
         assert_eq!(MediaType::DockerLayerZstd.format(), Format::Docker);
         assert_eq!(MediaType::OciNondistributableLayerZstd.format(), Format::Oci);
         assert_eq!(MediaType::parse("application/vnd.oci.x").format(), Format::Other);
+        // Layers: every known type named as one (docker's `rootfs` diffs),
+        // and nothing else.
+        for m in &KNOWN {
+            let named = m.as_str().contains(".layer.") || m.as_str().contains(".rootfs.");
+            assert_eq!(m.is_layer(), named, "{m}");
+        }
+        assert!(!MediaType::Other("application/vnd.example.layer".into()).is_layer());
     }
 
     #[test]

@@ -31,7 +31,12 @@ pub enum Begin {
 /// locked, as `file`): the prefix to continue from, hashed, and the
 /// segments a ranged download kept beyond it. Leaves `file` at the
 /// prefix's end.
-pub(super) fn resume(file: &mut File, partial: &Path, digest: &Digest, size: u64) -> Result<Resumed> {
+pub(super) fn resume(
+    file: &mut File,
+    partial: &Path,
+    digest: &Digest,
+    size: u64,
+) -> Result<Resumed> {
     // A download in segments left a file with holes: only its first
     // segment is a prefix (the others are kept for a ranged writer).
     let mut hasher = Hasher::new(digest.algorithm());
