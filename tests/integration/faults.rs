@@ -1181,12 +1181,22 @@ fn pulls_killed_at_random_moments_leave_a_valid_layout_and_rerun_succeeds() {
     }
     // The last image times one whole pull on this machine (with its cut and
     // resume), so the kill moments spread over a pull however fast it is.
+    // Timed twice, each into a new layout, and the faster one kept: the
+    // first run of a freshly built binary (a clean CI clone) is slow to
+    // start, and timed alone it made every kill land after the pull. (The
+    // second one is not cut: the fault is spent; a resume on loopback costs
+    // a request, not a share of the window.)
     let (calibration, images) = images.split_last().unwrap();
-    let c = Test::new();
-    let out = pull(&c, &format!("{}/team/app:v{}", reg.host(), images.len()), &["-j", "2"]);
-    out.assert_success();
-    assert!(layout_has_blob(&c.layout(), &calibration.manifest.digest));
-    let window = (out.elapsed.as_millis() as u64 * 9 / 10).max(10);
+    let reference = format!("{}/team/app:v{}", reg.host(), images.len());
+    let timed = || {
+        let c = Test::new();
+        let out = pull(&c, &reference, &["-j", "2"]);
+        out.assert_success();
+        assert!(layout_has_blob(&c.layout(), &calibration.manifest.digest));
+        out.elapsed
+    };
+    let fastest = timed().min(timed());
+    let window = (fastest.as_millis() as u64 * 9 / 10).max(10);
     let t = Test::new();
     let mut rng = Lcg(0x5eed_0004);
     let mut kills = Vec::new();
