@@ -254,9 +254,10 @@ impl<W: Output> Tar<W> {
             return self.check(Err(wrong_size(digest, size, len.len())));
         }
         let mut h = header(tar::EntryType::Regular, FILE_MODE, size);
+        let name = blob_path(digest);
         // A path tar's header holds (sha512's does not: a GNU long name).
-        let fits = h.set_path(blob_path(digest)).is_ok();
-        self.at(header_len(&blob_path(digest)) + padded(size))?;
+        let fits = h.set_path(&name).is_ok();
+        self.at(header_len(&name) + padded(size))?;
         let copied = match rehash {
             super::Rehash::No if fits => self.in_kernel(&mut h, file, digest, size),
             _ => self.through_buffers(&mut h, file, digest, size, rehash),

@@ -72,6 +72,30 @@ pub(super) struct Place {
     pub _writing: Arc<()>,
 }
 
+/// Where a writer's blob starts in its file: at the room's base in an
+/// archive, else at 0 (its partial file).
+pub(super) fn base(place: Option<&Place>) -> u64 {
+    place.map_or(0, |p| p.base)
+}
+
+/// Whether a writer starts writeback as it goes: into a durable layout,
+/// or into an archive (synced once complete); not into a scratch layout's
+/// files, which are removed unread by the disk.
+pub(super) fn writes_back(durable: bool, place: Option<&Place>) -> bool {
+    durable || place.is_some()
+}
+
+/// Drops what a writer wrote: a partial file is emptied; a placed blob's
+/// room is simply written over from its start.
+pub(super) fn empty(file: &File, partial: &Path, place: Option<&Place>) -> Result<()> {
+    match place {
+        Some(_) => Ok(()),
+        None => file
+            .set_len(0)
+            .map_err(|e| Error::io(format!("cannot truncate {}", partial.display()), e)),
+    }
+}
+
 impl Place {
     /// The blob is verified: the placement makes it part of the file, then
     /// its (empty) partial file goes. In that order: a writer that finds

@@ -128,7 +128,7 @@ impl RangedWriter {
 
     /// Where the blob's byte 0 is in `file`.
     fn base(&self) -> u64 {
-        self.place.as_ref().map_or(0, |p| p.base)
+        super::placed::base(self.place.as_ref())
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -219,7 +219,8 @@ impl RangedWriter {
             .map_err(|e| super::placed::of_archive(self.place.as_ref(), e))?;
         st.segments[i].done += accepted;
         st.not_written_back += accepted;
-        if (self.durable || self.place.is_some()) && st.not_written_back >= WRITEBACK_EVERY {
+        let writes_back = super::placed::writes_back(self.durable, self.place.as_ref());
+        if writes_back && st.not_written_back >= WRITEBACK_EVERY {
             st.not_written_back = 0;
             start_writeback(&self.file);
         }
@@ -258,11 +259,7 @@ impl RangedWriter {
     /// Drops every byte (bad content): one segment, nothing written.
     pub fn restart(&self) -> Result<()> {
         let mut st = self.state();
-        // A placed blob's room is written over: nothing to truncate.
-        if self.place.is_none() {
-            let what = format!("cannot truncate {}", self.partial.display());
-            self.file.set_len(0).map_err(io(what))?;
-        }
+        super::placed::empty(&self.file, &self.partial, self.place.as_ref())?;
         st.hasher = Hasher::new(self.digest.algorithm());
         st.frontier = 0;
         st.segments = vec![Segment { start: 0, end: self.size, done: 0, taken: false }];

@@ -131,13 +131,10 @@ impl BlobWriter {
     /// sent bad bytes).
     pub fn restart(&mut self) -> Result<()> {
         self.clear_buffer();
-        let what = |verb: &str| io(format!("cannot {verb} {}", self.partial.display()));
-        // A placed blob's room is written over from its start.
-        let start = self.place.as_ref().map_or(0, |p| p.base);
-        if self.place.is_none() {
-            self.file.set_len(0).map_err(what("truncate"))?;
-        }
-        (&*self.file).seek(SeekFrom::Start(start)).map_err(what("seek"))?;
+        placed::empty(&self.file, &self.partial, self.place.as_ref())?;
+        let start = placed::base(self.place.as_ref());
+        let what = format!("cannot seek {}", self.partial.display());
+        (&*self.file).seek(SeekFrom::Start(start)).map_err(io(what))?;
         self.hasher = Hasher::new(self.digest.algorithm());
         self.written = 0;
         self.broken = false;
@@ -201,9 +198,9 @@ impl BlobWriter {
         self.broken = result.is_err();
         result?;
         // A scratch layout's files are never synced: started to disk, they
-        // cost the disk bandwidth of a copy about to be deleted. An archive
-        // is synced once it is complete: its writeback starts early too.
-        if (self.durable || self.place.is_some()) && self.not_written_back >= WRITEBACK_EVERY {
+        // cost the disk bandwidth of a copy about to be deleted.
+        let writes_back = placed::writes_back(self.durable, self.place.as_ref());
+        if writes_back && self.not_written_back >= WRITEBACK_EVERY {
             self.not_written_back = 0;
             start_writeback(&self.file);
         }
