@@ -32,6 +32,14 @@ const MOVE_CHUNK: usize = 1 << 20;
 /// How long closing up waits for downloads that were stopped (an image
 /// given up aborts its downloads: their tasks end soon, not at once).
 const WRITERS_GONE: Duration = Duration::from_secs(10);
+/// The furthest a file offset goes (`off_t`): no allocation ends beyond.
+const MAX_END: u64 = i64::MAX as u64;
+/// The furthest a room ends. Sizes come from manifests a server wrote:
+/// layers that claim 2^63 bytes must neither wrap the next offset onto
+/// entries already written nor push the writer's own entries past what a
+/// filesystem holds (ext4: 16 TiB). Beyond this a blob gets no room and
+/// goes to its partial file, as in any layout; no real image comes near.
+const ROOMS_END: u64 = 4 << 40;
 
 pub(super) struct Regions {
     /// The archive file, opened anew for each room (an offset of its own).
@@ -74,8 +82,9 @@ impl Regions {
     }
 
     /// `len` bytes for an entry the writer thread writes at once.
-    pub(super) fn allocate(&self, len: u64) -> u64 {
-        self.space().allocate(len, None, true)
+    pub(super) fn allocate(&self, len: u64) -> Result<u64> {
+        (self.space().allocate(len, None, true, MAX_END))
+            .ok_or_else(|| Error::Failed(format!("the archive cannot grow by {len} bytes")))
     }
 
     /// Where the archive ends so far.
@@ -128,11 +137,18 @@ impl Regions {
 }
 
 impl Space {
-    fn allocate(&mut self, len: u64, blob: Option<(Digest, u64)>, live: bool) -> u64 {
+    /// `len` bytes at the end, unless the end would pass `limit`.
+    fn allocate(
+        &mut self,
+        len: u64,
+        blob: Option<(Digest, u64)>,
+        live: bool,
+        limit: u64,
+    ) -> Option<u64> {
         let start = self.end;
+        self.end = start.checked_add(len).filter(|&end| end <= limit)?;
         self.allocations.push(Allocation { start, len, blob, live });
-        self.end += len;
-        start
+        Some(start)
     }
 }
 
@@ -154,8 +170,14 @@ impl Placement for Regions {
                 Some(_) => return Ok(None),
                 None => {
                     let i = space.allocations.len();
-                    let start =
-                        space.allocate(BLOCK + padded(size), Some((digest.clone(), size)), false);
+                    let len = padded(size).checked_add(BLOCK);
+                    let blob = Some((digest.clone(), size));
+                    // Too big to have a room: the blob goes to its partial
+                    // file, as in any layout (and fails there on its own).
+                    let room = len.and_then(|len| space.allocate(len, blob, false, ROOMS_END));
+                    let Some(start) = room else {
+                        return Ok(None);
+                    };
                     space.rooms.insert(digest.clone(), i);
                     start
                 }

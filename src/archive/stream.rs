@@ -184,8 +184,8 @@ fn write<W: Output>(
 }
 
 /// What the archive still needs once every image is in `layout` (or its
-/// layers placed in the archive): the blobs not in it yet, then, once the
-/// rooms of layers never placed are closed up, the small files.
+/// layers placed in the archive): once the rooms of layers never placed
+/// are closed up, the blobs not in it yet, then the small files.
 fn complete<W: Output>(
     mut tar: Tar<W>,
     layout: &Layout,
@@ -193,12 +193,12 @@ fn complete<W: Output>(
     written: &HashSet<Digest>,
 ) -> Result<ArchiveReport> {
     let plan = plan::plan(layout, names, &Platform::host())?;
+    tar.close_up()?;
     for (digest, &size) in &plan.blobs {
         if !written.contains(digest) && !layout.placed(digest, size) {
             tar.blob(&layout.blob_path(digest), digest, size, Rehash::No)?;
         }
     }
-    tar.close_up()?;
     tar.metadata(&metadata(&plan)?)?;
     let bytes = tar.finish()?;
     Ok(report(&plan, bytes))

@@ -487,6 +487,32 @@ fn layers_written_in_place_make_the_archive_an_export_does_with_no_gap() {
 }
 
 #[test]
+fn sizes_a_server_made_up_cannot_wrap_a_room_onto_what_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.tar");
+    let file = std::fs::File::create(&path).unwrap();
+    let stream = ArchiveStream::start(Destination::Placed { file, path: path.clone() }).unwrap();
+    let placement = stream.arrivals().placement().unwrap().clone();
+    // A server sets the sizes: rooms end below 4 TiB, so no made-up size
+    // wraps an offset onto what is written, or pushes the archive's own
+    // entries past what a filesystem holds.
+    let tib = 1u64 << 40;
+    let (a, b) = (Digest::sha256(b"claims 3 TiB"), Digest::sha256(b"so does this"));
+    let first = placement.reserve(&a, 3 * tib).unwrap().expect("one fits below the limit");
+    assert!(first.base > 1024, "after the directories: {}", first.base);
+    assert!(placement.reserve(&b, 3 * tib).unwrap().is_none(), "the second has no room");
+    assert!(placement.reserve(&b, i64::MAX as u64).unwrap().is_none(), "nor 2^63 bytes");
+    assert!(placement.reserve(&b, u64::MAX).unwrap().is_none(), "nor a size near 2^64");
+    drop(first);
+    // Neither was placed: the archive closes up as if they never were.
+    let s = sample();
+    let report = stream.finish(s.fixture.dir.path(), vec![TOOL.to_string()]).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(report.bytes, bytes.len() as u64);
+    assert!(read_tar(&bytes).iter().any(|e| e.path == "index.json"));
+}
+
+#[test]
 fn closing_up_waits_for_a_writer_still_stopping() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.tar");

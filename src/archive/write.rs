@@ -154,7 +154,7 @@ impl<W: Output> Tar<W> {
     /// entry follows the one before.
     fn at(&mut self, len: u64) -> Result<()> {
         let Some(regions) = &self.regions else { return Ok(()) };
-        let start = regions.allocate(len);
+        let start = regions.allocate(len)?;
         let sink = self.tar.get_mut();
         sink.flush().map_err(|e| Error::io(WRITING, e))?;
         let counter = sink.out.get_mut();
@@ -341,9 +341,10 @@ impl<W: Output> Drop for Tar<W> {
     }
 }
 
-/// `size` rounded up to whole blocks.
+/// `size` rounded up to whole blocks (saturating: a size a server made up
+/// near 2^64 is refused by whoever allots space for it).
 pub(super) fn padded(size: u64) -> u64 {
-    size.div_ceil(BLOCK) * BLOCK
+    size.div_ceil(BLOCK).saturating_mul(BLOCK)
 }
 
 /// The blocks before an entry's data: its header, and before it a GNU
