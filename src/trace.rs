@@ -41,6 +41,10 @@ pub enum Outcome {
     Collision,
     /// Nobody could confirm the mirror's tag.
     Unconfirmed,
+    /// Sent, and not waited for: another request for the same thing was
+    /// served first (a mirror asked for the digest the registry named
+    /// while its answer to the tag was still out).
+    Superseded,
 }
 
 /// One request of a walk.

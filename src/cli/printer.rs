@@ -487,8 +487,10 @@ fn print_warnings(warnings: &[String]) {
 
 /// Failed attempts, for the human summary (the JSON has them all).
 fn print_fallbacks(attempts: &[Attempt]) {
-    for a in attempts.iter().filter(|a| !matches!(a.outcome, Outcome::Served | Outcome::Confirmed))
-    {
+    let fell_back = |a: &&Attempt| {
+        !matches!(a.outcome, Outcome::Served | Outcome::Confirmed | Outcome::Superseded)
+    };
+    for a in attempts.iter().filter(fell_back) {
         eprintln!(
             "  {} {} {}: {} ({} ms)",
             a.what,

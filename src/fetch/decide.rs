@@ -299,6 +299,41 @@ pub fn trust_as_served(by_digest: bool, role: Role, trusted: bool, ns: NsPath) -
     }
 }
 
+/// How long a mirror may take over a tag before it is also asked for the
+/// digest the registry named (`fetch/race.rs`). A mirror that answers from
+/// its own store does so within milliseconds; one still silent after this
+/// is most likely asking its upstream. The registry's HEAD takes about this
+/// long anyway over a real link (a TCP and a TLS handshake, then the
+/// request), so there the wait seldom delays the shortcut; on loopback it
+/// keeps a mirror that answers at once from being asked twice.
+pub const SHORTCUT_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Whether to ask the host a tag's walk is at for the digest the
+/// registry's HEAD named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shortcut {
+    /// Ask it now.
+    Ask,
+    /// Not yet: give it this much longer to answer the tag.
+    Wait(std::time::Duration),
+    /// No: the registry itself is being asked, or the mirror is answering
+    /// (if slowly: a body a byte at a time, a token service), and a second
+    /// request would only pile onto it.
+    Never,
+}
+
+/// The shortcut for a host of `role` that has had the tag's request for
+/// `waited`, and has (`heard`) or has not said anything since it was sent.
+pub fn shortcut(role: Role, waited: std::time::Duration, heard: bool) -> Shortcut {
+    if role != Role::Mirror || heard {
+        Shortcut::Never
+    } else if waited < SHORTCUT_AFTER {
+        Shortcut::Wait(SHORTCUT_AFTER - waited)
+    } else {
+        Shortcut::Ask
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,6 +505,26 @@ mod tests {
         assert_eq!(class_of(&status(403)), Denied);
         assert_eq!(class_of(&FetchError::Auth("x".into())), Denied);
         assert_eq!(class_of(&FetchError::Invalid("x".into())), Failed);
+    }
+
+    #[test]
+    fn when_a_slow_mirror_is_asked_for_the_named_digest() {
+        use Role::*;
+        let ms = std::time::Duration::from_millis;
+        // (role, waited, heard from since) -> shortcut
+        let table = [
+            (Mirror, ms(0), false, Shortcut::Wait(SHORTCUT_AFTER)),
+            (Mirror, ms(30), false, Shortcut::Wait(SHORTCUT_AFTER - ms(30))),
+            (Mirror, SHORTCUT_AFTER, false, Shortcut::Ask),
+            (Mirror, ms(4000), false, Shortcut::Ask),
+            (Mirror, ms(4000), true, Shortcut::Never),
+            (Mirror, ms(0), true, Shortcut::Never),
+            (Authority, ms(4000), false, Shortcut::Never),
+            (Cache, ms(4000), false, Shortcut::Never),
+        ];
+        for (role, waited, heard, want) in table {
+            assert_eq!(shortcut(role, waited, heard), want, "{role:?} {waited:?} {heard}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 mod decide;
 mod probe;
+mod race;
 mod ranged;
 mod resolve;
 mod session;

@@ -9,14 +9,16 @@
 //! A pull need not wait for that HEAD either (`resolve_unconfirmed`): the
 //! blobs a manifest lists are verified by digest whoever serves them, so
 //! they download while the HEAD is in flight, and only naming the image
-//! waits for it (`Fetcher::confirmed`).
+//! waits for it (`Fetcher::confirmed`). And when the HEAD answers before
+//! the mirror does, the mirror is asked for that digest too (`race.rs`).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
 
 use super::decide::{self, Trust};
+use super::race::{Asked, Raced};
 use super::{Ask, Fetched, Fetcher, ManifestTarget};
 use crate::digest::Digest;
 use crate::error::Error;
@@ -81,13 +83,16 @@ pub struct Resolution {
     pub warnings: Vec<String>,
 }
 
-type Head = Result<(Digest, Exchange), (FetchError, Exchange)>;
+pub(super) type Head = Result<(Digest, Exchange), (FetchError, Exchange)>;
 
 /// The registry's HEAD for the tag, sent while a mirror is asked; dropped
 /// (and so aborted) when its answer is not needed.
-struct EarlyConfirm {
-    task: tokio::task::JoinHandle<Head>,
-    started: Instant,
+pub(super) struct EarlyConfirm {
+    pub(super) task: tokio::task::JoinHandle<Head>,
+    pub(super) started: Instant,
+    /// The HEAD's answer, once the race for the manifest took it from
+    /// `task` (see `race.rs`).
+    pub(super) answer: Option<Result<Head, tokio::task::JoinError>>,
 }
 
 impl Drop for EarlyConfirm {
@@ -125,15 +130,26 @@ impl Fetcher {
         // HEAD is dropped then, and one still connecting (a mirror that
         // refused within a round trip to the registry) is never sent.
         let authority = self.authority();
+        let abort = early.as_ref().map(|e| e.task.abort_handle());
+        let asked: Asked = Mutex::new(None);
         let asking = |i| {
+            *asked.lock().unwrap_or_else(|e| e.into_inner()) = Some((i, Instant::now()));
             if Some(i) == authority
-                && let Some(early) = &early
+                && let Some(abort) = &abort
             {
-                early.task.abort();
+                abort.abort();
             }
         };
-        let Fetched { manifest, namespace, host, ns } =
-            self.manifest_telling(target, &self.order(None), asking).await?;
+        let order = self.order(None);
+        let walk = self.manifest_telling(target, &order, asking);
+        let (fetched, early) = match early {
+            Some(early) => match self.race(walk, early, &asked).await? {
+                Raced::Tag(fetched, early) => (fetched, Some(early)),
+                Raced::Digest(resolution) => return Ok((resolution, None)),
+            },
+            None => (walk.await?, None),
+        };
+        let Fetched { manifest, namespace, host, ns } = fetched;
         let source = self.host(host);
         let ns_honored = ns.sent() && namespace.as_deref() == Some(self.plan.ns_value());
         if ns_honored {
@@ -159,7 +175,7 @@ impl Fetcher {
     }
 
     /// The authority, when it is in the plan.
-    fn authority(&self) -> Option<usize> {
+    pub(super) fn authority(&self) -> Option<usize> {
         self.plan.sources.iter().position(|s| s.role == Role::Authority)
     }
 
@@ -181,14 +197,18 @@ impl Fetcher {
         let (repo, tag) = (self.plan.reference.repository.clone(), self.plan.reference.target());
         let started = Instant::now();
         let task = tokio::spawn(async move { endpoint.head_manifest(&repo, &tag).await });
-        Some(EarlyConfirm { task, started })
+        Some(EarlyConfirm { task, started, answer: None })
     }
 
     /// The registry's digest for the tag: the early HEAD's, or one sent now.
     async fn head(&self, endpoint: &Arc<Endpoint>, early: Option<EarlyConfirm>) -> (Head, Instant) {
         if let Some(mut early) = early {
             let started = early.started;
-            match (&mut early.task).await {
+            let joined = match early.answer.take() {
+                Some(joined) => joined,
+                None => (&mut early.task).await,
+            };
+            match joined {
                 Ok(head) => return (head, started),
                 // Aborted when the walk reached the registry, which then
                 // did not serve: a host after it did. Asked again below.

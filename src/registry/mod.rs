@@ -159,6 +159,8 @@ pub struct Endpoint {
     plain: AtomicBool,
     /// What the host last said about its rate limit (see `rate_limit.rs`).
     rate_limit: std::sync::Mutex<Option<RateLimit>>,
+    /// When the host last answered anything (headers, any status).
+    heard: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -217,12 +219,19 @@ impl Endpoint {
             auth,
             plain: AtomicBool::new(false),
             rate_limit: std::sync::Mutex::new(None),
+            heard: std::sync::Mutex::new(None),
         })
     }
 
     /// What the host said about its rate limit on its latest answer.
     pub fn rate_limit(&self) -> Option<RateLimit> {
         *self.rate_limit.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Has the host answered anything (any status) since `t`? A host that
+    /// has not is still working on what it was asked, or not answering.
+    pub fn heard_since(&self, t: std::time::Instant) -> bool {
+        self.heard.lock().unwrap_or_else(|e| e.into_inner()).is_some_and(|h| h >= t)
     }
 
     /// Keeps the rate limit an answer of this host's carries.
@@ -504,13 +513,17 @@ impl Endpoint {
             req = req.header(*k, v.as_str());
         }
         let timeout = self.network.response_timeout;
-        tokio::time::timeout(timeout, req.send())
+        let resp = tokio::time::timeout(timeout, req.send())
             .await
             .map_err(|_| FetchError::Transport {
                 kind: TransportKind::Timeout,
                 message: format!("no response from {} within {timeout:?}", host_of(url)),
             })?
-            .map_err(|e| transport_error(&e))
+            .map_err(|e| transport_error(&e))?;
+        if self.is_own(url) {
+            *self.heard.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
+        }
+        Ok(resp)
     }
 
     /// Sends `METHOD url` (one of `repository`'s, see `url`) and returns a

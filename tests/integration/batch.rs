@@ -58,8 +58,9 @@ fn a_batch_pays_a_dead_mirror_once_and_fetches_a_shared_base_once() {
     out.assert_success();
     // One response timeout for the run, not one per image.
     assert!(out.elapsed < Duration::from_secs(3), "{:?}", out.elapsed);
-    // The images resolve at once: each asks it in parallel, and no blob does.
-    assert!(hung.connections() <= 3, "{}", hung.connections());
+    // The images resolve at once: each asks it in parallel (for the tag, and
+    // for the digest the registry named meanwhile), and no blob does.
+    assert!(hung.connections() <= 6, "{}", hung.connections());
     let j = out.json();
     assert_eq!((&j["pulled"], &j["failed"]), (&json!(3), &json!(0)), "{j}");
     assert_eq!(

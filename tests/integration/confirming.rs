@@ -158,3 +158,98 @@ fn a_mirrors_answer_that_cannot_be_pulled_is_overruled_not_a_failure() {
     assert_eq!(j["servedBy"]["confirmation"], "overruled", "{j}");
     assert_layout_valid(&t.layout());
 }
+
+/// `pull REF --mirror MIRROR --json`, the tag given a minute per answer.
+fn spawn_pull(t: &Test, registry: &Registry, mirror: &Registry) -> Running {
+    let (reference, url, layout) =
+        (format!("{}/{REPO}:v1", registry.host()), mirror.url(), t.layout_str());
+    t.spawn([
+        "pull",
+        &reference,
+        "-o",
+        &layout,
+        "--json",
+        "--mirror",
+        &url,
+        "--response-timeout",
+        "60",
+    ])
+}
+
+fn attempts(j: &serde_json::Value) -> Vec<serde_json::Value> {
+    j["attempts"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn a_mirror_slow_to_answer_the_tag_is_asked_for_the_digest_the_registry_named() {
+    // A pull-through cache asks its upstream before it answers a tag, and
+    // serves a digest it holds at once. This one never answers the tag.
+    let img = Image::oci(1507, &[1500, 2500]);
+    let registry = Registry::start();
+    registry.push_image(REPO, "v1", &img);
+    let mirror = Registry::start();
+    mirror.push_image(REPO, "v1", &img);
+    mirror.fault(Fault::HoldTagManifests);
+    let t = Test::new();
+    let out = spawn_pull(&t, &registry, &mirror).wait(Duration::from_secs(30));
+    out.assert_success();
+    let j = out.json();
+    assert_eq!(j["digest"], img.manifest.digest, "{j}");
+    let served_by = &j["servedBy"];
+    assert_eq!(served_by["endpoint"], mirror.url(), "{j}");
+    assert_eq!(
+        (&served_by["confirmation"], &served_by["trust"]),
+        (&"confirmed".into(), &"confirmed".into())
+    );
+    let tried = attempts(&j);
+    let has = |kind: &str, outcome: &str, endpoint: &str| {
+        tried
+            .iter()
+            .any(|a| a["kind"] == kind && a["outcome"] == outcome && a["endpoint"] == endpoint)
+    };
+    assert!(has("manifest", "superseded", &mirror.url()), "the tag's request: {j}");
+    assert!(has("confirm", "confirmed", &registry.url()), "{j}");
+    let by_digest = tried.iter().find(|a| a["kind"] == "manifest" && a["outcome"] == "served");
+    assert_eq!(by_digest.map(|a| &a["digest"]), Some(&img.manifest.digest.clone().into()), "{j}");
+    // Of the registry, only the HEAD.
+    assert_eq!(registry.count("HEAD", "/v2/team/app/manifests/v1"), 1);
+    assert_eq!(registry.count("GET", "/v2/team/app/"), 0, "{:#?}", registry.requests());
+    for b in img.blobs() {
+        assert!(layout_has_blob(&t.layout(), &b.digest), "{}", b.digest);
+    }
+    assert_layout_valid(&t.layout());
+}
+
+#[test]
+fn a_mirror_without_the_named_digest_still_has_its_tag_answer_confirmed() {
+    // The mirror serves another image under the tag, slowly: asked for the
+    // registry's digest meanwhile, it has none, and the tag's answer is
+    // then overruled as ever.
+    let (img, substitute) = (Image::oci(1508, &[1500]), Image::oci(1509, &[1600]));
+    let registry = Registry::start();
+    registry.push_image(REPO, "v1", &img);
+    let mirror = Registry::start();
+    mirror.push_image(REPO, "v1", &substitute);
+    mirror.fault(Fault::HoldTagManifests);
+    let t = Test::new();
+    let run = spawn_pull(&t, &registry, &mirror);
+    let digest_path = format!("/v2/{REPO}/manifests/{}", img.manifest.digest);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while mirror.count("GET", &digest_path) == 0 {
+        assert!(Instant::now() < deadline, "never asked by digest: {:#?}", mirror.requests());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    mirror.clear_faults();
+    let out = run.wait(Duration::from_secs(30));
+    out.assert_success();
+    let j = out.json();
+    assert_eq!(j["digest"], img.manifest.digest, "the registry's image: {j}");
+    assert_eq!(j["servedBy"]["confirmation"], "overruled", "{j}");
+    assert_eq!(j["servedBy"]["collision"]["digest"], substitute.manifest.digest, "{j}");
+    assert!(
+        attempts(&j).iter().any(|a| a["outcome"] == "not-found" && a["endpoint"] == mirror.url()),
+        "{j}"
+    );
+    assert_nothing_named(&t, &substitute, "after the registry overruled the mirror");
+    assert_layout_valid(&t.layout());
+}

@@ -444,7 +444,9 @@ fn hung_mirror_costs_one_response_timeout_per_run() {
     let j = out.json();
     assert_dead_host_tried_once(&j, &hang.url(), &img, &auth, &partial);
     assert!(tried(&j, &hang.url())[0]["elapsedMs"].as_u64().unwrap() >= 900, "{j}");
-    assert_eq!(hang.connections(), 1, "one connection to the hung mirror per run");
+    // One for the tag, and one for the digest the registry named while the
+    // tag went unanswered (`fetch/race.rs`); nothing after the timeout.
+    assert!(hang.connections() <= 2, "{} connections to the hung mirror", hang.connections());
     assert_layout_holds(&t, &img);
 }
 

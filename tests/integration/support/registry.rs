@@ -90,6 +90,10 @@ pub enum Fault {
     /// Manifest HEADs are held, unanswered, until this fault is cleared
     /// (`clear_faults`): a registry far away, slow to confirm a tag.
     HoldManifestHeads,
+    /// Manifest requests by tag (not by digest) are held, unanswered, until
+    /// this fault is cleared: a pull-through cache asking its upstream for
+    /// the tag, while it serves a digest it holds at once.
+    HoldTagManifests,
     /// Manifest requests get 200 `text/html` (a captive portal or a web UI).
     HtmlManifests,
     /// The first `n` manifest/blob requests get 429 with `Retry-After`.
@@ -494,10 +498,12 @@ async fn handle(
         // Far longer than any test; dropping the Registry cancels it.
         tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
     }
-    let held = |st: &State| {
-        st.faults.contains(&Fault::HoldManifestHeads)
-            && parts.method == Method::HEAD
-            && matches!(parse_route(&request.path), Route::Manifest { .. })
+    let held = |st: &State| match parse_route(&request.path) {
+        Route::Manifest { reference, .. } => {
+            (st.faults.contains(&Fault::HoldManifestHeads) && parts.method == Method::HEAD)
+                || (st.faults.contains(&Fault::HoldTagManifests) && !reference.contains(':'))
+        }
+        _ => false,
     };
     while held(&shared.lock().unwrap_or_else(|e| e.into_inner())) {
         tokio::time::sleep(Duration::from_millis(5)).await;
