@@ -314,23 +314,22 @@ pub const SHORTCUT_AFTER: std::time::Duration = std::time::Duration::from_millis
 pub enum Shortcut {
     /// Ask it now.
     Ask,
-    /// Not yet: give it this much longer to answer the tag.
+    /// Not yet: give it this much longer to answer.
     Wait(std::time::Duration),
-    /// No: the registry itself is being asked, or the mirror is answering
-    /// (if slowly: a body a byte at a time, a token service), and a second
-    /// request would only pile onto it.
+    /// No: the registry itself is being asked, or the mirror has answered
+    /// its latest request (a 404 or 401 whose body is slow to come, say),
+    /// and a second request would only pile onto it.
     Never,
 }
 
-/// The shortcut for a host of `role` that has had the tag's request for
-/// `waited`, and has (`heard`) or has not said anything since it was sent.
-pub fn shortcut(role: Role, waited: std::time::Duration, heard: bool) -> Shortcut {
-    if role != Role::Mirror || heard {
-        Shortcut::Never
-    } else if waited < SHORTCUT_AFTER {
-        Shortcut::Wait(SHORTCUT_AFTER - waited)
-    } else {
-        Shortcut::Ask
+/// The shortcut for a host of `role` that has said nothing for `silent`
+/// since its latest request (`None`: it has answered that one).
+pub fn shortcut(role: Role, silent: Option<std::time::Duration>) -> Shortcut {
+    match silent {
+        _ if role != Role::Mirror => Shortcut::Never,
+        None => Shortcut::Never,
+        Some(silent) if silent < SHORTCUT_AFTER => Shortcut::Wait(SHORTCUT_AFTER - silent),
+        Some(_) => Shortcut::Ask,
     }
 }
 
@@ -511,19 +510,19 @@ mod tests {
     fn when_a_slow_mirror_is_asked_for_the_named_digest() {
         use Role::*;
         let ms = std::time::Duration::from_millis;
-        // (role, waited, heard from since) -> shortcut
+        // (role, silent since its latest request) -> shortcut
         let table = [
-            (Mirror, ms(0), false, Shortcut::Wait(SHORTCUT_AFTER)),
-            (Mirror, ms(30), false, Shortcut::Wait(SHORTCUT_AFTER - ms(30))),
-            (Mirror, SHORTCUT_AFTER, false, Shortcut::Ask),
-            (Mirror, ms(4000), false, Shortcut::Ask),
-            (Mirror, ms(4000), true, Shortcut::Never),
-            (Mirror, ms(0), true, Shortcut::Never),
-            (Authority, ms(4000), false, Shortcut::Never),
-            (Cache, ms(4000), false, Shortcut::Never),
+            (Mirror, Some(ms(0)), Shortcut::Wait(SHORTCUT_AFTER)),
+            (Mirror, Some(ms(30)), Shortcut::Wait(SHORTCUT_AFTER - ms(30))),
+            (Mirror, Some(SHORTCUT_AFTER), Shortcut::Ask),
+            (Mirror, Some(ms(4000)), Shortcut::Ask),
+            // It answered its latest request, if only with headers.
+            (Mirror, None, Shortcut::Never),
+            (Authority, Some(ms(4000)), Shortcut::Never),
+            (Cache, Some(ms(4000)), Shortcut::Never),
         ];
-        for (role, waited, heard, want) in table {
-            assert_eq!(shortcut(role, waited, heard), want, "{role:?} {waited:?} {heard}");
+        for (role, silent, want) in table {
+            assert_eq!(shortcut(role, silent), want, "{role:?} {silent:?}");
         }
     }
 

@@ -59,13 +59,13 @@ impl Fetcher {
         let named = named_digest(&joined);
         early.answer = Some(joined);
         let Some(digest) = named else { return Ok(Raced::Tag(walk.await?, early)) };
-        // The host being asked, once it has had `SHORTCUT_AFTER` and still
-        // not said a word.
+        // The host being asked, once it has said nothing for
+        // `SHORTCUT_AFTER` since its latest request.
         let from = loop {
-            let Some((i, since)) = asked() else { break None };
+            let Some((i, _)) = asked() else { break None };
             let endpoint = self.session.endpoint(&self.plan, self.host(i)).await;
-            let heard = endpoint.is_ok_and(|e| e.heard_since(since));
-            let wait = match shortcut(self.host(i).role, since.elapsed(), heard) {
+            let silent = endpoint.ok().and_then(|e| e.silent_for());
+            let wait = match shortcut(self.host(i).role, silent) {
                 Shortcut::Ask => break Some(i),
                 Shortcut::Never => break None,
                 Shortcut::Wait(wait) => wait,
@@ -80,18 +80,18 @@ impl Fetcher {
             return Ok(Raced::Tag(walk.await?, early));
         }
         let target = ManifestTarget::Digest { digest: &digest, size: None };
-        let mut shortcut = std::pin::pin!(self.manifest(target, &order));
+        let mut by_digest = std::pin::pin!(self.manifest(target, &order));
         tokio::select! {
             fetched = &mut walk => match fetched {
                 Ok(fetched) => Ok(Raced::Tag(fetched, early)),
                 // The tag's walk gave up, but a mirror may still serve the
                 // digest: its answer, or else the walk's error.
-                Err(e) => match shortcut.await {
+                Err(e) => match by_digest.await {
                     Ok(fetched) => Ok(self.won_by_digest(fetched, &early)),
                     Err(_) => Err(e),
                 },
             },
-            fetched = &mut shortcut => match fetched {
+            fetched = &mut by_digest => match fetched {
                 Ok(fetched) => {
                     self.record_superseded(asked()).await;
                     Ok(self.won_by_digest(fetched, &early))

@@ -159,8 +159,16 @@ pub struct Endpoint {
     plain: AtomicBool,
     /// What the host last said about its rate limit (see `rate_limit.rs`).
     rate_limit: std::sync::Mutex<Option<RateLimit>>,
-    /// When the host last answered anything (headers, any status).
-    heard: std::sync::Mutex<Option<std::time::Instant>>,
+    /// When the latest request went to the host, and when the host last
+    /// answered anything (headers, any status): see `silent_for`.
+    exchanged: std::sync::Mutex<Exchanged>,
+}
+
+/// When a host was last sent a request, and last answered one.
+#[derive(Clone, Copy, Default)]
+struct Exchanged {
+    sent: Option<std::time::Instant>,
+    heard: Option<std::time::Instant>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -219,7 +227,7 @@ impl Endpoint {
             auth,
             plain: AtomicBool::new(false),
             rate_limit: std::sync::Mutex::new(None),
-            heard: std::sync::Mutex::new(None),
+            exchanged: std::sync::Mutex::default(),
         })
     }
 
@@ -228,10 +236,30 @@ impl Endpoint {
         *self.rate_limit.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Has the host answered anything (any status) since `t`? A host that
-    /// has not is still working on what it was asked, or not answering.
-    pub fn heard_since(&self, t: std::time::Instant) -> bool {
-        self.heard.lock().unwrap_or_else(|e| e.into_inner()).is_some_and(|h| h >= t)
+    /// How long the host has said nothing since the latest request it was
+    /// sent; `None` when it has answered that one (headers, any status:
+    /// a 401 before the request is sent again with a token, a body still
+    /// coming a byte at a time) or was sent none. A host silent for long is
+    /// working on what it was asked (a cache asking its upstream), or not
+    /// answering at all.
+    pub fn silent_for(&self) -> Option<Duration> {
+        let seen = *self.exchanged.lock().unwrap_or_else(|e| e.into_inner());
+        let sent = seen.sent?;
+        match seen.heard {
+            Some(heard) if heard >= sent => None,
+            _ => Some(sent.elapsed()),
+        }
+    }
+
+    /// Notes a request to the host going out (`heard: false`) or its
+    /// answer arriving (`true`), for `silent_for`.
+    fn note_exchange(&self, url: &Url, heard: bool) {
+        if !self.is_own(url) {
+            return;
+        }
+        let mut seen = self.exchanged.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Some(std::time::Instant::now());
+        if heard { seen.heard = now } else { seen.sent = now }
     }
 
     /// Keeps the rate limit an answer of this host's carries.
@@ -513,6 +541,7 @@ impl Endpoint {
             req = req.header(*k, v.as_str());
         }
         let timeout = self.network.response_timeout;
+        self.note_exchange(url, false);
         let resp = tokio::time::timeout(timeout, req.send())
             .await
             .map_err(|_| FetchError::Transport {
@@ -520,9 +549,7 @@ impl Endpoint {
                 message: format!("no response from {} within {timeout:?}", host_of(url)),
             })?
             .map_err(|e| transport_error(&e))?;
-        if self.is_own(url) {
-            *self.heard.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
-        }
+        self.note_exchange(url, true);
         Ok(resp)
     }
 

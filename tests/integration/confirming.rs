@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::support::image::{Image, Index};
-use crate::support::registry::{Fault, Registry};
+use crate::support::registry::{Auth, Fault, Registry};
 use crate::support::{Running, Test, assert_layout_valid, layout_has_blob};
 
 const REPO: &str = "team/app";
@@ -183,12 +183,20 @@ fn attempts(j: &serde_json::Value) -> Vec<serde_json::Value> {
 #[test]
 fn a_mirror_slow_to_answer_the_tag_is_asked_for_the_digest_the_registry_named() {
     // A pull-through cache asks its upstream before it answers a tag, and
-    // serves a digest it holds at once. This one never answers the tag.
+    // serves a digest it holds at once. This one never answers the tag;
+    // with tokens, only once the 401 and the token have come.
+    for auth in [Auth::None, Auth::Bearer { user_pass: None }] {
+        silent_about_the_tag(auth);
+    }
+}
+
+fn silent_about_the_tag(auth: Auth) {
     let img = Image::oci(1507, &[1500, 2500]);
     let registry = Registry::start();
     registry.push_image(REPO, "v1", &img);
     let mirror = Registry::start();
     mirror.push_image(REPO, "v1", &img);
+    mirror.set_auth(auth);
     mirror.fault(Fault::HoldTagManifests);
     let t = Test::new();
     let out = spawn_pull(&t, &registry, &mirror).wait(Duration::from_secs(30));

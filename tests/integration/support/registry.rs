@@ -90,9 +90,10 @@ pub enum Fault {
     /// Manifest HEADs are held, unanswered, until this fault is cleared
     /// (`clear_faults`): a registry far away, slow to confirm a tag.
     HoldManifestHeads,
-    /// Manifest requests by tag (not by digest) are held, unanswered, until
-    /// this fault is cleared: a pull-through cache asking its upstream for
-    /// the tag, while it serves a digest it holds at once.
+    /// Manifest requests by tag (not by digest) that it would serve (any
+    /// auth passed) are held, unanswered, until this fault is cleared: a
+    /// pull-through cache asking its upstream for the tag, while it serves
+    /// a digest it holds at once.
     HoldTagManifests,
     /// Manifest requests get 200 `text/html` (a captive portal or a web UI).
     HtmlManifests,
@@ -501,7 +502,9 @@ async fn handle(
     let held = |st: &State| match parse_route(&request.path) {
         Route::Manifest { reference, .. } => {
             (st.faults.contains(&Fault::HoldManifestHeads) && parts.method == Method::HEAD)
-                || (st.faults.contains(&Fault::HoldTagManifests) && !reference.contains(':'))
+                || (st.faults.contains(&Fault::HoldTagManifests)
+                    && !reference.contains(':')
+                    && authorized(st, &parts.headers, None))
         }
         _ => false,
     };
