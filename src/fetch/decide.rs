@@ -314,11 +314,12 @@ pub const SHORTCUT_AFTER: std::time::Duration = std::time::Duration::from_millis
 pub enum Shortcut {
     /// Ask it now.
     Ask,
-    /// Not yet: give it this much longer to answer.
+    /// Not yet: look again in this long. A mirror that has answered its
+    /// latest request is talking, not stuck: a 401 before the request
+    /// goes again with a token, a 404 before it goes again without `ns`,
+    /// or a body slow to come, onto which a second request would only pile.
     Wait(std::time::Duration),
-    /// No: the registry itself is being asked, or the mirror has answered
-    /// its latest request (a 404 or 401 whose body is slow to come, say),
-    /// and a second request would only pile onto it.
+    /// No: the registry itself is being asked.
     Never,
 }
 
@@ -327,7 +328,7 @@ pub enum Shortcut {
 pub fn shortcut(role: Role, silent: Option<std::time::Duration>) -> Shortcut {
     match silent {
         _ if role != Role::Mirror => Shortcut::Never,
-        None => Shortcut::Never,
+        None => Shortcut::Wait(SHORTCUT_AFTER),
         Some(silent) if silent < SHORTCUT_AFTER => Shortcut::Wait(SHORTCUT_AFTER - silent),
         Some(_) => Shortcut::Ask,
     }
@@ -516,8 +517,9 @@ mod tests {
             (Mirror, Some(ms(30)), Shortcut::Wait(SHORTCUT_AFTER - ms(30))),
             (Mirror, Some(SHORTCUT_AFTER), Shortcut::Ask),
             (Mirror, Some(ms(4000)), Shortcut::Ask),
-            // It answered its latest request, if only with headers.
-            (Mirror, None, Shortcut::Never),
+            // It answered its latest request, if only with headers: it may
+            // send another (with a token, without `ns`); look again later.
+            (Mirror, None, Shortcut::Wait(SHORTCUT_AFTER)),
             (Authority, Some(ms(4000)), Shortcut::Never),
             (Cache, Some(ms(4000)), Shortcut::Never),
         ];

@@ -165,15 +165,16 @@ impl Fetcher {
         target: ManifestTarget<'_>,
         order: &[usize],
     ) -> Result<Fetched, Error> {
-        self.manifest_telling(target, order, |_| {}).await
+        self.manifest_telling(target, order, |_, _| {}).await
     }
 
-    /// `manifest`, telling `asking` of each host before it is asked.
+    /// `manifest`, telling `asking` of each host (and its endpoint) before
+    /// it is asked.
     async fn manifest_telling(
         &self,
         target: ManifestTarget<'_>,
         order: &[usize],
-        asking: impl Fn(usize),
+        asking: impl Fn(usize, &Arc<Endpoint>),
     ) -> Result<Fetched, Error> {
         let reference = &self.plan.reference;
         let (text, expected, size) = match target {
@@ -189,7 +190,7 @@ impl Fetcher {
         let mut walk = Walk::new(self, &ask);
         for &i in order {
             let Some(endpoint) = walk.enter(i).await? else { continue };
-            asking(i);
+            asking(i, &endpoint);
             let repo = reference.repository.clone();
             let answer = self
                 .ask_host(i, &ask, |ns| {

@@ -16,19 +16,30 @@
 //! `decide::SHORTCUT_AFTER` to answer the tag first, so that one answering from
 //! its own store is asked once (`decide::shortcut`).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use super::decide::{Shortcut, shortcut};
+use super::decide::{self, Shortcut, shortcut};
 use super::resolve::{EarlyConfirm, Head};
 use super::{Ask, Fetched, Fetcher, ManifestTarget};
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::plan::Role;
+use crate::registry::Endpoint;
 use crate::trace::{AskKind, Outcome};
 
-/// The host the tag's walk is asking, and since when.
-pub(super) type Asked = Mutex<Option<(usize, Instant)>>;
+/// The host the tag's walk is asking, if it has asked one yet.
+pub(super) type Asked = Mutex<Option<AskedHost>>;
+
+/// A host the tag's walk is asking: its index in the plan, since when, and
+/// its endpoint (held here so that the race never waits on the session's
+/// endpoints while the walk, not polled, may hold them).
+#[derive(Clone)]
+pub(super) struct AskedHost {
+    pub host: usize,
+    pub since: Instant,
+    pub endpoint: Arc<Endpoint>,
+}
 
 /// What the race produced.
 pub(super) enum Raced {
@@ -50,7 +61,7 @@ impl Fetcher {
         mut early: EarlyConfirm,
         asked: &Asked,
     ) -> Result<Raced, Error> {
-        let asked = || *asked.lock().unwrap_or_else(|e| e.into_inner());
+        let asked = || asked.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let mut walk = std::pin::pin!(walk);
         let joined = tokio::select! {
             fetched = &mut walk => return Ok(Raced::Tag(fetched?, early)),
@@ -62,13 +73,14 @@ impl Fetcher {
         // The host being asked, once it has said nothing for
         // `SHORTCUT_AFTER` since its latest request.
         let from = loop {
-            let Some((i, _)) = asked() else { break None };
-            let endpoint = self.session.endpoint(&self.plan, self.host(i)).await;
-            let silent = endpoint.ok().and_then(|e| e.silent_for());
-            let wait = match shortcut(self.host(i).role, silent) {
-                Shortcut::Ask => break Some(i),
-                Shortcut::Never => break None,
-                Shortcut::Wait(wait) => wait,
+            let wait = match asked() {
+                // The HEAD came before the walk asked anyone.
+                None => decide::SHORTCUT_AFTER,
+                Some(a) => match shortcut(self.host(a.host).role, a.endpoint.silent_for()) {
+                    Shortcut::Ask => break Some(a.host),
+                    Shortcut::Never => break None,
+                    Shortcut::Wait(wait) => wait,
+                },
             };
             tokio::select! {
                 fetched = &mut walk => return Ok(Raced::Tag(fetched?, early)),
@@ -93,7 +105,7 @@ impl Fetcher {
             },
             fetched = &mut by_digest => match fetched {
                 Ok(fetched) => {
-                    self.record_superseded(asked()).await;
+                    self.record_superseded(asked());
                     Ok(self.won_by_digest(fetched, &early))
                 }
                 Err(_) => Ok(Raced::Tag(walk.await?, early)),
@@ -144,11 +156,10 @@ impl Fetcher {
 
     /// Records the tag's request that was still out when the shortcut
     /// won: it was sent, and its answer is not waited for.
-    async fn record_superseded(&self, asked: Option<(usize, Instant)>) {
-        let Some((i, started)) = asked else { return };
+    fn record_superseded(&self, asked: Option<AskedHost>) {
+        let Some(AskedHost { host: i, since: started, endpoint }) = asked else { return };
         let source = self.host(i);
-        let Ok(endpoint) = self.session.endpoint(&self.plan, source).await else { return };
-        let plan = super::decide::ns_plan(source.role, source.ns, &self.session.facts(source));
+        let plan = decide::ns_plan(source.role, source.ns, &self.session.facts(source));
         let ns = plan.send.then(|| self.plan.ns_value());
         let reference = &self.plan.reference;
         let url = endpoint.url(&reference.repository, "manifests", &reference.target(), ns);

@@ -18,7 +18,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::decide::{self, Trust};
-use super::race::{Asked, Raced};
+use super::race::{Asked, AskedHost, Raced};
 use super::{Ask, Fetched, Fetcher, ManifestTarget};
 use crate::digest::Digest;
 use crate::error::Error;
@@ -132,8 +132,9 @@ impl Fetcher {
         let authority = self.authority();
         let abort = early.as_ref().map(|e| e.task.abort_handle());
         let asked: Asked = Mutex::new(None);
-        let asking = |i| {
-            *asked.lock().unwrap_or_else(|e| e.into_inner()) = Some((i, Instant::now()));
+        let asking = |i, endpoint: &Arc<Endpoint>| {
+            let now = AskedHost { host: i, since: Instant::now(), endpoint: endpoint.clone() };
+            *asked.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
             if Some(i) == authority
                 && let Some(abort) = &abort
             {

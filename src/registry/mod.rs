@@ -237,14 +237,14 @@ impl Endpoint {
     }
 
     /// How long the host has said nothing since the latest request it was
-    /// sent; `None` when it has answered that one (headers, any status:
-    /// a 401 before the request is sent again with a token, a body still
-    /// coming a byte at a time) or was sent none. A host silent for long is
-    /// working on what it was asked (a cache asking its upstream), or not
-    /// answering at all.
+    /// sent (zero when it was sent none yet); `None` when it has answered
+    /// that one (headers, any status: a 401 before the request is sent
+    /// again with a token, a body still coming a byte at a time). A host
+    /// silent for long is working on what it was asked (a cache asking its
+    /// upstream), or not answering at all.
     pub fn silent_for(&self) -> Option<Duration> {
         let seen = *self.exchanged.lock().unwrap_or_else(|e| e.into_inner());
-        let sent = seen.sent?;
+        let Some(sent) = seen.sent else { return Some(Duration::ZERO) };
         match seen.heard {
             Some(heard) if heard >= sent => None,
             _ => Some(sent.elapsed()),
