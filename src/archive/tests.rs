@@ -411,6 +411,50 @@ fn a_streamed_archive_holds_what_an_export_does_with_blobs_as_they_arrived() {
     assert_eq!(report.blobs, exported - 6, "every blob, once");
 }
 
+#[test]
+fn from_a_scratch_layout_a_blob_never_read_back_leaves_it_once_in_the_archive() {
+    let f = Fixture::new();
+    let big = vec![7u8; crate::image::MAX_MANIFEST_SIZE + 1];
+    let image = f.image("linux/amd64", &[&big, b"a small layer"]);
+    f.name(APP, &image);
+    let layers = layers_of_fixture(&f, &image);
+    let mut want = Vec::new();
+    write_archive_preferring(&f.layout, &[APP.into()], &Platform::host(), &mut want).unwrap();
+    let mut out = tempfile::tempfile().unwrap();
+    let stream = ArchiveStream::start_from_scratch(Destination::File(out.try_clone().unwrap()));
+    let stream = stream.unwrap();
+    let arrivals = stream.arrivals();
+    for d in &layers {
+        arrivals.tell(&d.digest, d.size, &f.layout.blob_path(&d.digest));
+    }
+    let report = stream.finish(f.dir.path(), vec![APP.into()]).unwrap();
+    // The big layer left the layout; the small one, and the manifest and
+    // config the archive's metadata is read from, stay.
+    assert!(!f.layout.blob_path(&layers[0].digest).exists(), "the big layer is gone");
+    assert!(f.layout.blob_path(&layers[1].digest).exists());
+    assert!(f.layout.blob_path(&image.digest).exists());
+    let mut got = Vec::new();
+    std::io::Seek::rewind(&mut out).unwrap();
+    out.read_to_end(&mut got).unwrap();
+    assert_eq!(report.bytes, got.len() as u64);
+    let key = |e: &Entry| (e.path.clone(), e.data.clone());
+    let (mut got, mut want): (Vec<_>, Vec<_>) =
+        (read_tar(&got).iter().map(key).collect(), read_tar(&want).iter().map(key).collect());
+    got.sort();
+    want.sort();
+    assert!(got == want, "the same entries as an export of the whole layout");
+}
+
+/// The layers of image manifest `manifest` in `f`'s layout.
+fn layers_of_fixture(f: &Fixture, manifest: &Descriptor) -> Vec<Descriptor> {
+    let bytes = f.layout.read_blob(&manifest.digest).unwrap();
+    let stored = crate::image::Manifest::from_stored(bytes.into(), manifest).unwrap();
+    match stored.parse().unwrap() {
+        crate::image::Parsed::Image(image) => image.layers,
+        crate::image::Parsed::Index(_) => panic!("an image manifest"),
+    }
+}
+
 /// Asserts that `entries` are an export's of every name in the sample,
 /// preferring this machine's platform (as a pull does): the same
 /// entries, bytes and headers, in any order. Returns how many there are.
@@ -430,12 +474,7 @@ fn as_exported(s: &Sample, entries: &[Entry]) -> usize {
 
 /// The layers an image manifest in the sample lists.
 fn layers_of(s: &Sample, manifest: &Descriptor) -> Vec<Descriptor> {
-    let bytes = s.fixture.layout.read_blob(&manifest.digest).unwrap();
-    let stored = crate::image::Manifest::from_stored(bytes.into(), manifest).unwrap();
-    match stored.parse().unwrap() {
-        crate::image::Parsed::Image(image) => image.layers,
-        crate::image::Parsed::Index(_) => panic!("an image manifest"),
-    }
+    layers_of_fixture(&s.fixture, manifest)
 }
 
 #[test]

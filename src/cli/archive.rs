@@ -59,7 +59,8 @@ impl ArchiveTarget {
     /// it of each blob as it is verified (`Streaming::arrivals`).
     pub(super) fn stream(&self) -> Result<Streaming, Error> {
         let (destination, pending) = self.destination()?;
-        Ok(Streaming { stream: ArchiveStream::start(destination)?, pending })
+        // The pull's layout is `layout_dir`'s, its own and removed after.
+        Ok(Streaming { stream: ArchiveStream::start_from_scratch(destination)?, pending })
     }
 
     /// Where the bytes go, and for a file the `PendingFile` that names it

@@ -320,6 +320,38 @@ fn a_big_layer_fetched_in_ranges_goes_whole_into_the_archive() {
     assert_eq!(layer.map(|(_, data)| data.len()), Some(5 << 20), "{:?}", tar_entries(&bytes));
 }
 
+#[test]
+fn a_layer_streamed_to_stdout_is_whole_with_or_without_the_cache() {
+    // Over the manifest cap (4 MiB): once in the archive, it leaves the
+    // pull's temporary layout before the end.
+    let img = Image::oci(87, &[5 << 20, 1000]);
+    let registry = Registry::start();
+    registry.push_image(REPO, "v1", &img);
+    let reference = format!("{}/{REPO}:v1", registry.host());
+    let t = Test::new();
+    for extra in [&["--no-cache"][..], &[]] {
+        let mut args = vec!["pull", &reference, "-o", "-"];
+        args.extend(extra);
+        let out = t.command(&args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let files = tar_files(&out.stdout);
+        for b in img.blobs() {
+            let entry = files.iter().find(|(n, _)| n.ends_with(&b.digest[7..]));
+            assert_eq!(
+                entry.map(|(_, data)| data.len()),
+                Some(b.bytes.len()),
+                "{extra:?} {}",
+                b.digest
+            );
+        }
+        assert!(files.iter().any(|(n, _)| n == "manifest.json"), "{extra:?}");
+    }
+    // With the cache, the layer stays cached for the next run.
+    let out = t.run_with(["pull", &reference, "-o", &t.layout_str(), "--json"]);
+    out.assert_success();
+    assert_eq!(registry.count("GET", &format!("/v2/{REPO}/blobs/{}", img.layers[0].digest)), 2);
+}
+
 /// The names in a tar, read with the headers' own layout (512-byte blocks).
 fn tar_entries(tar: &[u8]) -> Vec<String> {
     tar_files(tar).into_iter().map(|(name, _)| name).collect()
