@@ -419,6 +419,12 @@ def notes(meta, by):
                    "HEAD to the far registry: a tag served by a mirror that did not confirm `ns` is confirmed with "
                    "the registry (src/fetch/resolve.rs): a new connection and a request, 2 far round trips, "
                    "before the image is named; the blobs download from the mirror meanwhile.")
+    near = st.get(("near", "ocimirror"))
+    if near and near.kinds("mirror").get("manifest GET", 0) >= 2:
+        out.append("- `near`: the cache answers a tag only once it has asked the far registry (`cache-far`), while "
+                   "ocimirror's HEAD to the far registry answers first; so ocimirror also asks the cache for the "
+                   "digest the HEAD named (src/fetch/race.rs), which it serves from its store: the second manifest "
+                   "GET to the mirror. The answer to the tag is not waited for.")
     if get("near-cold"):
         out.append("- `near-cold`: the cache sent the far registry " + ", ".join(
             f"{num(s.host('cache-far', 'reqs'))} requests over {num(s.host('cache-far', 'conns'))} connections ({t})"
