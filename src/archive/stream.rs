@@ -22,12 +22,13 @@
 //! digests and paths, never as bytes.
 //!
 //! From a pull's scratch layout (`start_from_scratch`), a blob too big to
-//! be a manifest leaves the layout once it is in the archive: `-o -` then
+//! be read back leaves the layout once it is in the archive: `-o -` then
 //! needs disk for the blobs in flight rather than for the whole image,
 //! and the scratch layout's removal at the end, on the critical path,
 //! frees almost nothing (for 500 MiB of layers it took 33 ms of a 0.5 s
-//! pull, measured). Only manifests are read back (`plan`); of every other
-//! blob, its presence is what counts (`Streamed`).
+//! pull, measured). Only small blobs are read back (manifests by `plan`
+//! and the pull, configs by the pull); of every other blob, its presence
+//! is what counts (`Streamed`).
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -160,8 +161,9 @@ impl ArchiveStream {
     }
 }
 
-/// The largest blob a layout is asked to read back: a manifest (`plan`).
-const READ_BACK_MAX: u64 = crate::image::MAX_MANIFEST_SIZE as u64;
+/// The largest blob a layout is asked to read back: a manifest (`plan`,
+/// the pull) or a config (the pull reads its platform), both small blobs.
+const READ_BACK_MAX: u64 = crate::small_blob::MAX_SMALL_BLOB;
 
 /// The blobs taken out of a scratch layout once in the archive, by digest
 /// with their sizes: present, as the archive has them.

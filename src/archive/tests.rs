@@ -414,7 +414,7 @@ fn a_streamed_archive_holds_what_an_export_does_with_blobs_as_they_arrived() {
 #[test]
 fn from_a_scratch_layout_a_blob_never_read_back_leaves_it_once_in_the_archive() {
     let f = Fixture::new();
-    let big = vec![7u8; crate::image::MAX_MANIFEST_SIZE + 1];
+    let big = vec![7u8; crate::small_blob::MAX_SMALL_BLOB as usize + 1];
     let image = f.image("linux/amd64", &[&big, b"a small layer"]);
     f.name(APP, &image);
     let layers = layers_of_fixture(&f, &image);

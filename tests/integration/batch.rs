@@ -322,9 +322,9 @@ fn a_big_layer_fetched_in_ranges_goes_whole_into_the_archive() {
 
 #[test]
 fn a_layer_streamed_to_stdout_is_whole_with_or_without_the_cache() {
-    // Over the manifest cap (4 MiB): once in the archive, it leaves the
-    // pull's temporary layout before the end.
-    let img = Image::oci(87, &[5 << 20, 1000]);
+    // Over what a layout is read back for (16 MiB): once in the archive,
+    // it leaves the pull's temporary layout before the end.
+    let img = Image::oci(87, &[(16 << 20) + 1, 1000]);
     let registry = Registry::start();
     registry.push_image(REPO, "v1", &img);
     let reference = format!("{}/{REPO}:v1", registry.host());
