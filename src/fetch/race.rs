@@ -131,10 +131,7 @@ impl Fetcher {
         }
         let source = self.host(fetched.host);
         let ns_honored =
-            fetched.ns.sent() && fetched.namespace.as_deref() == Some(self.plan.ns_value());
-        if ns_honored {
-            self.session.mark_honors_ns(source);
-        }
+            self.note_ns_honored(fetched.host, fetched.ns, fetched.namespace.as_deref());
         let served_by = super::ServedBy {
             endpoint: source.display(),
             role: source.role,

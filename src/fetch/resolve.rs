@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::decide::{self, Trust};
+use super::decide::{self, NsPath, Trust};
 use super::race::{Asked, AskedHost, Raced};
 use super::{Ask, Fetched, Fetcher, ManifestTarget};
 use crate::digest::Digest;
@@ -152,10 +152,7 @@ impl Fetcher {
         };
         let Fetched { manifest, namespace, host, ns } = fetched;
         let source = self.host(host);
-        let ns_honored = ns.sent() && namespace.as_deref() == Some(self.plan.ns_value());
-        if ns_honored {
-            self.session.mark_honors_ns(source);
-        }
+        let ns_honored = self.note_ns_honored(host, ns, namespace.as_deref());
         let by_digest = reference.digest.is_some();
         let trust = decide::trust_as_served(by_digest, source.role, source.trusted, ns);
         let served_by = ServedBy {
@@ -173,6 +170,16 @@ impl Fetcher {
             Some(_) => Ok((resolution, None)),
             None => Ok((resolution, Some(Unconfirmed { early }))),
         }
+    }
+
+    /// Did host `i` echo `OCI-Namespace` for the registry, on an answer
+    /// sent with `ns`? Remembered for the host when it did.
+    pub(super) fn note_ns_honored(&self, i: usize, ns: NsPath, namespace: Option<&str>) -> bool {
+        let honored = ns.sent() && namespace == Some(self.plan.ns_value());
+        if honored {
+            self.session.mark_honors_ns(self.host(i));
+        }
+        honored
     }
 
     /// The authority, when it is in the plan.
