@@ -105,7 +105,7 @@ HZ=$(getconf CLK_TCK)
 
 # ---------------------------------------------------------------- servers
 start_registry upstream
-UP="127.0.0.1:$REG_PORT"
+UP="127.0.0.1:$REG_PORT" UP_PID=$REG_PID
 log "registry on $UP"
 
 # start_relay NAME ARGS...: a relay for the current run ($RUN), logging to
@@ -318,12 +318,22 @@ forget_ctr() {
 }
 
 # ---------------------------------------------------------------- measuring
+# server_ticks: the CPU the registries have used so far (the upstream one,
+# and this run's cache if it has one), in clock ticks: what serving the
+# pull cost them, which the round-trip floors leave out.
+server_ticks() {
+    local ticks
+    ticks=$(proc_ticks "$UP_PID")
+    [ -z "$RUN_PROXY" ] || ticks=$((ticks + $(proc_ticks "$RUN_PROXY")))
+    echo "$ticks"
+}
+
 # run_one SCENARIO TOOL: one cold pull with fresh relays, timed, checked,
 # and recorded with what the relays saw. A tool that times out is not run
 # again in that scenario (it would only wait out the timeout again).
 declare -A SKIP=()
 run_one() {
-    local scen=$1 tool=$2 dir="$WORK/out/pull" limit=$CMD_TIMEOUT rc=0 status err="" t0 t1 d0=0 d1=0 pid
+    local scen=$1 tool=$2 dir="$WORK/out/pull" limit=$CMD_TIMEOUT rc=0 status err="" t0 t1 d0=0 d1=0 s0 s1 pid
     RUN="$WORK/runs/$scen-$tool-$ROUND"
     NS="wan-$scen-$tool-$ROUND"
     mkdir -p "$RUN"
@@ -332,6 +342,7 @@ run_one() {
     tool_cmd "$tool" "$dir"
     [ "$scen" != hung ] || limit=$HUNG_TIMEOUT
     [ -z "$CTRD_PID" ] || d0=$(proc_ticks "$CTRD_PID")
+    s0=$(server_ticks)
     t0=$EPOCHREALTIME
     # In the background and waited for, so that a signal to the benchmark
     # is handled at once (the cleanup stops `timeout`, which stops the
@@ -343,6 +354,7 @@ run_one() {
     t1=$EPOCHREALTIME
     unlist "$pid"
     [ -z "$CTRD_PID" ] || d1=$(proc_ticks "$CTRD_PID")
+    s1=$(server_ticks)
     [ -z "$RUN_PROXY" ] || stop_registry "$RUN_PROXY"
     stop_relays
     if [ "$rc" = 124 ]; then status=timeout
@@ -357,6 +369,7 @@ run_one() {
     python3 "$BENCH/wan_report.py" record "$RESULTS" "$t0" "$t1" "$RUN/time" \
         "scenario=$scen" "tool=$tool" "round=$ROUND" "status=$status" "exit=$rc" "limit=$limit" \
         "relay_cpu_s=$RELAY_CPU" "daemon_cpu_s=$(awk -v t=$((d1 - d0)) -v hz="$HZ" 'BEGIN {printf "%.2f", t / hz}')" \
+        "server_cpu_s=$(awk -v t=$((s1 - s0)) -v hz="$HZ" 'BEGIN {printf "%.2f", t / hz}')" \
         "error=$err" -- "$RUN"/*.jsonl || die "recording $scen/$tool failed"
     log "  $scen/$tool: $status, $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f s", b - a}')${err:+ ($err)}"
     [ "$status" != timeout ] || SKIP[$scen/$tool]=1

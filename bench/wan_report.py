@@ -73,6 +73,7 @@ def host_stats(path, t0):
         "up": sum(c["up"] for c in done),
         "data_conns": sum(1 for c in done if c["down"] >= DATA_CONN),
         "upstream_errors": sum(1 for c in done if (c.get("err") or "").startswith("upstream")),
+        "abandoned": sum(1 for c in done if (c.get("err") or "").startswith("abandoned")),
         "unclosed": len(conns) - len(done),
     }
 
@@ -97,7 +98,7 @@ def record(args):
     run = {k: v for k, v in fields.items()}
     for key in ("round", "exit", "limit"):
         run[key] = int(run[key])
-    for key in ("relay_cpu_s", "daemon_cpu_s"):
+    for key in ("relay_cpu_s", "daemon_cpu_s", "server_cpu_s"):
         run[key] = float(run[key])
     run["t0"] = float(t0)  # for lining a run up with its relays' logs
     run["secs"] = round(float(t1) - float(t0), 6)
@@ -201,6 +202,7 @@ class Stats:
         self.rss = max(rss) if rss else None
         self.cpu = statistics.median(r["cpu_s"] for r in self.ok) if self.ok else None
         self.relay_cpu = statistics.median(r["relay_cpu_s"] for r in self.ok) if self.ok else None
+        self.server_cpu = statistics.median(r["server_cpu_s"] for r in self.ok) if self.ok else None
 
     def host(self, name, key):
         """Median over the runs (all of them: a failing run's requests count too)."""
@@ -305,8 +307,11 @@ def targets(meta, by, fl):
         plus = (f" (÷ that plus `local`, {secs(local)} s: {ratio(m, floor + local)})" if local else "")
         row(f"`{scen}`: within 1.25× {what} ({secs(floor)} s)", ratio(m, floor) + plus, m / floor <= 1.25)
     # What the walk needs of the far registry: through a mirror that holds
-    # the image, the one HEAD that confirms the tag; past a dead mirror,
-    # what a direct pull asks.
+    # the image, the one HEAD that confirms the tag; past a mirror that
+    # refuses (known within a round trip to it, before the far connection
+    # is up), what a direct pull asks; past one that accepts and then says
+    # nothing, that and the one confirming HEAD, which went out while the
+    # mirror could still have answered.
     direct = st["small", "ocimirror"].host("far", "reqs") if ("small", "ocimirror") in st else None
     for scen in ("near", "ns404", "refused", "hung"):
         if (scen, "ocimirror") not in st:
@@ -316,17 +321,22 @@ def targets(meta, by, fl):
         if scen in ("near", "ns404"):
             row(f"`{scen}`: of the far registry, only the HEAD confirming the tag", asked,
                 kinds == {"manifest HEAD": 1})
-        elif direct is not None:
+        elif direct is not None and scen == "refused":
             total = sum(kinds.values())
             row(f"`{scen}`: of the far registry, what a direct pull asks ({num(direct)})", asked, total <= direct)
+        elif direct is not None:
+            total, heads = sum(kinds.values()), kinds.get("manifest HEAD", 0)
+            row(f"`{scen}`: of the far registry, what a direct pull asks and the one HEAD confirming "
+                f"the tag ({num(direct + 1)})", asked, total <= direct + 1 and heads <= 1)
     return rows + ["", "Medians of this run. `local` is the same pull as `small` with no delay: the registry's "
                    "and ocimirror's own time, which no round trip explains. `refused`, `hung`: ocimirror sends "
                    "the HEAD that would confirm the mirror's tag together with the mirror's request, and drops "
-                   "it when the walk reaches the registry. Over a real link a refusal comes back within a round "
-                   "trip to the mirror, before the connection to the far registry is up, and the HEAD is never "
-                   "sent; here the kernel completes every handshake on loopback at once (the relay delays only "
-                   "what passes through it), so the HEAD is often written before the refusal is seen. A "
-                   "mirror that hangs costs the HEAD either way.", ""]
+                   "it when the walk reaches the registry. A refusal comes back within a round trip to the "
+                   "mirror, before the connection to the far registry is up, so the HEAD never leaves (the "
+                   "relay holds what a client writes during the handshake's round trip, and a connection "
+                   "given up within it reaches no server: on loopback the kernel completes the handshake at "
+                   "once). A mirror that accepts and then says nothing costs the HEAD: it went out while the "
+                   "mirror could still answer.", ""]
 
 
 def scenario(meta, scen, by, fl, about):
@@ -338,8 +348,8 @@ def scenario(meta, scen, by, fl, about):
     out = [f"#### {scen}: {about[scen]}", "",
            f"Floor: {fl[scen][1]}.", ""]
     head = "| tool | median s | min–max s | ÷ floor | runs | " + " | ".join(
-        f"{h}: requests / connections / MiB" for h in names) + " | peak RSS MiB | client CPU s | relay CPU s |"
-    out += [head, "|---|--:|--:|--:|---|" + "--:|" * len(names) + "--:|--:|--:|"]
+        f"{h}: requests / connections / MiB" for h in names) + " | peak RSS MiB | client CPU s | relay CPU s | registry CPU s |"
+    out += [head, "|---|--:|--:|--:|---|" + "--:|" * len(names) + "--:|--:|--:|--:|"]
     for tool, s in st.items():
         runs = ", ".join(f"{n} {k}" for k, n in sorted(s.statuses.items()))
         when = (f"**{secs(s.median)}** | {secs(s.min)}–{secs(s.max)} | {ratio(s.median, fl[scen][0])}"
@@ -349,7 +359,8 @@ def scenario(meta, scen, by, fl, about):
         rss = f"{s.rss / 1024:.1f}" if s.rss else "–"
         cpu = "–" if s.cpu is None else f"{s.cpu:.2f}"
         rcpu = "–" if s.relay_cpu is None else f"{s.relay_cpu:.2f}"
-        out.append(f"| {TOOL_NOTE[tool]} | {when} | {runs} | " + " | ".join(cells) + f" | {rss} | {cpu} | {rcpu} |")
+        scpu = "–" if s.server_cpu is None else f"{s.server_cpu:.2f}"
+        out.append(f"| {TOOL_NOTE[tool]} | {when} | {runs} | " + " | ".join(cells) + f" | {rss} | {cpu} | {rcpu} | {scpu} |")
     out.append("")
     out += requests(st, names)
     if scen == "big":
@@ -367,7 +378,8 @@ def requests(st, names):
                 continue
             extra = []
             for key, label in (("rejected", "answered 404 by the relay"), ("tls", "TLS hello(s): https tried first"),
-                               ("upstream_errors", "connections the relay could not pass on")):
+                               ("upstream_errors", "connections the relay could not pass on"),
+                               ("abandoned", "connection(s) given up by the tool within the handshake's round trip")):
                 v = s.host(h, key)
                 if v:
                     extra.append(f"{num(v)} {label}")
@@ -510,7 +522,8 @@ def how_measured(meta):
         "### How it is measured", "",
         "- The relay: per connection and direction, what it reads at time t it writes on at t + half the RTT, "
         "no faster than the cap (a token bucket holding up to 10 ms of it); a new connection waits one RTT before anything "
-        "flows, as a handshake would. Not modelled: loss, TCP slow start (loopback's TCP runs underneath), "
+        "flows, as a handshake would (what the client writes meanwhile is held until then, and a connection "
+        "it closes sooner, one given up before it was up, reaches no server). Not modelled: loss, TCP slow start (loopback's TCP runs underneath), "
         "TLS (every registry here is plain HTTP). Each run starts its relays afresh; their logs give the "
         "requests (parsed from the request heads), connections and bytes per host.",
         f"- Hosts: `registry` is the big image's registry ({link['big_rtt_ms']:g} ms); `far` the many-layer "
@@ -530,7 +543,8 @@ def how_measured(meta):
         f"Each pull runs under `timeout` ({meta['timeouts']['cmd']} s; {meta['timeouts']['hung']} s with the "
         "mirror that never answers, where a tool that times out once is not run again).",
         "- Time: wall clock around the command; peak RSS and client CPU from GNU time (for ctr, its "
-        "containerd's CPU is in the raw runs below); relay CPU from /proc.", ""]
+        "containerd's CPU is in the raw runs below); relay CPU and registry CPU (the registry's, and the "
+        "cache's where there is one: what serving the pull cost them) from /proc.", ""]
 
 
 def raw_runs(by):

@@ -11,7 +11,11 @@
 //! are written on at t + one-way delay, no faster than the rate (a token
 //! bucket). A new connection waits one round trip before anything flows,
 //! as a TCP handshake would, so a request reaches the server 1.5 RTT after
-//! `connect` and its answer is back at 2 RTT. What it does not model:
+//! `connect` and its answer is back at 2 RTT. A client that closes the
+//! connection within that round trip gave up on a connection that, on a
+//! real link, was never up: nothing it wrote reaches the server (loopback
+//! completes the handshake at once, so it could write early; a real
+//! client could not have). What it does not model:
 //! loss, reordering, TCP slow start (loopback's own TCP runs underneath at
 //! full speed), or a delayed connection refusal.
 //!
@@ -255,12 +259,16 @@ async fn serve(args: &Args, relay: &'static Relay) -> std::io::Result<()> {
 async fn connection(relay: &'static Relay, client: TcpStream, id: u64) {
     relay.event("open", json!({"conn": id}));
     let _ = client.set_nodelay(true);
-    sleep(relay.rtt).await;
-    let (client_rd, client_wr) = client.into_split();
+    let (mut client_rd, client_wr) = client.into_split();
+    let Some(early) = handshake(relay.rtt, &mut client_rd).await else {
+        let err = "abandoned: closed by the client within the handshake's round trip";
+        relay.event("close", json!({"conn": id, "up": 0, "down": 0, "err": err}));
+        return;
+    };
     let (down_tx, down_rx) = mpsc::channel(QUEUE);
     let Some(addr) = relay.upstream else {
         // Blackhole: read and count, answer nothing, hold the connection.
-        let (up, err) = read_requests(relay, id, client_rd, None, down_tx).await;
+        let (up, err) = read_requests(relay, id, early, client_rd, None, down_tx).await;
         relay.event("close", json!({"conn": id, "up": up, "down": 0, "err": err}));
         drop(client_wr);
         return;
@@ -278,7 +286,8 @@ async fn connection(relay: &'static Relay, client: TcpStream, id: u64) {
     let _ = server.set_nodelay(true);
     let (server_rd, server_wr) = server.into_split();
     let (up_tx, up_rx) = mpsc::channel(QUEUE);
-    let reqs = tokio::spawn(read_requests(relay, id, client_rd, Some(up_tx), down_tx.clone()));
+    let reqs =
+        tokio::spawn(read_requests(relay, id, early, client_rd, Some(up_tx), down_tx.clone()));
     let resps = tokio::spawn(read_stream(relay, server_rd, down_tx));
     let to_server = tokio::spawn(deliver(relay, up_rx, server_wr, &relay.bytes_up));
     let to_client = tokio::spawn(deliver(relay, down_rx, client_wr, &relay.bytes_down));
@@ -286,6 +295,31 @@ async fn connection(relay: &'static Relay, client: TcpStream, id: u64) {
     let (up, down) = (to_server.await.unwrap_or(0), to_client.await.unwrap_or(0));
     let err = [reqs.ok().and_then(|r| r.1), resps.ok().flatten()].into_iter().flatten().next();
     relay.event("close", json!({"conn": id, "up": up, "down": down, "err": err}));
+}
+
+/// The handshake's round trip: what the client writes meanwhile is held
+/// (it goes on once the round trip is over, as if written then), and
+/// `None` if the client closes the connection before it is over.
+async fn handshake(rtt: Duration, from: &mut OwnedReadHalf) -> Option<BytesMut> {
+    let up = sleep(rtt);
+    tokio::pin!(up);
+    let mut held = BytesMut::new();
+    loop {
+        held.reserve(CHUNK);
+        tokio::select! {
+            () = &mut up => return Some(held),
+            read = from.read_buf(&mut held) => match read {
+                Ok(0) | Err(_) => return None,
+                // Past a request head's worth, stop reading early: the rest
+                // waits in the socket, and the round trip is still kept.
+                Ok(_) if held.len() > MAX_HEAD => {
+                    up.await;
+                    return Some(held);
+                }
+                Ok(_) => {}
+            },
+        }
+    }
 }
 
 /// A piece of one direction's stream, due at the far end at `due`; an
@@ -318,21 +352,27 @@ async fn read_stream(
 
 /// Reads the client's requests into the queue toward the server (`None`:
 /// blackhole, drop them), logging each request head, and answering 404
-/// through the queue toward the client for a rejected one.
+/// through the queue toward the client for a rejected one. `early`: what
+/// the client wrote during the handshake, taken first.
 async fn read_requests(
     relay: &Relay,
     id: u64,
+    early: BytesMut,
     mut from: OwnedReadHalf,
     to: Option<mpsc::Sender<Chunk>>,
     back: mpsc::Sender<Chunk>,
 ) -> (u64, Option<String>) {
     let mut scan = Scanner::default();
-    let (mut total, mut buf) = (0u64, BytesMut::new());
+    let (mut total, mut buf) = (0u64, early);
     loop {
-        buf.reserve(CHUNK);
-        let (n, err) = match from.read_buf(&mut buf).await {
-            Ok(n) => (n, None),
-            Err(e) => (0, Some(e.to_string())),
+        let (n, err) = if buf.is_empty() {
+            buf.reserve(CHUNK);
+            match from.read_buf(&mut buf).await {
+                Ok(n) => (n, None),
+                Err(e) => (0, Some(e.to_string())),
+            }
+        } else {
+            (buf.len(), None)
         };
         total += n as u64;
         let due = Instant::now() + relay.one_way;
@@ -576,7 +616,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-// `cargo test --example wan_relay`
+// Run by `cargo test` (Cargo.toml: the example has `test = true`).
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -614,6 +654,43 @@ mod tests {
         let mut scan = Scanner::default();
         let post = b"POST /u HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello";
         assert_eq!(heads(&mut scan, post), ["POST /u", "pass 8"]);
+    }
+
+    /// The server side of a loopback connection whose client wrote a
+    /// request and then either closed it or kept it open.
+    fn handshake_with(close: bool) -> (Option<BytesMut>, Duration) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            client.write_all(b"HEAD /v2/a/manifests/v1 HTTP/1.1\r\n\r\n").await.unwrap();
+            let kept = if close {
+                drop(client);
+                None
+            } else {
+                Some(client)
+            };
+            let (mut rd, _wr) = server.into_split();
+            let start = Instant::now();
+            let held = handshake(Duration::from_millis(150), &mut rd).await;
+            drop(kept);
+            (held, start.elapsed())
+        })
+    }
+
+    #[test]
+    fn a_request_written_early_waits_for_the_handshake_and_is_kept() {
+        let (held, took) = handshake_with(false);
+        assert_eq!(held.as_deref(), Some(&b"HEAD /v2/a/manifests/v1 HTTP/1.1\r\n\r\n"[..]));
+        assert!(took >= Duration::from_millis(150), "{took:?}");
+    }
+
+    #[test]
+    fn a_connection_given_up_within_the_handshake_never_reaches_the_server() {
+        let (held, took) = handshake_with(true);
+        assert!(held.is_none());
+        assert!(took < Duration::from_millis(150), "{took:?}");
     }
 
     #[test]
