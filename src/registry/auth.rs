@@ -287,7 +287,7 @@ async fn fetch_token(
     credential: Option<&Credential>,
 ) -> Result<(String, Duration), AuthError> {
     let failed = |detail: String| AuthError::Failed { realm: realm.to_string(), detail };
-    let mut url = url::Url::parse(realm).map_err(|_| failed("the realm is not a URL".into()))?;
+    let url = url::Url::parse(realm).map_err(|_| failed("the realm is not a URL".into()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(failed("the realm is not an http(s) URL".into()));
     }
@@ -308,36 +308,7 @@ async fn fetch_token(
         .clients
         .for_url(&url, via.registry_ca, super::Wire::Shared)
         .map_err(|e| failed(e.to_string()))?;
-    let request = if let Some(Credential::IdentityToken(refresh)) = credential {
-        // OAuth2 refresh-token grant, as docker does with identity tokens.
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", "refresh_token")
-            .append_pair("refresh_token", refresh)
-            .append_pair("client_id", "ocimirror")
-            .append_pair("scope", scope);
-        if let Some(s) = service {
-            form.append_pair("service", s);
-        }
-        client
-            .post(url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form.finish())
-    } else {
-        {
-            let mut q = url.query_pairs_mut();
-            if let Some(s) = service {
-                q.append_pair("service", s);
-            }
-            q.append_pair("scope", scope);
-        }
-        let req = client.get(url);
-        match credential {
-            Some(Credential::Basic { username, password }) => {
-                req.basic_auth(username, Some(password))
-            }
-            _ => req,
-        }
-    };
+    let request = token_request(&client, url, service, scope, credential);
     let resp = tokio::time::timeout(via.response_timeout, request.send())
         .await
         .map_err(|_| failed(format!("no response within {:?}", via.response_timeout)))?
@@ -362,6 +333,44 @@ async fn fetch_token(
         .ok_or_else(|| AuthError::BadResponse { realm: realm.to_string() })?;
     let ttl = Duration::from_secs(reply.expires_in.unwrap_or(60).clamp(10, 24 * 3600));
     Ok((token, ttl))
+}
+
+/// The token request: an OAuth2 refresh-token grant (POST) for an
+/// identity token, as docker sends; otherwise a GET with the service and
+/// scope in the query, with basic credentials if there are any.
+fn token_request(
+    client: &reqwest::Client,
+    mut url: url::Url,
+    service: Option<&str>,
+    scope: &str,
+    credential: Option<&Credential>,
+) -> reqwest::RequestBuilder {
+    if let Some(Credential::IdentityToken(refresh)) = credential {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("grant_type", "refresh_token")
+            .append_pair("refresh_token", refresh)
+            .append_pair("client_id", "ocimirror")
+            .append_pair("scope", scope);
+        if let Some(s) = service {
+            form.append_pair("service", s);
+        }
+        return client
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.finish());
+    }
+    {
+        let mut q = url.query_pairs_mut();
+        if let Some(s) = service {
+            q.append_pair("service", s);
+        }
+        q.append_pair("scope", scope);
+    }
+    let req = client.get(url);
+    match credential {
+        Some(Credential::Basic { username, password }) => req.basic_auth(username, Some(password)),
+        _ => req,
+    }
 }
 
 #[cfg(test)]
