@@ -202,11 +202,12 @@ class Stats:
         self.rss = max(rss) if rss else None
         self.cpu = statistics.median(r["cpu_s"] for r in self.ok) if self.ok else None
         self.relay_cpu = statistics.median(r["relay_cpu_s"] for r in self.ok) if self.ok else None
-        self.server_cpu = statistics.median(r["server_cpu_s"] for r in self.ok) if self.ok else None
+        server = [r["server_cpu_s"] for r in self.ok if r.get("server_cpu_s") is not None]
+        self.server_cpu = statistics.median(server) if server else None
 
     def host(self, name, key):
         """Median over the runs (all of them: a failing run's requests count too)."""
-        vals = [r["hosts"][name][key] for r in self.runs if name in r["hosts"]]
+        vals = [r["hosts"][name].get(key, 0) for r in self.runs if name in r["hosts"]]
         return statistics.median(vals) if vals else None
 
     def kinds(self, name):
@@ -328,8 +329,17 @@ def targets(meta, by, fl):
             total, heads = sum(kinds.values()), kinds.get("manifest HEAD", 0)
             row(f"`{scen}`: of the far registry, what a direct pull asks and the one HEAD confirming "
                 f"the tag ({num(direct + 1)})", asked, total <= direct + 1 and heads <= 1)
+    work = ""
+    if ("small", "ocimirror") in st and st["small", "ocimirror"].server_cpu is not None:
+        s = st["small", "ocimirror"]
+        cores, margin = os.cpu_count() or 1, 0.25 * fl["small"][0]
+        work = (f" In `small` the registry used {s.server_cpu:.2f} CPU-s serving the pull and ocimirror "
+                f"{s.cpu:.2f} (the registry CPU column below): on {cores} cores, which also run the relays, "
+                f"the registry's share alone comes to about {secs(s.server_cpu / cores)} s of wall time "
+                f"(its blob requests arrive together and each answer waits for its work), against a margin of "
+                f"{secs(margin)} s (25% over the floor).")
     return rows + ["", "Medians of this run. `local` is the same pull as `small` with no delay: the registry's "
-                   "and ocimirror's own time, which no round trip explains. `refused`, `hung`: ocimirror sends "
+                   f"and ocimirror's own time, which no round trip explains.{work} `refused`, `hung`: ocimirror sends "
                    "the HEAD that would confirm the mirror's tag together with the mirror's request, and drops "
                    "it when the walk reaches the registry. A refusal comes back within a round trip to the "
                    "mirror, before the connection to the far registry is up, so the HEAD never leaves (the "
