@@ -330,8 +330,8 @@ def targets(meta, by, fl):
             row(f"`{scen}`: of the far registry, what a direct pull asks and the one HEAD confirming "
                 f"the tag ({num(direct + 1)})", asked, total <= direct + 1 and heads <= 1)
     work = ""
-    if ("small", "ocimirror") in st and st["small", "ocimirror"].server_cpu is not None:
-        s = st["small", "ocimirror"]
+    s = st.get(("small", "ocimirror"))
+    if s and s.server_cpu is not None and s.cpu is not None:
         cores, margin = os.cpu_count() or 1, 0.25 * fl["small"][0]
         work = (f" In `small` the registry used {s.server_cpu:.2f} CPU-s serving the pull and ocimirror "
                 f"{s.cpu:.2f} (the registry CPU column below): on {cores} cores, which also run the relays, "
