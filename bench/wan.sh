@@ -102,6 +102,8 @@ bench_init ocimirror-wan
 RESULTS="$WORK/results.jsonl"
 : >"$RESULTS"
 HZ=$(getconf CLK_TCK)
+# ticks_secs TICKS: clock ticks (from /proc) as CPU seconds, 2 decimals.
+ticks_secs() { awk -v t="$1" -v hz="$HZ" 'BEGIN {printf "%.2f", t / hz}'; }
 
 # ---------------------------------------------------------------- servers
 start_registry upstream
@@ -148,7 +150,7 @@ stop_relays() {
         wait "$pid" 2>/dev/null || true
         unlist "$pid"
     done
-    RELAY_CPU=$(awk -v t="$ticks" -v hz="$HZ" 'BEGIN {printf "%.2f", t / hz}')
+    RELAY_CPU=$(ticks_secs "$ticks")
     RUN_RELAYS=()
 }
 
@@ -368,8 +370,8 @@ run_one() {
     rm -rf "$dir"
     python3 "$BENCH/wan_report.py" record "$RESULTS" "$t0" "$t1" "$RUN/time" \
         "scenario=$scen" "tool=$tool" "round=$ROUND" "status=$status" "exit=$rc" "limit=$limit" \
-        "relay_cpu_s=$RELAY_CPU" "daemon_cpu_s=$(awk -v t=$((d1 - d0)) -v hz="$HZ" 'BEGIN {printf "%.2f", t / hz}')" \
-        "server_cpu_s=$(awk -v t=$((s1 - s0)) -v hz="$HZ" 'BEGIN {printf "%.2f", t / hz}')" \
+        "relay_cpu_s=$RELAY_CPU" "daemon_cpu_s=$(ticks_secs $((d1 - d0)))" \
+        "server_cpu_s=$(ticks_secs $((s1 - s0)))" \
         "error=$err" -- "$RUN"/*.jsonl || die "recording $scen/$tool failed"
     log "  $scen/$tool: $status, $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f s", b - a}')${err:+ ($err)}"
     [ "$status" != timeout ] || SKIP[$scen/$tool]=1

@@ -322,13 +322,14 @@ def targets(meta, by, fl):
         if scen in ("near", "ns404"):
             row(f"`{scen}`: of the far registry, only the HEAD confirming the tag", asked,
                 kinds == {"manifest HEAD": 1})
-        elif direct is not None and scen == "refused":
-            total = sum(kinds.values())
-            row(f"`{scen}`: of the far registry, what a direct pull asks ({num(direct)})", asked, total <= direct)
         elif direct is not None:
             total, heads = sum(kinds.values()), kinds.get("manifest HEAD", 0)
-            row(f"`{scen}`: of the far registry, what a direct pull asks and the one HEAD confirming "
-                f"the tag ({num(direct + 1)})", asked, total <= direct + 1 and heads <= 1)
+            if scen == "refused":
+                row(f"`{scen}`: of the far registry, what a direct pull asks ({num(direct)})", asked,
+                    total <= direct)
+            else:
+                row(f"`{scen}`: of the far registry, what a direct pull asks and the one HEAD confirming "
+                    f"the tag ({num(direct + 1)})", asked, total <= direct + 1 and heads <= 1)
     work = ""
     s = st.get(("small", "ocimirror"))
     if s and s.server_cpu is not None and s.cpu is not None:
